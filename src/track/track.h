@@ -26,6 +26,7 @@
 #include "util/err.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct track_sink {
     void *ctx;
@@ -36,5 +37,37 @@ struct track_sink {
     int (*find_open_message)(void *ctx, const char *host, const char *queue_id,
                              struct mail_message *m, struct err *e);
 };
+
+/* Counters of one tracker's life, for `maillog parse --format summary`,
+ * ingest's report and the corpus tests. */
+struct track_counts {
+    uint64_t lines;              /* lines given to track_line() */
+    uint64_t lines_mail;         /* lines of a mail program we parse (postfix, dovecot, courier, plesk) */
+    uint64_t lines_unrecognized; /* of those, lines no rule understood */
+    uint64_t messages;           /* messages created (queue-id lives + NOQUEUE rejections) */
+    uint64_t deliveries[DELIVERY_STATUS_COUNT]; /* delivery attempts by status (hops excluded) */
+    uint64_t access_ok;
+    uint64_t access_failed;
+};
+
+struct tracker;
+
+/* A tracker writing to sink (copied). Returns NULL only when out of memory. */
+struct tracker *track_new(const struct track_sink *sink);
+void track_free(struct tracker *t);
+
+/* Classic syslog timestamps have no year: they are read as the latest time
+ * not after reference + 1 day, where reference is the log file's mtime (UTC
+ * seconds). Call once per file before its lines; default: now. */
+void track_set_reference_time(struct tracker *t, int64_t reference);
+
+/* One log line without its '\n' (any bytes; long lines are truncated). */
+int track_line(struct tracker *t, const char *line, size_t len, struct err *e);
+
+/* Hands every changed in-memory message to the sink (see the crash-safety
+ * note above). Open messages stay open and in memory. */
+int track_flush(struct tracker *t, struct err *e);
+
+const struct track_counts *track_counts(const struct tracker *t);
 
 #endif
