@@ -12,8 +12,8 @@ pkgs_for() {
     build) echo "gcc make pkg-config libsqlite3-dev libjansson-dev libmaxminddb-dev libcurl4-openssl-dev zlib1g-dev" ;;
     test) echo "check valgrind clang libclang-rt-14-dev pflogsumm cppcheck" ;;
     geoip) echo "libmaxmind-db-writer-perl mmdb-bin" ;;
-    web) echo "lighttpd apache2-utils nodejs npm" ;;
-    browser) echo "chromium nodejs npm" ;;
+    web) echo "lighttpd apache2-utils nodejs" ;;
+    browser) echo "chromium nodejs" ;;
     servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate" ;;
     php) echo "php-cli zip unzip" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
@@ -38,6 +38,6 @@ echo "deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Postfix asks questions on install; answer them before it does.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
-apt-get update -qq >/dev/null
+apt-get -o DPkg::Lock::Timeout=900 update -qq >/dev/null
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null
