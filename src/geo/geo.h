@@ -31,6 +31,10 @@ struct geo *geo_open(const char *path, struct err *e);
  * falling back to registered_country.iso_code. */
 int geo_country(struct geo *g, const char *ip_text, char iso[3]);
 
+/* How many geo_country() calls reached the database (cache misses of
+ * parsable, non-local addresses) since geo_open(); for tests and benchmarks. */
+size_t geo_db_lookups(const struct geo *g);
+
 /* Releases everything geo_open() made; g may be NULL. */
 void geo_close(struct geo *g);
 

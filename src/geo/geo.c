@@ -1,0 +1,156 @@
+/*
+ * geo.c — IP → country with libmaxminddb, behind a bounded per-run cache
+ * (see geo.h for the contract).
+ *
+ * The cache is direct-mapped: GEO_CACHE_SLOTS entries keyed by the parsed
+ * address, a colliding address simply replaces the slot. Misses (no
+ * country) are cached too. Memory is fixed at open time, whatever the log.
+ */
+#include "geo/geo.h"
+
+#include "util/ipnet.h"
+
+#include <errno.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define GEO_CACHE_SLOTS 8192 /* power of two; ~200 KiB */
+
+struct geo_slot {
+    struct ip_addr ip; /* family 0: empty */
+    char iso[3];       /* "" = no country */
+};
+
+struct geo {
+    MMDB_s db;
+    size_t db_lookups; /* lookups that reached the database */
+    struct geo_slot cache[GEO_CACHE_SLOTS];
+};
+
+struct geo *geo_open(const char *path, struct err *e)
+{
+    struct geo *g;
+    struct stat st;
+    int status;
+
+    /* libmaxminddb reports a missing file only as "error opening"; say why. */
+    if (stat(path, &st) < 0) {
+        err_sys(e, "GeoIP database %s", path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err_set(e, "GeoIP database %s: not a regular file", path);
+        return NULL;
+    }
+    g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        err_sys(e, "GeoIP database %s", path);
+        return NULL;
+    }
+    errno = 0;
+    status = MMDB_open(path, MMDB_MODE_MMAP, &g->db);
+    if (status != MMDB_SUCCESS) {
+        if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
+            err_sys(e, "GeoIP database %s: %s", path, MMDB_strerror(status));
+        else
+            err_set(e, "GeoIP database %s: not a valid MaxMind DB file (%s)", path,
+                    MMDB_strerror(status));
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void geo_close(struct geo *g)
+{
+    if (g == NULL)
+        return;
+    MMDB_close(&g->db);
+    free(g);
+}
+
+/* FNV-1a over the address, folded to a slot index. */
+static size_t slot_of(const struct ip_addr *ip)
+{
+    uint32_t h = 2166136261u;
+    size_t n = ip->family == AF_INET ? 4 : 16;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= ip->bytes[i];
+        h *= 16777619u;
+    }
+    h ^= (uint32_t)ip->family;
+    return h & (GEO_CACHE_SLOTS - 1);
+}
+
+/* Copies a two-letter upper-case code from entry at path into iso; 1/0. */
+static int read_code(MMDB_entry_s *entry, const char *key, char iso[3])
+{
+    MMDB_entry_data_s data;
+
+    if (MMDB_get_value(entry, &data, key, "iso_code", NULL) != MMDB_SUCCESS)
+        return 0;
+    if (!data.has_data || data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size != 2)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        if (data.utf8_string[i] < 'A' || data.utf8_string[i] > 'Z')
+            return 0;
+    iso[0] = data.utf8_string[0];
+    iso[1] = data.utf8_string[1];
+    iso[2] = '\0';
+    return 1;
+}
+
+/* The database lookup proper; 1 found, 0 not. */
+static int lookup(struct geo *g, const struct ip_addr *ip, char iso[3])
+{
+    struct sockaddr_storage ss;
+    MMDB_lookup_result_s res;
+    int mmdb_error = MMDB_SUCCESS;
+
+    memset(&ss, 0, sizeof ss);
+    if (ip->family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_addr, ip->bytes, 4);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        memcpy(&sin6->sin6_addr, ip->bytes, 16);
+    }
+    res = MMDB_lookup_sockaddr(&g->db, (const struct sockaddr *)&ss, &mmdb_error);
+    /* An IPv6 address in an IPv4-only database is an error: no country. */
+    if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
+        return 0;
+    return read_code(&res.entry, "country", iso) || read_code(&res.entry, "registered_country", iso);
+}
+
+int geo_country(struct geo *g, const char *ip_text, char iso[3])
+{
+    struct ip_addr ip;
+    struct geo_slot *slot;
+
+    iso[0] = '\0';
+    if (g == NULL || ip_text == NULL || ip_parse(ip_text, strlen(ip_text), &ip) < 0 ||
+        ip_is_local(&ip))
+        return 0;
+    slot = &g->cache[slot_of(&ip)];
+    if (slot->ip.family != ip.family || memcmp(slot->ip.bytes, ip.bytes, sizeof ip.bytes) != 0) {
+        slot->ip = ip;
+        g->db_lookups++;
+        if (!lookup(g, &ip, slot->iso))
+            slot->iso[0] = '\0';
+    }
+    memcpy(iso, slot->iso, 3);
+    return iso[0] != '\0';
+}
+
+size_t geo_db_lookups(const struct geo *g)
+{
+    return g == NULL ? 0 : g->db_lookups;
+}
