@@ -1,0 +1,333 @@
+/*
+ * query.h — the reading side of the store, shared by `maillog search|stats|
+ * settings` and the JSON API (docs/API.md): the five tabs with keyset
+ * pagination, the trace of one message, global and per-domain settings, and
+ * chart statistics.
+ *
+ * Contract:
+ *   - Callers fill a plain struct of parameters; query_param() parses one
+ *     textual parameter (as it comes from a URL or the command line) into it
+ *     and rejects bad values with an explanation that starts with the field
+ *     name ("limit: must be 1..500"), so the API can return `field`.
+ *   - Scope is always explicit: either all domains (admin) or a list of
+ *     domains the caller may see. A single `domain` must be inside the scope
+ *     (else -1, "domain: not in your domains"). Nothing outside the scope is
+ *     ever returned or counted.
+ *   - Classification (DESIGN.md §4): received = the recipient's domain is in
+ *     scope; sent = the sender's domain is in scope and the message came in by
+ *     SASL or locally; not-received / not-sent = the same with status other
+ *     than sent. For scope "all", "in scope" means listed in the domains table
+ *     (every domain when that table is empty); the access tab with scope all
+ *     shows every login. Content-filter hops are never shown. The admin's
+ *     ignore terms hide rows at query time (imap terms: access detail/result;
+ *     smtp terms: delivery status text), case-insensitively.
+ *   - Rows come through a callback in order; the row struct is only valid
+ *     during the call. Strings are raw bytes as logged: escape on output.
+ *   - Functions return 0, or -1 with e filled (also when the callback fails).
+ */
+#ifndef MAILLOG_STORE_QUERY_H
+#define MAILLOG_STORE_QUERY_H
+
+#include "store/store.h"
+#include "track/record.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum query_tab { TAB_ACCESS = 0, TAB_RECEIVED, TAB_SENT, TAB_NOT_RECEIVED, TAB_NOT_SENT, TAB_COUNT };
+
+/* "access", "received", "sent", "not-received", "not-sent"; NULL if out of
+ * range. from_name accepts those (and "not_received"/"not_sent"); -1 unknown. */
+const char *query_tab_name(enum query_tab tab);
+int query_tab_from_name(const char *name);
+
+/* Sort columns, named as docs/API.md: access: date, mailbox, ip, country,
+ * protocol, result; mail tabs: date, sender, mailbox, recipient, size,
+ * status, msgid (received tabs: no recipient; sent tabs: no sender). */
+enum query_sort {
+    SORT_DATE = 0,
+    SORT_MAILBOX,
+    SORT_IP,
+    SORT_COUNTRY,
+    SORT_PROTOCOL,
+    SORT_RESULT,
+    SORT_SENDER,
+    SORT_RECIPIENT,
+    SORT_SIZE,
+    SORT_STATUS,
+    SORT_MSGID,
+    SORT_COUNT
+};
+const char *query_sort_name(enum query_sort sort);
+/* -1 when name is not a sort column of tab. */
+int query_sort_from_name(enum query_tab tab, const char *name);
+
+#define QUERY_DOMAIN_MAX 256
+#define QUERY_Q_MAX 200       /* bytes of the search text */
+#define QUERY_LIMIT_MAX 500
+#define QUERY_LIMIT_DEFAULT 50
+#define QUERY_CURSOR_MAX 700  /* opaque cursor text incl. NUL */
+
+/* Which domains the caller may see. The strings are the caller's, lower-case
+ * domain names; they must outlive the call. all == true ignores the list. */
+struct query_scope {
+    bool all;
+    const char *const *domains;
+    size_t count;
+};
+
+struct query {
+    enum query_tab tab;
+    struct query_scope scope;
+    char domain[QUERY_DOMAIN_MAX]; /* "" = the whole scope */
+    char q[QUERY_Q_MAX + 1];       /* substring, "" = none; case-insensitive */
+    int64_t from;                  /* time >= from; 0 = no bound */
+    int64_t to;                    /* time < to; 0 = no bound */
+    int status;                    /* -1 any; mail tabs: enum delivery_status;
+                                      access: 0 ok, 1 failed */
+    enum query_sort sort;          /* default SORT_DATE */
+    bool ascending;                /* default false (newest first) */
+    int limit;                     /* 1..QUERY_LIMIT_MAX */
+    char cursor[QUERY_CURSOR_MAX]; /* "" = first page; else a next_cursor */
+    bool want_total;               /* count every matching row (costs a scan of the domain's index) */
+};
+
+/* Defaults: tab, empty scope (caller must set), status -1, date desc, limit 50. */
+void query_init(struct query *q, enum query_tab tab);
+
+/* Parses one textual parameter into q: "tab", "domain", "q", "from", "to"
+ * (epoch seconds or YYYY-MM-DD[THH:MM[:SS]][Z] UTC), "status", "sort",
+ * "order" (asc|desc), "limit", "cursor". Set "tab" before "sort"/"status".
+ * Unknown name → -1 "NAME: unknown parameter". Invalid UTF-8, over-long or
+ * control characters → -1 naming the field. */
+int query_param(struct query *q, const char *name, const char *value, struct err *e);
+
+/* One row of a tab. For received tabs mailbox == recipient (ours); for sent
+ * tabs mailbox == sender (ours). Access rows use the access fields. */
+struct query_row {
+    int64_t id;         /* delivery id or access event id */
+    int64_t message_id; /* mail tabs: the message, for store_trace(); 0 for access */
+    int64_t date;
+    char mailbox[RECORD_ADDR_MAX];
+    /* access */
+    char ip[RECORD_IP_MAX];
+    char country[3];    /* ISO code; "" local/unknown */
+    const char *protocol; /* "imap", "pop3", "smtp", "submission", "managesieve" */
+    const char *result;   /* "ok" | "failed" */
+    char method[16];
+    char detail[RECORD_TEXT_MAX];
+    /* mail */
+    char sender[RECORD_ADDR_MAX];
+    char recipient[RECORD_ADDR_MAX];
+    int64_t size;         /* -1 unknown */
+    const char *status;   /* "sent", "deferred", … */
+    char status_text[RECORD_TEXT_MAX];
+    char msgid[RECORD_MSGID_MAX];
+};
+
+typedef int (*query_row_fn)(void *ctx, const struct query_row *row, struct err *e);
+
+struct query_result {
+    size_t rows;                        /* rows handed to the callback */
+    char next_cursor[QUERY_CURSOR_MAX]; /* "" when this was the last page */
+    int64_t total;                      /* matching rows; -1 unless want_total */
+};
+
+/* Runs q: at most q->limit rows through fn, in order. A bad cursor, a domain
+ * outside the scope etc. give -1 with the field named. */
+int store_query(struct store *s, const struct query *q, query_row_fn fn, void *ctx,
+                struct query_result *res, struct err *e);
+
+/* ---- trace of one message ------------------------------------------- */
+
+struct trace_message {
+    int64_t id;
+    char host[RECORD_HOST_MAX];
+    char queue_id[RECORD_QID_MAX];
+    int64_t date; /* first_seen */
+    int64_t last_seen;
+    char client_host[RECORD_HOST_MAX];
+    char client_ip[RECORD_IP_MAX];
+    char country[3];
+    char sasl_username[RECORD_ADDR_MAX];
+    const char *origin; /* "remote" | "sasl" | "local" */
+    char msgid[RECORD_MSGID_MAX];
+    char sender[RECORD_ADDR_MAX];
+    int64_t size;
+};
+
+struct trace_delivery {
+    char recipient[RECORD_ADDR_MAX];
+    char orig_to[RECORD_ADDR_MAX];
+    char relay[RECORD_HOST_MAX];
+    char service[16];
+    int64_t date;
+    double delay; /* -1 unknown */
+    char dsn[16];
+    const char *status;
+    char status_text[RECORD_TEXT_MAX];
+    int attempts;
+    bool is_hop;
+};
+
+struct trace_link {
+    int64_t id;
+    char queue_id[RECORD_QID_MAX];
+    const char *relation; /* "parent" | "child" | "dsn" (a notification for this one) | "dsn_of" */
+};
+
+#define TRACE_DELIVERIES_MAX 1000
+#define TRACE_CHAIN_MAX 64
+
+struct trace {
+    struct trace_message message;
+    struct trace_delivery *deliveries; /* heap, at most TRACE_DELIVERIES_MAX */
+    size_t delivery_count;
+    struct trace_link chain[TRACE_CHAIN_MAX];
+    size_t chain_count;
+    char *lines;      /* heap: raw log lines, '\n'-separated; "" if none */
+    size_t lines_len;
+};
+
+/* Fills t with message id: 1 found, 0 when it does not exist or is outside
+ * scope (the caller answers 404 for both), -1 error. A message is in scope
+ * when its sender's domain or one of its (or its chain's) recipients'
+ * domains is. Free with trace_free() after a 1. */
+int store_trace(struct store *s, int64_t id, const struct query_scope *scope, struct trace *t,
+                struct err *e);
+void trace_free(struct trace *t);
+
+/* ---- settings ---------------------------------------------------------- */
+
+#define SETTINGS_TERMS_MAX 32
+#define SETTINGS_TERM_LEN 128  /* incl. NUL */
+#define SETTINGS_IPS_MAX 256
+#define SETTINGS_IP_LEN 64     /* an address or CIDR text incl. NUL */
+#define SETTINGS_COUNTRIES_MAX 250
+
+enum config_visibility { VISIBILITY_HIDDEN = 0, VISIBILITY_READONLY, VISIBILITY_EDITABLE };
+const char *config_visibility_name(enum config_visibility v);
+
+/* The admin settings (DESIGN.md §5). */
+struct settings {
+    int retention_days; /* 1..3650, default 7 */
+    bool cron_enabled;  /* default true */
+    char ignore_terms_imap[SETTINGS_TERMS_MAX][SETTINGS_TERM_LEN];
+    int ignore_terms_imap_count;
+    char ignore_terms_smtp[SETTINGS_TERMS_MAX][SETTINGS_TERM_LEN];
+    int ignore_terms_smtp_count;
+    bool hide_from_clients;
+    bool hide_from_resellers;
+    enum config_visibility client_config_visibility; /* default editable */
+    char excluded_ips[SETTINGS_IPS_MAX][SETTINGS_IP_LEN];
+    int excluded_ips_count;
+};
+
+void settings_defaults(struct settings *st);
+
+/* Parses key=value text into st (the CLI's --set and the config file's
+ * [defaults]): booleans 1/0/true/false/on/off/yes/no; lists comma-separated.
+ * Errors name the key ("retention_days: must be 1..3650"). */
+int settings_set_text(struct settings *st, const char *key, const char *value, struct err *e);
+
+/* Checks every field (terms non-empty, ≤ limits, valid UTF-8; IPs/CIDRs
+ * valid); the error names the field. */
+int settings_validate(const struct settings *st, struct err *e);
+
+/* get: the stored settings over the defaults. set: validates, then replaces
+ * all of them atomically. */
+int store_settings_get(struct store *s, struct settings *st, struct err *e);
+int store_settings_set(struct store *s, const struct settings *st, struct err *e);
+
+struct domain_settings {
+    char domain[QUERY_DOMAIN_MAX];
+    char usual_countries[SETTINGS_COUNTRIES_MAX][3]; /* ISO codes, upper case */
+    int usual_countries_count;
+    bool notify;
+    bool force_password_change; /* only with notify */
+    char ip_exceptions[SETTINGS_IPS_MAX][SETTINGS_IP_LEN];
+    int ip_exceptions_count;
+};
+
+/* Keys: usual_countries, notify, force_password_change, ip_exceptions. */
+int domain_settings_set_text(struct domain_settings *ds, const char *key, const char *value,
+                             struct err *e);
+/* Known country codes, valid IPs/CIDRs, and "force_password_change: needs
+ * notify on" when force is on without notify. */
+int domain_settings_validate(const struct domain_settings *ds, struct err *e);
+
+/* get: defaults (nothing usual, notify off) when never set. set: validates
+ * and replaces atomically. The domain name is lower-cased. */
+int store_domain_settings_get(struct store *s, const char *domain, struct domain_settings *ds,
+                              struct err *e);
+int store_domain_settings_set(struct store *s, const struct domain_settings *ds, struct err *e);
+
+/* ---- domains ---------------------------------------------------------- */
+
+struct domain_row {
+    char name[QUERY_DOMAIN_MAX];
+    char owner_email[RECORD_ADDR_MAX];
+    char client[128];
+    char reseller[128];
+};
+
+/* 1 and r filled when name is in the domains table, 0 when not. */
+int store_domain_get(struct store *s, const char *name, struct domain_row *r, struct err *e);
+
+/* Every domain of the table, by name. */
+int store_domain_each(struct store *s, int (*fn)(void *ctx, const struct domain_row *r, struct err *e),
+                      void *ctx, struct err *e);
+
+/* ---- statistics -------------------------------------------------------- */
+
+#define STATS_BUCKETS_MAX 2000
+#define STATS_COUNTRIES_MAX 260
+
+struct stats_query {
+    struct query_scope scope;
+    char domain[QUERY_DOMAIN_MAX]; /* "" = whole scope */
+    int64_t from, to;              /* 0 = last 7 days / now */
+    bool by_day;                   /* bucket size: day, else hour */
+};
+
+struct stats_bucket {
+    int64_t t; /* bucket start (UTC) */
+    uint64_t by_status[DELIVERY_STATUS_COUNT];
+};
+
+struct stats_country {
+    char country[3]; /* "" = local/unknown */
+    uint64_t ok, failed;
+};
+
+struct stats_totals {
+    uint64_t received, sent, not_received, not_sent, access_ok, access_failed;
+};
+
+struct stats_result {
+    struct stats_bucket *buckets; /* heap, sorted by t, only non-empty ones */
+    size_t bucket_count;
+    struct stats_country countries[STATS_COUNTRIES_MAX]; /* by ok+failed desc */
+    size_t country_count;
+    struct stats_totals totals;
+};
+
+/* Charts: deliveries (received or sent in scope, hops excluded, ignore terms
+ * applied) per bucket per status; logins per country; tab totals. */
+int store_stats(struct store *s, const struct stats_query *sq, struct stats_result *r,
+                struct err *e);
+void stats_result_free(struct stats_result *r);
+
+/* `maillog stats`: whole-database counts, like `maillog parse --format summary`. */
+struct store_summary {
+    uint64_t messages;
+    uint64_t deliveries[DELIVERY_STATUS_COUNT]; /* rows by current status, hops excluded */
+    uint64_t access_ok, access_failed;
+    int64_t db_bytes;
+    int64_t oldest, newest; /* record times, 0 when empty */
+};
+int store_summary(struct store *s, struct store_summary *sum, struct err *e);
+
+#endif
