@@ -127,7 +127,8 @@ static int lookup(struct geo *g, const struct ip_addr *ip, char iso[3])
     /* An IPv6 address in an IPv4-only database is an error: no country. */
     if (mmdb_error != MMDB_SUCCESS || !res.found_entry)
         return 0;
-    return read_code(&res.entry, "country", iso) || read_code(&res.entry, "registered_country", iso);
+    return read_code(&res.entry, "country", iso) ||
+           read_code(&res.entry, "registered_country", iso);
 }
 
 int geo_country(struct geo *g, const char *ip_text, char iso[3])

@@ -94,21 +94,21 @@ struct local_net {
 };
 
 static const struct local_net local_v4[] = {
-    {{0}, 8},             /* 0.0.0.0/8 "this network", incl. unspecified */
-    {{10}, 8},            /* RFC 1918 */
-    {{100, 64}, 10},      /* CGNAT, RFC 6598 */
-    {{127}, 8},           /* loopback */
-    {{169, 254}, 16},     /* link-local */
-    {{172, 16}, 12},      /* RFC 1918 */
-    {{192, 168}, 16},     /* RFC 1918 */
+    {{0}, 8},                   /* 0.0.0.0/8 "this network", incl. unspecified */
+    {{10}, 8},                  /* RFC 1918 */
+    {{100, 64}, 10},            /* CGNAT, RFC 6598 */
+    {{127}, 8},                 /* loopback */
+    {{169, 254}, 16},           /* link-local */
+    {{172, 16}, 12},            /* RFC 1918 */
+    {{192, 168}, 16},           /* RFC 1918 */
     {{255, 255, 255, 255}, 32}, /* limited broadcast */
 };
 
 static const struct local_net local_v6[] = {
-    {{0}, 128},                                        /* :: unspecified */
+    {{0}, 128},                                              /* :: unspecified */
     {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, /* ::1 loopback */
-    {{0xfc}, 7},                                       /* ULA fc00::/7 */
-    {{0xfe, 0x80}, 10},                                /* link-local fe80::/10 */
+    {{0xfc}, 7},                                             /* ULA fc00::/7 */
+    {{0xfe, 0x80}, 10},                                      /* link-local fe80::/10 */
 };
 
 bool ip_is_local(const struct ip_addr *ip)
@@ -186,8 +186,8 @@ int cidr_parse(const char *text, size_t len, struct cidr *out, struct err *e)
     }
     if (mapped) {
         if (prefix < 96)
-            return err_set(e, "'%.*s%s': an IPv4-mapped network needs a prefix of 96..128",
-                           shown, text, dots);
+            return err_set(e, "'%.*s%s': an IPv4-mapped network needs a prefix of 96..128", shown,
+                           text, dots);
         prefix -= 96;
     }
     if (host_bits_set(&out->net, prefix))
@@ -223,8 +223,7 @@ int cidr_list_parse(const char *text, struct cidr_list *out, struct err *e)
             p++;
         if (out->count == CIDR_LIST_MAX) {
             out->count = 0;
-            return err_set(e, "more than %d addresses or networks in the list",
-                           CIDR_LIST_MAX);
+            return err_set(e, "more than %d addresses or networks in the list", CIDR_LIST_MAX);
         }
         if (cidr_parse(start, (size_t)(p - start), &out->items[out->count], e) < 0) {
             out->count = 0;
