@@ -23,7 +23,7 @@
 #define RECORD_QID_MAX 24    /* Postfix queue ids are at most ~20 chars */
 #define RECORD_MSGID_MAX 256 /* Message-ID header, without <> */
 #define RECORD_TEXT_MAX 512  /* status text / reject reason */
-#define RECORD_LINES_MAX 8192 /* raw log lines kept per message for the trace */
+#define RECORD_LINES_MAX 16384 /* raw log bytes kept per message for the trace */
 
 enum delivery_status {
     DELIVERY_SENT = 0,
@@ -67,9 +67,13 @@ struct mail_message {
     enum message_origin origin;     /* for reinjected mail: the root's origin */
     int64_t parent_id;   /* store id of the message that was re-injected as this one (content filter), 0 if none */
     int64_t dsn_of;      /* store id of the message this is a bounce/delay notification for, 0 if none */
-    bool closed;         /* `removed` seen: this queue id's life is over */
-    char lines[RECORD_LINES_MAX]; /* raw log lines, '\n'-separated, oldest first; capped */
-    uint32_t lines_len;
+    bool closed;         /* `removed` seen (or a NOQUEUE rejection): this life is over */
+    /* Raw log lines of this message not yet handed to the sink, each ending in
+     * '\n', oldest first; owned by the tracker. The store APPENDS them to the
+     * lines it already has for this message (the trace). The tracker stops
+     * adding after RECORD_LINES_MAX bytes in all. NULL when new_lines_len is 0. */
+    const char *new_lines;
+    uint32_t new_lines_len;
 };
 
 struct mail_delivery {
