@@ -1,0 +1,212 @@
+// AdminPage.jsx — the extension's admin page: global settings
+// (GET|PUT /v1/settings) and the last lines of the mail log
+// (GET /v1/log-tail, or a notice when MaxLines is 0) with a filter box.
+// Validation errors from the API (error.field) are shown next to the field.
+import { useEffect, useMemo, useState } from 'react';
+import {
+    Alert,
+    Form,
+    FormFieldCheckbox,
+    FormFieldSelect,
+    FormFieldText,
+    Heading,
+    Input,
+    Section,
+    SelectOption,
+    Skeleton,
+} from '@plesk/ui-library';
+import { splitList, splitTerms } from './format.js';
+
+const toForm = (s) => ({
+    retention_days: String(s.retention_days ?? ''),
+    cron_enabled: Boolean(s.cron_enabled),
+    ignore_terms_imap: (s.ignore_terms_imap || []).join(', '),
+    ignore_terms_smtp: (s.ignore_terms_smtp || []).join(', '),
+    hide_from_clients: Boolean(s.hide_from_clients),
+    hide_from_resellers: Boolean(s.hide_from_resellers),
+    client_config_visibility: s.client_config_visibility || 'editable',
+    excluded_ips: (s.excluded_ips || []).join(', '),
+});
+
+// The number is sent as typed when it is not an integer, so that the API's
+// own validation (and its message) decides.
+const fromForm = (v) => {
+    const t = String(v.retention_days).trim();
+    return {
+        retention_days: /^-?\d+$/.test(t) ? Number(t) : t,
+        cron_enabled: Boolean(v.cron_enabled),
+        ignore_terms_imap: splitTerms(v.ignore_terms_imap),
+        ignore_terms_smtp: splitTerms(v.ignore_terms_smtp),
+        hide_from_clients: Boolean(v.hide_from_clients),
+        hide_from_resellers: Boolean(v.hide_from_resellers),
+        client_config_visibility: v.client_config_visibility,
+        excluded_ips: splitList(v.excluded_ips),
+    };
+};
+
+function Settings({ api }) {
+    const [values, setValues] = useState(null);
+    const [errors, setErrors] = useState({});
+    const [error, setError] = useState(null);
+    const [saved, setSaved] = useState(false);
+    const [state, setState] = useState(undefined);
+
+    useEffect(() => {
+        api.get('/settings').then((s) => setValues(toForm(s)), setError);
+    }, [api]);
+
+    if (error && !values) return <Alert intent="danger">{error.message}</Alert>;
+    if (!values) return <Skeleton height={300} />;
+
+    const submit = async (v) => {
+        setState('submit');
+        setErrors({});
+        setError(null);
+        setSaved(false);
+        try {
+            setValues(toForm(await api.put('/settings', fromForm(v))));
+            setSaved(true);
+        } catch (e) {
+            if (e.field) setErrors({ [e.field]: { api: e.message } });
+            else setError(e);
+        } finally {
+            setState(undefined);
+        }
+    };
+    const days = Number(values.retention_days);
+
+    return (
+        <div data-testid="admin-settings">
+            {error ? <Alert intent="danger">{error.message}</Alert> : null}
+            {saved ? (
+                <Alert intent="success" data-testid="saved">
+                    Settings saved.
+                </Alert>
+            ) : null}
+            <Form
+                values={values}
+                errors={errors}
+                state={state}
+                onFieldChange={(name, value) => {
+                    setSaved(false);
+                    setValues((old) => ({ ...old, [name]: value }));
+                }}
+                onSubmit={submit}
+                submitButton={{ children: 'Save', 'data-testid': 'save' }}
+                applyButton={false}
+                cancelButton={false}
+            >
+                <Section title="Records">
+                    <FormFieldText
+                        name="retention_days"
+                        label="Number of days to store logs in DB (recommended: 7 days)"
+                        description="The database can grow significantly with a longer period and listing records gets slower: busy servers log many records per day."
+                        inputMode="numeric"
+                        size="sm"
+                    />
+                    {days > 7 ? (
+                        <Alert intent="warning" data-testid="retention-warning">
+                            Keeping more than 7 days makes the database grow and the lists slower.
+                        </Alert>
+                    ) : null}
+                    <FormFieldCheckbox
+                        name="cron_enabled"
+                        label="Activate mail log analysis cron"
+                        description="Turn off only during server maintenance: without it no new records appear."
+                    />
+                    <FormFieldText
+                        name="ignore_terms_imap"
+                        label="Ignore POP/IMAP records with these terms in the status"
+                        description="Separated by commas."
+                        size="fill"
+                    />
+                    <FormFieldText
+                        name="ignore_terms_smtp"
+                        label="Ignore SMTP records with these terms in the status"
+                        description="Separated by commas. Useful with a Postfix content filter, which logs some mails twice."
+                        size="fill"
+                    />
+                </Section>
+                <Section title="Visibility">
+                    <FormFieldCheckbox name="hide_from_clients" label="Hide the extension from clients (show only to the administrator)" />
+                    <FormFieldCheckbox name="hide_from_resellers" label="Hide the extension from resellers" />
+                    <FormFieldSelect name="client_config_visibility" label="Visibility of the configuration tab for clients">
+                        <SelectOption value="hidden">Hide config tab for clients (show only for admin)</SelectOption>
+                        <SelectOption value="readonly">Show config tab read-only</SelectOption>
+                        <SelectOption value="editable">Show config tab and allow changes</SelectOption>
+                    </FormFieldSelect>
+                </Section>
+                <Section title="Suspicious login checks">
+                    <FormFieldText
+                        name="excluded_ips"
+                        label="Exclude these IPs from the check"
+                        description="IP addresses or CIDR ranges (IPv4 or IPv6), separated by commas; for every domain."
+                        size="fill"
+                    />
+                </Section>
+            </Form>
+        </div>
+    );
+}
+
+function LogTail({ api, enabled }) {
+    const [tail, setTail] = useState(null);
+    const [error, setError] = useState(null);
+    const [filter, setFilter] = useState('');
+    const [disabled, setDisabled] = useState(!enabled);
+
+    useEffect(() => {
+        if (!enabled) return;
+        api.get('/log-tail').then(setTail, (e) => {
+            if (e.status === 404) setDisabled(true);
+            else setError(e);
+        });
+    }, [api, enabled]);
+
+    const shown = useMemo(() => {
+        if (!tail) return [];
+        const f = filter.trim().toLowerCase();
+        return f ? tail.lines.filter((l) => l.toLowerCase().includes(f)) : tail.lines;
+    }, [tail, filter]);
+
+    if (disabled)
+        return (
+            <Alert intent="info" data-testid="log-tail-disabled">
+                The log lines are disabled (MaxLines = 0 in the [ext-mail-log] section of panel.ini).
+            </Alert>
+        );
+    if (error) return <Alert intent="danger">{error.message}</Alert>;
+    if (!tail) return <Skeleton height={200} />;
+    return (
+        <div data-testid="log-tail">
+            <div className="ml-tail-head">
+                <Input
+                    type="search"
+                    aria-label="Filter log lines"
+                    placeholder="Filter lines…"
+                    value={filter}
+                    onChange={(e) => setFilter(e.target.value)}
+                    data-testid="tail-filter"
+                />
+                <span className="ml-muted" data-testid="tail-count">
+                    {shown.length} of {tail.lines.length} lines from {tail.path} (at most {tail.max_lines})
+                </span>
+            </div>
+            <pre className="ml-loglines ml-tail" tabIndex={0} data-testid="tail-lines">
+                {shown.join('\n')}
+            </pre>
+        </div>
+    );
+}
+
+export default function AdminPage({ api, me }) {
+    return (
+        <div className="ml-admin">
+            <Settings api={api} />
+            <Heading level={3} className="ml-section-heading">
+                Last lines of the mail log
+            </Heading>
+            <LogTail api={api} enabled={me.log_tail_enabled !== false} />
+        </div>
+    );
+}

@@ -1,0 +1,181 @@
+// App.jsx — the Mail log page: asks GET /v1/me who is looking, then shows the
+// subscription view (overview + list tabs + configuration) or the admin page.
+//
+// Mounting (see main.jsx): `view` is "subscription" or "admin" (Plesk decides
+// which page it renders); in standalone mode an admin gets a small navigation
+// between both, driven by the URL hash (#/ and #/settings).
+import { useEffect, useMemo, useState } from 'react';
+import { Alert, Heading, Select, SelectOption, Spinner, Tab, Tabs } from '@plesk/ui-library';
+import { createApi } from './api.js';
+import { CONFIG_TAB, TABS } from './tabs.js';
+import ListTab from './ListTab.jsx';
+import ConfigTab from './ConfigTab.jsx';
+import Overview from './Overview.jsx';
+import AdminPage from './AdminPage.jsx';
+
+function useHashView(initial) {
+    const read = () => (window.location.hash.startsWith('#/settings') ? 'admin' : initial);
+    const [view, setView] = useState(read);
+    useEffect(() => {
+        const on = () => setView(read());
+        window.addEventListener('hashchange', on);
+        return () => window.removeEventListener('hashchange', on);
+    });
+    return view;
+}
+
+function DomainPicker({ me, domain, onChange }) {
+    if (!me.admin && me.domains.length === 1) {
+        return (
+            <p className="ml-domain" data-testid="domain">
+                Domain: <strong>{me.domains[0]}</strong>
+            </p>
+        );
+    }
+    return (
+        <div className="ml-domain">
+            <label id="ml-domain-label" htmlFor="ml-domain-select">
+                Domain
+            </label>{' '}
+            <select
+                id="ml-domain-select"
+                className="ml-native-select"
+                value={domain}
+                data-testid="domain-select"
+                onChange={(e) => onChange(e.target.value)}
+            >
+                {me.admin ? <option value="">All domains</option> : null}
+                {me.domains.map((d) => (
+                    <option key={d} value={d}>
+                        {d}
+                    </option>
+                ))}
+            </select>
+        </div>
+    );
+}
+
+function SubscriptionView({ api, me, preselected }) {
+    const initial = preselected && (me.admin || me.domains.includes(preselected)) ? preselected : me.admin ? '' : me.domains[0] || '';
+    const [domain, setDomain] = useState(initial);
+    const [active, setActive] = useState(1);
+    const [countries, setCountries] = useState([]);
+    const tabs = TABS.filter((t) => me.tabs.includes(t.id));
+    const hasConfig = me.tabs.includes('config');
+
+    useEffect(() => {
+        if (!hasConfig) return;
+        api.get('/countries').then(
+            (c) => setCountries(c.countries || []),
+            () => setCountries([]),
+        );
+    }, [api, hasConfig]);
+
+    if (!me.admin && me.domains.length === 0) {
+        return (
+            <Alert intent="info" data-testid="no-domains">
+                No mail domains are visible to your account.
+            </Alert>
+        );
+    }
+    const all = tabs.map((t) => ({ ...t, config: false })).concat(hasConfig ? [{ ...CONFIG_TAB, config: true }] : []);
+    return (
+        <div className="ml-subscription">
+            <DomainPicker
+                me={me}
+                domain={domain}
+                onChange={(d) => {
+                    setDomain(d);
+                }}
+            />
+            <Overview api={api} domain={domain} />
+            <Tabs active={active} key={domain}>
+                {all.map((t, i) => (
+                    <Tab key={t.id} title={t.title} data-tab-id={t.id} onActivate={() => setActive(i + 1)}>
+                        {t.config ? (
+                            domain ? (
+                                <ConfigTab api={api} domain={domain} countries={countries} />
+                            ) : (
+                                <Alert intent="info">Choose a domain to see its configuration.</Alert>
+                            )
+                        ) : (
+                            <ListTab api={api} tab={t} domain={domain} />
+                        )}
+                    </Tab>
+                ))}
+            </Tabs>
+        </div>
+    );
+}
+
+export default function App({ apiBase, mode, view: mountView, domain }) {
+    const api = useMemo(() => createApi(apiBase), [apiBase]);
+    const [me, setMe] = useState(null);
+    const [error, setError] = useState(null);
+    const hashView = useHashView(mountView);
+    const view = mode === 'standalone' ? hashView : mountView;
+
+    useEffect(() => {
+        api.get('/me').then(
+            (m) => {
+                api.setCsrf(m.csrf_token);
+                setMe({ ...m, domains: m.domains || [], tabs: m.tabs || [] });
+            },
+            setError,
+        );
+    }, [api]);
+
+    if (error) {
+        return (
+            <Alert intent={error.status === 403 ? 'warning' : 'danger'} data-testid={error.status === 403 ? 'forbidden' : 'fatal'}>
+                {error.status === 403 ? `Mail log is not available for your account. (${error.message})` : error.message}
+            </Alert>
+        );
+    }
+    if (!me) return <Spinner />;
+
+    const standaloneHeader =
+        mode === 'standalone' ? (
+            <header className="ml-header">
+                <Heading level={1}>Mail log</Heading>
+                <span className="ml-muted" data-testid="whoami">
+                    {me.user} ({me.role})
+                </span>
+                {me.admin ? (
+                    <nav className="ml-nav" aria-label="Pages">
+                        <a href="#/" aria-current={view !== 'admin' ? 'page' : undefined} data-testid="nav-logs">
+                            Mail log
+                        </a>
+                        <a href="#/settings" aria-current={view === 'admin' ? 'page' : undefined} data-testid="nav-settings">
+                            Settings
+                        </a>
+                    </nav>
+                ) : null}
+            </header>
+        ) : null;
+
+    let body;
+    if (view === 'admin') {
+        body = me.admin ? (
+            <AdminPage api={api} me={me} />
+        ) : (
+            <Alert intent="warning" data-testid="forbidden">
+                Only the server administrator can change these settings.
+            </Alert>
+        );
+    } else if (me.tabs.length === 0) {
+        body = (
+            <Alert intent="warning" data-testid="forbidden">
+                Mail log is not available for your account.
+            </Alert>
+        );
+    } else {
+        body = <SubscriptionView api={api} me={me} preselected={domain} />;
+    }
+    return (
+        <div className="ml-app" data-role={me.role}>
+            {standaloneHeader}
+            <main>{body}</main>
+        </div>
+    );
+}

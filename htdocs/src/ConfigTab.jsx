@@ -1,0 +1,156 @@
+// ConfigTab.jsx — the "Configuration" tab: a domain's notification settings
+// (GET|PUT /v1/domains/{domain}/settings). Usual countries, notifications,
+// forced password change (only with notifications on), IP exceptions.
+//
+// Read-only when the API says `editable: false` (config_mode readonly): the
+// fields are disabled and there is no Save button. Validation errors come
+// from the API (error.field) and are shown next to that field.
+import { useEffect, useState } from 'react';
+import {
+    Alert,
+    Form,
+    FormFieldCheckbox,
+    FormFieldSelect,
+    FormFieldText,
+    SelectOption,
+    Skeleton,
+} from '@plesk/ui-library';
+import { splitList } from './format.js';
+
+const toForm = (s) => ({
+    usual_countries: s.usual_countries || [],
+    notify: Boolean(s.notify),
+    force_password_change: Boolean(s.force_password_change),
+    ip_exceptions: (s.ip_exceptions || []).join(', '),
+});
+
+const fromForm = (v) => ({
+    usual_countries: v.usual_countries || [],
+    notify: Boolean(v.notify),
+    force_password_change: Boolean(v.force_password_change),
+    ip_exceptions: splitList(v.ip_exceptions),
+});
+
+export default function ConfigTab({ api, domain, countries }) {
+    const [values, setValues] = useState(null);
+    const [editable, setEditable] = useState(false);
+    const [errors, setErrors] = useState({});
+    const [error, setError] = useState(null);
+    const [saved, setSaved] = useState(false);
+    const [state, setState] = useState(undefined);
+    const path = `/domains/${encodeURIComponent(domain)}/settings`;
+
+    useEffect(() => {
+        let live = true;
+        setValues(null);
+        setError(null);
+        setErrors({});
+        setSaved(false);
+        api.get(path).then(
+            (s) => {
+                if (!live) return;
+                setValues(toForm(s));
+                setEditable(Boolean(s.editable));
+            },
+            (e) => live && setError(e),
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, path]);
+
+    if (error && !values) return <Alert intent="danger">{error.message}</Alert>;
+    if (!values) return <Skeleton height={200} />;
+
+    const submit = async (v) => {
+        setState('submit');
+        setErrors({});
+        setError(null);
+        setSaved(false);
+        try {
+            const s = await api.put(path, fromForm(v));
+            setValues(toForm(s));
+            setSaved(true);
+        } catch (e) {
+            if (e.field) setErrors({ [e.field]: { api: e.message } });
+            else setError(e);
+        } finally {
+            setState(undefined);
+        }
+    };
+
+    const ro = !editable;
+    return (
+        <div className="ml-config" data-testid="config">
+            {ro ? (
+                <Alert intent="info" data-testid="readonly-notice">
+                    These settings are managed by your administrator. You can see them but not change them.
+                </Alert>
+            ) : null}
+            {error ? <Alert intent="danger">{error.message}</Alert> : null}
+            {saved ? (
+                <Alert intent="success" data-testid="saved">
+                    Settings saved.
+                </Alert>
+            ) : null}
+            <Form
+                values={values}
+                errors={errors}
+                state={state}
+                onFieldChange={(name, value) => {
+                    setSaved(false);
+                    setValues((old) => {
+                        const next = { ...old, [name]: value };
+                        if (name === 'notify' && !value) next.force_password_change = false;
+                        return next;
+                    });
+                }}
+                onSubmit={ro ? undefined : submit}
+                submitButton={ro ? false : { children: 'Save', 'data-testid': 'save' }}
+                applyButton={false}
+                cancelButton={false}
+                vertical
+            >
+                <FormFieldSelect
+                    name="usual_countries"
+                    label="Usual countries of POP/IMAP/SMTP access for this domain"
+                    description="Logins from other countries are reported as suspicious."
+                    multiple
+                    searchable
+                    clearable
+                    disabled={ro}
+                    placeholder="Select countries…"
+                >
+                    {countries.map((c) => (
+                        <SelectOption key={c.code} value={c.code}>
+                            {`${c.code} ${c.name}`}
+                        </SelectOption>
+                    ))}
+                </FormFieldSelect>
+                <FormFieldCheckbox
+                    name="notify"
+                    label="Notify me by email of logins from unusual countries"
+                    description="Sent every hour for the previous hour (e.g. at 10:09 for 9:00–10:00)."
+                    disabled={ro}
+                />
+                <FormFieldCheckbox
+                    name="force_password_change"
+                    label="Force a password change after a suspicious login"
+                    description={
+                        values.notify
+                            ? 'The new password is sent in the notification mail.'
+                            : 'Turn on notifications first: the new password is only ever sent in the notification mail.'
+                    }
+                    disabled={ro || !values.notify}
+                />
+                <FormFieldText
+                    name="ip_exceptions"
+                    label="IP exceptions"
+                    description="IP addresses or CIDR ranges (IPv4 or IPv6), separated by commas, never reported for this domain."
+                    size="fill"
+                    disabled={ro}
+                />
+            </Form>
+        </div>
+    );
+}

@@ -1,0 +1,267 @@
+// ListTab.jsx — one list tab (access, received, sent, not-received, not-sent):
+// toolbar (search on Enter, date range, status filter, CSV download), a
+// server-sorted List, keyset "Load more" paging, and the message trace drawer.
+//
+// Contract: every filter is sent to GET /v1/{tab}; the CSV link is the same
+// request with format=csv and no cursor/limit. Changing a filter or the sort
+// starts again from the first page. Data is rendered as React text only.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+    Alert,
+    Button,
+    Input,
+    List,
+    ListEmptyView,
+    Select,
+    SelectOption,
+    Status,
+    Text,
+    Toolbar,
+    ToolbarGroup,
+} from '@plesk/ui-library';
+import { COLUMN } from './tabs.js';
+import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_INTENT } from './format.js';
+import TraceDrawer from './TraceDrawer.jsx';
+
+const PAGE = 50;
+
+function StatusCell({ status, text }) {
+    if (!status) return null;
+    return (
+        <Status intent={STATUS_INTENT[status] || 'info'} compact>
+            <span title={text || undefined}>{status}</span>
+        </Status>
+    );
+}
+
+function cell(key, row, openTrace) {
+    switch (key) {
+        case 'date':
+            return <time dateTime={new Date(row.date * 1000).toISOString()}>{localTime(row.date)}</time>;
+        case 'size':
+            return <span title={`${row.size} bytes`}>{humanSize(row.size)}</span>;
+        case 'country':
+            return <span className="ml-country">{countryLabel(row.country, row.country_name)}</span>;
+        case 'status':
+            return <StatusCell status={row.status} text={row.status_text} />;
+        case 'status_text':
+            return (
+                <span>
+                    <StatusCell status={row.status} text={null} /> <Text intent="muted">{row.status_text}</Text>
+                </span>
+            );
+        case 'result':
+            return (
+                <span>
+                    <StatusCell status={row.result} text={row.detail} />
+                    {row.method ? <Text intent="muted"> {row.method}</Text> : null}
+                </span>
+            );
+        case 'msgid':
+            return (
+                <button
+                    type="button"
+                    className="ml-linkbutton"
+                    title="Open the message trace"
+                    onClick={(e) => {
+                        e.stopPropagation();
+                        openTrace(row);
+                    }}
+                >
+                    {row.msgid || `#${row.message_id}`}
+                </button>
+            );
+        default:
+            return row[key];
+    }
+}
+
+export default function ListTab({ api, tab, domain }) {
+    const [search, setSearch] = useState('');
+    const [filters, setFilters] = useState({ q: '', fromDay: '', toDay: '', status: '' });
+    const [sort, setSort] = useState({ column: 'date', direction: 'DESC' });
+    const [page, setPage] = useState({ rows: [], next: null, total: 0 });
+    const [loading, setLoading] = useState(true);
+    const [error, setError] = useState(null);
+    const [trace, setTrace] = useState(null);
+    const seq = useRef(0);
+
+    const params = useCallback(
+        () => ({
+            domain: domain || undefined,
+            q: filters.q,
+            from: dayStart(filters.fromDay),
+            to: dayEnd(filters.toDay),
+            status: filters.status,
+            sort: COLUMN[sort.column] ? COLUMN[sort.column].sort : 'date',
+            order: sort.direction === 'ASC' ? 'asc' : 'desc',
+        }),
+        [domain, filters, sort],
+    );
+
+    const load = useCallback(
+        async (cursor) => {
+            const mine = ++seq.current;
+            setLoading(true);
+            setError(null);
+            try {
+                const res = await api.get(`/${tab.id}`, { ...params(), limit: PAGE, cursor });
+                if (mine !== seq.current) return;
+                setPage((prev) => ({
+                    rows: cursor ? prev.rows.concat(res.rows) : res.rows,
+                    next: res.next_cursor || null,
+                    total: res.total ?? 0,
+                }));
+            } catch (e) {
+                if (mine !== seq.current) return;
+                if (!cursor) setPage({ rows: [], next: null, total: 0 });
+                setError(e);
+            } finally {
+                if (mine === seq.current) setLoading(false);
+            }
+        },
+        [api, tab.id, params],
+    );
+
+    useEffect(() => {
+        load(null);
+    }, [load]);
+
+    const apply = (patch) => setFilters((f) => ({ ...f, ...patch }));
+    const openTrace = (row) => {
+        if (row.message_id !== undefined && row.message_id !== null) setTrace(row.message_id);
+    };
+    const isMail = tab.id !== 'access';
+    const csvUrl = api.url(`/${tab.id}`, { ...params(), format: 'csv' });
+    const filtered = Boolean(filters.q || filters.fromDay || filters.toDay || filters.status);
+
+    const columns = tab.columns.map((key, i) => ({
+        key,
+        title: COLUMN[key].title,
+        sortable: Boolean(COLUMN[key].sort),
+        type: i === 0 ? 'title' : undefined,
+        truncate: key === 'msgid' || key === 'status_text',
+        render: (row) => cell(key, row, openTrace),
+    }));
+
+    const toolbar = (
+        <Toolbar>
+            <ToolbarGroup title="Search">
+                <Input
+                    type="search"
+                    size="lg"
+                    aria-label="Search"
+                    placeholder="Search…"
+                    value={search}
+                    maxLength={200}
+                    data-testid="search"
+                    onChange={(e) => setSearch(e.target.value)}
+                    onKeyDown={(e) => {
+                        if (e.key === 'Enter') {
+                            e.preventDefault();
+                            apply({ q: search.trim() });
+                        }
+                    }}
+                />
+                <Button onClick={() => apply({ q: search.trim() })} data-testid="search-button">
+                    Search
+                </Button>
+            </ToolbarGroup>
+            <ToolbarGroup title="Period">
+                <label className="ml-inline-label">
+                    From{' '}
+                    <Input
+                        type="date"
+                        aria-label="From date"
+                        value={filters.fromDay}
+                        data-testid="from"
+                        onChange={(e) => apply({ fromDay: e.target.value })}
+                    />
+                </label>
+                <label className="ml-inline-label">
+                    To{' '}
+                    <Input
+                        type="date"
+                        aria-label="To date"
+                        value={filters.toDay}
+                        data-testid="to"
+                        onChange={(e) => apply({ toDay: e.target.value })}
+                    />
+                </label>
+            </ToolbarGroup>
+            <ToolbarGroup title="Status">
+                <label className="ml-inline-label">
+                    Status{' '}
+                    <select
+                        className="ml-native-select"
+                        aria-label="Status filter"
+                        data-testid="status"
+                        value={filters.status}
+                        onChange={(e) => apply({ status: e.target.value })}
+                    >
+                        <option value="">any</option>
+                        {tab.statuses.map((s) => (
+                            <option key={s} value={s}>
+                                {s}
+                            </option>
+                        ))}
+                    </select>
+                </label>
+            </ToolbarGroup>
+            <ToolbarGroup title="Export">
+                <Button component="a" href={csvUrl} download={`${tab.id}.csv`} icon="arrow-down-tray" data-testid="csv">
+                    Download CSV
+                </Button>
+            </ToolbarGroup>
+        </Toolbar>
+    );
+
+    return (
+        <div className="ml-listtab" data-tab={tab.id}>
+            {error ? (
+                <Alert intent="danger" data-testid="list-error">
+                    {error.message}
+                </Alert>
+            ) : null}
+            <List
+                columns={columns}
+                data={page.rows}
+                rowKey="id"
+                toolbar={toolbar}
+                loading={loading && page.rows.length === 0}
+                totalRows={page.total}
+                filtered={filtered}
+                sortColumn={sort.column}
+                sortDirection={sort.direction}
+                onSortChange={({ sortColumn, sortDirection }) => setSort({ column: sortColumn, direction: sortDirection })}
+                rowProps={(row) => ({
+                    'data-row-id': row.id,
+                    className: isMail ? 'ml-row-clickable' : undefined,
+                    onClick: isMail ? () => openTrace(row) : undefined,
+                })}
+                emptyView={
+                    <ListEmptyView
+                        title={filtered ? 'Nothing matches these filters' : 'No records yet'}
+                        description={
+                            filtered
+                                ? 'Change the search or the filters to see more.'
+                                : 'Records appear here after the next log analysis run.'
+                        }
+                    />
+                }
+                emptyViewMode="items"
+            />
+            <div className="ml-pager">
+                <span data-testid="count">
+                    {page.rows.length} of {page.total} shown
+                </span>
+                {page.next ? (
+                    <Button onClick={() => load(page.next)} state={loading ? 'loading' : undefined} data-testid="more">
+                        Load more
+                    </Button>
+                ) : null}
+            </div>
+            {trace !== null ? <TraceDrawer api={api} id={trace} onClose={() => setTrace(null)} /> : null}
+        </div>
+    );
+}

@@ -1,0 +1,109 @@
+// TraceDrawer.jsx — the full trace of one mail (GET /v1/messages/{id}) in a
+// side drawer: the message, one row per delivery attempt/hop, the reinjection
+// and bounce chain, and the raw log lines (as text, never as HTML).
+import { useEffect, useState } from 'react';
+import { Alert, Drawer, Heading, List, Spinner, Status, Text } from '@plesk/ui-library';
+import { countryLabel, humanSize, localTime, STATUS_INTENT } from './format.js';
+
+const RELATION = {
+    parent: 'comes from (before the content filter)',
+    child: 'continues as (after the content filter)',
+    dsn: 'bounce notification sent for it',
+    dsn_of: 'is the bounce notification of',
+};
+
+function Facts({ m }) {
+    const facts = [
+        ['Message ID', m.msgid],
+        ['Queue ID', m.queue_id ? `${m.queue_id} on ${m.host}` : m.host],
+        ['Date', localTime(m.date)],
+        ['Sender', m.sender || '<>'],
+        ['Size', m.size ? `${humanSize(m.size)} (${m.size} bytes)` : ''],
+        ['Client', [m.client_host, m.client_ip].filter(Boolean).join(' ')],
+        ['Country', m.client_ip ? countryLabel(m.country, m.country_name) : ''],
+        ['Authenticated as', m.sasl_username],
+        ['Origin', m.origin],
+    ].filter(([, v]) => v !== undefined && v !== null && v !== '');
+    return (
+        <dl className="ml-facts">
+            {facts.map(([k, v]) => (
+                <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{v}</dd>
+                </div>
+            ))}
+        </dl>
+    );
+}
+
+export default function TraceDrawer({ api, id, onClose }) {
+    const [data, setData] = useState(null);
+    const [error, setError] = useState(null);
+
+    useEffect(() => {
+        let live = true;
+        setData(null);
+        setError(null);
+        api.get(`/messages/${encodeURIComponent(id)}`).then(
+            (d) => live && setData(d),
+            (e) => live && setError(e),
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, id]);
+
+    const deliveries = data ? data.deliveries || [] : [];
+    return (
+        <Drawer isOpen title="Message trace" subtitle={data ? data.message.msgid : undefined} size="lg" onClose={onClose}>
+            <div data-testid="trace">
+                {error ? <Alert intent="danger">{error.message}</Alert> : null}
+                {!data && !error ? <Spinner /> : null}
+                {data ? (
+                    <>
+                        <Facts m={data.message} />
+                        <Heading level={4}>Deliveries</Heading>
+                        <List
+                            rowKey={(r) => `${r.recipient}|${r.date}|${r.relay}|${deliveries.indexOf(r)}`}
+                            data={deliveries}
+                            columns={[
+                                { key: 'recipient', title: 'Recipient', type: 'title', render: (r) => r.recipient + (r.orig_to && r.orig_to !== r.recipient ? ` (to ${r.orig_to})` : '') },
+                                { key: 'date', title: 'Date', render: (r) => localTime(r.date) },
+                                {
+                                    key: 'status',
+                                    title: 'Status',
+                                    render: (r) => (
+                                        <Status intent={STATUS_INTENT[r.status] || 'info'} compact>
+                                            {r.status}
+                                        </Status>
+                                    ),
+                                },
+                                { key: 'relay', title: 'Relay', truncate: true, render: (r) => r.relay + (r.is_hop ? ' (hop)' : '') },
+                                { key: 'dsn', title: 'DSN', render: (r) => r.dsn },
+                                { key: 'delay', title: 'Delay', render: (r) => (r.delay !== undefined && r.delay !== null ? `${r.delay} s` : '') },
+                                { key: 'attempts', title: 'Attempts', render: (r) => r.attempts },
+                                { key: 'status_text', title: 'Details', truncate: true, render: (r) => <Text intent="muted">{r.status_text}</Text> },
+                            ]}
+                        />
+                        {data.chain && data.chain.length ? (
+                            <>
+                                <Heading level={4}>Related messages</Heading>
+                                <ul className="ml-chain">
+                                    {data.chain.map((c) => (
+                                        <li key={`${c.id}-${c.relation}`}>
+                                            {RELATION[c.relation] || c.relation}: queue {c.queue_id}
+                                        </li>
+                                    ))}
+                                </ul>
+                            </>
+                        ) : null}
+                        <Heading level={4}>Log lines</Heading>
+                        <pre className="ml-loglines" data-testid="trace-lines">
+                            {(data.lines || []).join('\n')}
+                        </pre>
+                    </>
+                ) : null}
+            </div>
+        </Drawer>
+    );
+}

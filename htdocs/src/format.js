@@ -1,0 +1,76 @@
+// format.js — how values from the API are shown: local times, human sizes,
+// countries, statuses. Pure functions of their arguments (and the browser's
+// time zone), so every screen shows the same thing the same way.
+
+const pad = (n) => String(n).padStart(2, '0');
+
+// Epoch seconds (UTC) → "YYYY-MM-DD HH:MM:SS" in the viewer's time zone.
+export function localTime(t) {
+    if (t === null || t === undefined || t === '') return '';
+    const d = new Date(Number(t) * 1000);
+    if (Number.isNaN(d.getTime())) return '';
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+// Bytes → "512 B", "1.5 KB", "12 MB" (binary multiples, one decimal under 10).
+export function humanSize(n) {
+    if (n === null || n === undefined || n === '') return '';
+    let v = Number(n);
+    if (!Number.isFinite(v) || v < 0) return '';
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    if (i === 0) return `${v} B`;
+    return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+// ISO code + English name; "" is a private or unknown address.
+export function countryLabel(code, name) {
+    if (!code) return 'local';
+    return name ? `${code} ${name}` : code;
+}
+
+// A date input's value ("YYYY-MM-DD", local midnight) → epoch seconds.
+export function dayStart(value) {
+    if (!value) return '';
+    const [y, m, d] = value.split('-').map(Number);
+    if (!y || !m || !d) return '';
+    return Math.floor(new Date(y, m - 1, d).getTime() / 1000);
+}
+
+// The end of that local day, exclusive (next local midnight).
+export function dayEnd(value) {
+    if (!value) return '';
+    const [y, m, d] = value.split('-').map(Number);
+    if (!y || !m || !d) return '';
+    return Math.floor(new Date(y, m - 1, d + 1).getTime() / 1000);
+}
+
+export const STATUS_INTENT = {
+    sent: 'success',
+    ok: 'success',
+    deferred: 'warning',
+    bounced: 'danger',
+    expired: 'danger',
+    rejected: 'danger',
+    discarded: 'inactive',
+    failed: 'danger',
+};
+
+// "a, b ,c" or "a\nb" → ["a","b","c"]; [] for blank.
+export function splitList(s) {
+    return String(s || '')
+        .split(/[\s,]+/)
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
+
+export function splitTerms(s) {
+    return String(s || '')
+        .split(/[,\n]/)
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
