@@ -27,3 +27,13 @@ check-geoip: $(GEOIP_DB)
 	tests/geo/check-build-geoip.sh $(GEOIP_DB)
 
 CHECK_TARGETS += check-geoip
+
+# geo_country() throughput on the demo database (uncached and cached).
+$(BUILD)/bench_geo: tests/geo/bench_geo.c $(BUILD)/libmaillog.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-geoip
+bench-geoip: $(BUILD)/bench_geo $(GEOIP_DB)
+	$(BUILD)/bench_geo $(GEOIP_DB)
+
+BENCH_TARGETS += bench-geoip

@@ -2,9 +2,10 @@
  * geo.c — IP → country with libmaxminddb, behind a bounded per-run cache
  * (see geo.h for the contract).
  *
- * The cache is direct-mapped: GEO_CACHE_SLOTS entries keyed by the parsed
- * address, a colliding address simply replaces the slot. Misses (no
- * country) are cached too. Memory is fixed at open time, whatever the log.
+ * The cache is two-way set-associative: GEO_CACHE_SLOTS entries keyed by
+ * the parsed address, in buckets of two; a new address replaces the least
+ * recently used of its bucket. Misses (no country) are cached too. Memory
+ * is fixed at open time, whatever the log.
  */
 #include "geo/geo.h"
 
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <sys/stat.h>
 
 #define GEO_CACHE_SLOTS 8192 /* power of two; ~200 KiB */
+#define GEO_CACHE_WAYS 2     /* slots per bucket, least recently used replaced */
 
 struct geo_slot {
     struct ip_addr ip; /* family 0: empty */
@@ -74,8 +77,8 @@ void geo_close(struct geo *g)
     free(g);
 }
 
-/* FNV-1a over the address, folded to a slot index. */
-static size_t slot_of(const struct ip_addr *ip)
+/* FNV-1a over the address, folded to a bucket index. */
+static size_t bucket_of(const struct ip_addr *ip)
 {
     uint32_t h = 2166136261u;
     size_t n = ip->family == AF_INET ? 4 : 16;
@@ -85,7 +88,7 @@ static size_t slot_of(const struct ip_addr *ip)
         h *= 16777619u;
     }
     h ^= (uint32_t)ip->family;
-    return h & (GEO_CACHE_SLOTS - 1);
+    return h & (GEO_CACHE_SLOTS / GEO_CACHE_WAYS - 1);
 }
 
 /* Copies a two-letter upper-case code from entry at path into iso; 1/0. */
@@ -131,23 +134,37 @@ static int lookup(struct geo *g, const struct ip_addr *ip, char iso[3])
            read_code(&res.entry, "registered_country", iso);
 }
 
+static bool same_ip(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
 int geo_country(struct geo *g, const char *ip_text, char iso[3])
 {
     struct ip_addr ip;
-    struct geo_slot *slot;
+    struct geo_slot *way;
 
     iso[0] = '\0';
     if (g == NULL || ip_text == NULL || ip_parse(ip_text, strlen(ip_text), &ip) < 0 ||
         ip_is_local(&ip))
         return 0;
-    slot = &g->cache[slot_of(&ip)];
-    if (slot->ip.family != ip.family || memcmp(slot->ip.bytes, ip.bytes, sizeof ip.bytes) != 0) {
-        slot->ip = ip;
-        g->db_lookups++;
-        if (!lookup(g, &ip, slot->iso))
-            slot->iso[0] = '\0';
+    way = &g->cache[bucket_of(&ip) * GEO_CACHE_WAYS];
+    if (!same_ip(&way[0].ip, &ip)) {
+        /* Two-way LRU: way[0] is the most recent; a hit in way[1] or a miss
+         * moves way[0] down and puts this address first. */
+        struct geo_slot slot;
+        if (same_ip(&way[1].ip, &ip)) {
+            slot = way[1];
+        } else {
+            slot.ip = ip;
+            g->db_lookups++;
+            if (!lookup(g, &ip, slot.iso))
+                slot.iso[0] = '\0';
+        }
+        way[1] = way[0];
+        way[0] = slot;
     }
-    memcpy(iso, slot->iso, 3);
+    memcpy(iso, way[0].iso, 3);
     return iso[0] != '\0';
 }
 
