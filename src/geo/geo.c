@@ -50,6 +50,10 @@ struct geo *geo_open(const char *path, struct err *e)
         err_set(e, "GeoIP database %s: not a regular file", path);
         return NULL;
     }
+    if (st.st_size == 0) {
+        err_set(e, "GeoIP database %s: empty file, not a MaxMind DB", path);
+        return NULL;
+    }
     g = calloc(1, sizeof *g);
     if (g == NULL) {
         err_sys(e, "GeoIP database %s", path);
