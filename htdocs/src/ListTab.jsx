@@ -34,12 +34,12 @@ function StatusCell({ status, text }) {
     );
 }
 
-function cell(key, row, openTrace) {
+function cell(key, row) {
     switch (key) {
         case 'date':
             return <time dateTime={new Date(row.date * 1000).toISOString()}>{localTime(row.date)}</time>;
         case 'size':
-            return <span title={`${row.size} bytes`}>{humanSize(row.size)}</span>;
+            return <span className="ml-nowrap" title={`${row.size} bytes`}>{humanSize(row.size)}</span>;
         case 'country':
             return <span className="ml-country">{countryLabel(row.country, row.country_name)}</span>;
         case 'status':
@@ -54,20 +54,14 @@ function cell(key, row, openTrace) {
             return (
                 <span>
                     <StatusCell status={row.result} text={row.detail} />
-                    {row.method ? <Text intent="muted"> {row.method}</Text> : null}
+                    {row.method ? <span className="ml-muted"> {row.method}</span> : null}
                 </span>
             );
         case 'msgid':
             return (
-                <button
-                    type="button"
-                    className="ml-linkbutton"
-                    title="Open the message trace"
-                    onClick={(e) => {
-                        e.stopPropagation();
-                        openTrace(row);
-                    }}
-                >
+                // The row's click handler (capture phase) opens the trace; the
+                // button makes that reachable with the keyboard (Enter/Space).
+                <button type="button" className="ml-linkbutton" title="Open the message trace" data-testid="open-trace">
                     {row.msgid || `#${row.message_id}`}
                 </button>
             );
@@ -141,7 +135,7 @@ export default function ListTab({ api, tab, domain }) {
         sortable: Boolean(COLUMN[key].sort),
         type: i === 0 ? 'title' : undefined,
         truncate: key === 'msgid' || key === 'status_text',
-        render: (row) => cell(key, row, openTrace),
+        render: (row) => cell(key, row),
     }));
 
     const toolbar = (
@@ -237,7 +231,8 @@ export default function ListTab({ api, tab, domain }) {
                 rowProps={(row) => ({
                     'data-row-id': row.id,
                     className: isMail ? 'ml-row-clickable' : undefined,
-                    onClick: isMail ? () => openTrace(row) : undefined,
+                    // List overrides a row's onClick, not its capture-phase handler.
+                    onClickCapture: isMail ? () => openTrace(row) : undefined,
                 })}
                 emptyView={
                     <ListEmptyView
