@@ -92,9 +92,10 @@ void parse_dovecot_service(struct event *ev, struct slice service, struct slice 
 void parse_dovecot(struct event *ev, struct slice s)
 {
     size_t n = 0;
+    bool leveled;
 
     take_prefix(&s, "dovecot: ");
-    take_level(&s);
+    leveled = take_level(&s);
     while (n < s.len && n < 64 && s.ptr[n] != ':' && s.ptr[n] != '(' && s.ptr[n] != ' ')
         n++;
     if (n > 0 && n < s.len && (s.ptr[n] == ':' || s.ptr[n] == '(')) {
@@ -104,7 +105,7 @@ void parse_dovecot(struct event *ev, struct slice s)
                               colon >= 0 ? slice_skip(rest, (size_t)colon + 2) : slice_make(s.ptr, 0));
         return;
     }
-    ev->kind = slice_starts(s, "Killed with signal") || slice_starts(s, "pam_unix") ||
+    ev->kind = leveled || slice_starts(s, "Killed with signal") || slice_starts(s, "pam_unix") ||
                        slice_starts(s, "last message repeated") || slice_starts(s, "Dovecot v") ||
                        s.len == 0
                    ? EV_IGNORED

@@ -31,7 +31,21 @@ static const char *const smtpd_noise[] = {
     "watchdog_", "input attribute", "private/", "public/", "vstream_", "master_", "server_",
     "auto_clnt", "rewrite_clnt", "resolve_clnt", "event_", "connection established", "ctable_",
     "maps_find", "mynetworks", "permit_", "reject_", "check_", "smtpd_", "sasl_", "end ", "xclient",
-    "xforward", "ehlo_", "flush_", "defer_", "report:", NULL};
+    "xforward", "ehlo_", "flush_", "defer_", "report:", ">>>", "input attribute", "connection ",
+    "process ", "Run-time", "Compiled", "idle ", "before ", "after ", "unverified_", "unknown_",
+    NULL};
+
+/* Verbose mode (-v) traces: "function_name: …" in lower case. */
+static bool is_verbose_trace(struct slice s)
+{
+    size_t i = 0;
+
+    while (i < s.len && i < 48 &&
+           ((s.ptr[i] >= 'a' && s.ptr[i] <= 'z') || s.ptr[i] == '_' || s.ptr[i] == '/' ||
+            (s.ptr[i] >= '0' && s.ptr[i] <= '9')))
+        i++;
+    return i > 2 && i + 1 < s.len && s.ptr[i] == ':' && s.ptr[i + 1] == ' ';
+}
 
 static void set_client(struct event *ev, struct slice *s)
 {
@@ -163,7 +177,7 @@ static void parse_smtpd(struct event *ev, struct slice s)
             ev->kind = EV_IGNORED; /* hold:, filter:, warning:, reject_warning:, … */
         return;
     }
-    ev->kind = starts_any(s, smtpd_noise) ? EV_IGNORED : EV_UNKNOWN;
+    ev->kind = starts_any(s, smtpd_noise) || is_verbose_trace(s) ? EV_IGNORED : EV_UNKNOWN;
 }
 
 static void parse_cleanup(struct event *ev, struct slice s)
@@ -250,7 +264,7 @@ static void parse_delivery(struct event *ev, struct slice s)
             word = slice_make(rest.ptr, i);
             break;
         }
-    if (slice_eq(word, "deliverable") || slice_eq(word, "undeliverable")) {
+    if (slice_starts(word, "deliverable") || slice_starts(word, "undeliverable")) {
         ev->kind = EV_IGNORED; /* address verification probes, not mail */
         return;
     }

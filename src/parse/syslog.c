@@ -215,7 +215,12 @@ static void split_program(struct slice tok, struct syslog_header *h)
         end = bracket;
     }
     h->program = slice_make(tok.ptr, (size_t)(end - tok.ptr));
-    slash = h->program.len ? memrchr(h->program.ptr, '/', h->program.len) : NULL;
+    {
+        /* Dovecot's "lda(user)<pid><session/id>": a '/' inside is not a path */
+        const char *paren = memchr(h->program.ptr, '(', h->program.len);
+        size_t scan = paren ? (size_t)(paren - h->program.ptr) : h->program.len;
+        slash = scan ? memrchr(h->program.ptr, '/', scan) : NULL;
+    }
     if (slash != NULL) {
         h->daemon = slice_make(slash + 1, (size_t)(end - slash - 1));
         h->syslog_name = slice_make(tok.ptr, (size_t)(slash - tok.ptr));
@@ -230,13 +235,37 @@ static int is_program_token(struct slice tok)
     return tok.len >= 2 && tok.ptr[tok.len - 1] == ':';
 }
 
+/* daemontools "@4000000063a1b2c3xxxxxxxx" (TAI64N): 16 hex digits of TAI seconds + 8 of nanoseconds. */
+static size_t parse_tai64n(const char *p, size_t len, int64_t *out)
+{
+    uint64_t tai = 0;
+
+    if (len < 25 || p[0] != '@')
+        return 0;
+    for (size_t i = 1; i < 25; i++) {
+        char c = p[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return 0;
+        if (i <= 16)
+            tai = tai * 16 + (uint64_t)v;
+    }
+    /* TAI label 2^62 + 10 s is 1970-01-01 UTC (leap seconds since then ignored). */
+    if (tai < 4611686018427387914ULL)
+        return 0;
+    *out = (int64_t)(tai - 4611686018427387914ULL);
+    return 25;
+}
+
 int syslog_parse(struct syslog_clock *clock, const char *line, size_t len, struct syslog_header *h)
 {
     const char *p, *end = line + len;
     size_t used;
     struct slice tok;
 
-    if (len > 0 && digit(line[0]))
+    if (len > 0 && line[0] == '@')
+        used = parse_tai64n(line, len, &h->time);
+    else if (len > 0 && digit(line[0]))
         used = parse_iso(line, len, &h->time);
     else
         used = parse_classic(clock, line, len, &h->time);

@@ -40,6 +40,8 @@ struct track_sink {
 
 /* Counters of one tracker's life, for `maillog parse --format summary`,
  * ingest's report and the corpus tests. */
+#define TRACK_PROGRAMS_MAX 24
+
 struct track_counts {
     uint64_t lines;              /* lines given to track_line() */
     uint64_t lines_mail;         /* lines of a mail program we parse (postfix, dovecot, courier, plesk) */
@@ -48,6 +50,13 @@ struct track_counts {
     uint64_t deliveries[DELIVERY_STATUS_COUNT]; /* delivery attempts by status (hops excluded) */
     uint64_t access_ok;
     uint64_t access_failed;
+    /* unrecognised lines per program (daemon name; "-" for lines without a
+     * syslog header); the first TRACK_PROGRAMS_MAX programs seen, then "other" */
+    struct {
+        char program[32];
+        uint64_t count;
+    } unknown_by_program[TRACK_PROGRAMS_MAX];
+    int unknown_programs;
 };
 
 struct tracker;
