@@ -140,6 +140,11 @@ struct query_result {
 int store_query(struct store *s, const struct query *q, query_row_fn fn, void *ctx,
                 struct query_result *res, struct err *e);
 
+/* The EXPLAIN QUERY PLAN of q's page query, details joined with ';' into
+ * out (for the tests that check index use, and for diagnosis). */
+int store_query_plan(struct store *s, const struct query *q, char *out, size_t size,
+                     struct err *e);
+
 /* ---- trace of one message ------------------------------------------- */
 
 struct trace_message {

@@ -1,0 +1,801 @@
+/*
+ * store.c — opening the database, the schema and its migrations, and the
+ * ingest side: the tracker's sink, the reader's saved state, the domains
+ * file and retention (see store.h for the contract).
+ *
+ * Deliveries carry copies of the message fields the tabs show and sort by
+ * (sender, sender_domain, size, msgid, and sent_domain = the sender's domain
+ * when the message came in by SASL or locally, else ''), so every tab is a
+ * single-table walk of one index. put_message() keeps those copies in step.
+ * FTS5 trigram tables with external content (kept by triggers) serve the
+ * substring search.
+ */
+#include "store/store_impl.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- schema ------------------------------------------------------------ */
+
+static const char schema_v1[] =
+    "CREATE TABLE messages("
+    " id INTEGER PRIMARY KEY,"
+    " host TEXT NOT NULL, queue_id TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " client_host TEXT NOT NULL DEFAULT '', client_ip TEXT NOT NULL DEFAULT '',"
+    " client_country TEXT NOT NULL DEFAULT '',"
+    " sasl_method TEXT NOT NULL DEFAULT '', sasl_username TEXT NOT NULL DEFAULT '',"
+    " msgid TEXT NOT NULL DEFAULT '', sender TEXT NOT NULL DEFAULT '',"
+    " sender_domain TEXT NOT NULL DEFAULT '',"
+    " size INTEGER NOT NULL DEFAULT -1, nrcpt INTEGER NOT NULL DEFAULT -1,"
+    " origin INTEGER NOT NULL DEFAULT 0,"
+    " parent_id INTEGER NOT NULL DEFAULT 0, dsn_of INTEGER NOT NULL DEFAULT 0,"
+    " closed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX messages_open ON messages(host, queue_id) WHERE closed = 0;"
+    "CREATE INDEX messages_last ON messages(last_seen);"
+    "CREATE INDEX messages_parent ON messages(parent_id) WHERE parent_id <> 0;"
+    "CREATE INDEX messages_dsn ON messages(dsn_of) WHERE dsn_of <> 0;"
+    "CREATE TABLE message_lines(message_id INTEGER PRIMARY KEY, lines BLOB NOT NULL);"
+    "CREATE TABLE deliveries("
+    " id INTEGER PRIMARY KEY,"
+    " message_id INTEGER NOT NULL, time INTEGER NOT NULL,"
+    " recipient TEXT NOT NULL, recipient_domain TEXT NOT NULL,"
+    " orig_to TEXT NOT NULL DEFAULT '', relay TEXT NOT NULL DEFAULT '',"
+    " service TEXT NOT NULL DEFAULT '', delay REAL NOT NULL DEFAULT -1,"
+    " dsn TEXT NOT NULL DEFAULT '', status INTEGER NOT NULL,"
+    " status_text TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 1,"
+    " is_hop INTEGER NOT NULL DEFAULT 0,"
+    " sender TEXT NOT NULL DEFAULT '', sender_domain TEXT NOT NULL DEFAULT '',"
+    " sent_domain TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT -1,"
+    " msgid TEXT NOT NULL DEFAULT '',"
+    " UNIQUE(message_id, recipient));"
+    "CREATE INDEX deliveries_rcpt ON deliveries(recipient_domain, time) WHERE is_hop = 0;"
+    "CREATE INDEX deliveries_rcpt_fail ON deliveries(recipient_domain, time)"
+    " WHERE is_hop = 0 AND status <> 0;"
+    "CREATE INDEX deliveries_sent ON deliveries(sent_domain, time)"
+    " WHERE is_hop = 0 AND sent_domain <> '';"
+    "CREATE INDEX deliveries_sent_fail ON deliveries(sent_domain, time)"
+    " WHERE is_hop = 0 AND sent_domain <> '' AND status <> 0;"
+    "CREATE INDEX deliveries_time ON deliveries(time);"
+    "CREATE VIRTUAL TABLE deliveries_fts USING fts5(sender, recipient, msgid, status_text,"
+    " content='deliveries', content_rowid='id', tokenize='trigram');"
+    "CREATE TRIGGER deliveries_ai AFTER INSERT ON deliveries BEGIN"
+    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " VALUES (new.id, new.sender, new.recipient, new.msgid, new.status_text); END;"
+    "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid, old.status_text); END;"
+    "CREATE TRIGGER deliveries_au AFTER UPDATE OF sender, recipient, msgid, status_text"
+    " ON deliveries BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid, old.status_text);"
+    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " VALUES (new.id, new.sender, new.recipient, new.msgid, new.status_text); END;"
+    "CREATE TABLE access_events("
+    " id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " host TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',"
+    " user_domain TEXT NOT NULL DEFAULT '', ip TEXT NOT NULL DEFAULT '',"
+    " country TEXT NOT NULL DEFAULT '', protocol INTEGER NOT NULL,"
+    " success INTEGER NOT NULL, method TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX access_domain ON access_events(user_domain, time);"
+    "CREATE INDEX access_time ON access_events(time);"
+    "CREATE VIRTUAL TABLE access_fts USING fts5(user, ip, detail,"
+    " content='access_events', content_rowid='id', tokenize='trigram');"
+    "CREATE TRIGGER access_ai AFTER INSERT ON access_events BEGIN"
+    " INSERT INTO access_fts(rowid, user, ip, detail) VALUES (new.id, new.user, new.ip,"
+    " new.detail); END;"
+    "CREATE TRIGGER access_ad AFTER DELETE ON access_events BEGIN"
+    " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
+    " VALUES ('delete', old.id, old.user, old.ip, old.detail); END;"
+    "CREATE TABLE log_state("
+    " path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,"
+    " offset INTEGER NOT NULL, first_hash INTEGER NOT NULL, first_len INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE domain_settings("
+    " domain TEXT PRIMARY KEY, usual_countries TEXT NOT NULL DEFAULT '',"
+    " notify INTEGER NOT NULL DEFAULT 0, force_password_change INTEGER NOT NULL DEFAULT 0,"
+    " ip_exceptions TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE domains("
+    " name TEXT PRIMARY KEY, owner_email TEXT NOT NULL DEFAULT '',"
+    " client TEXT NOT NULL DEFAULT '', reseller TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE alert_reports("
+    " domain TEXT NOT NULL, hour_start INTEGER NOT NULL, state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+    " updated_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(domain, hour_start));"
+    "CREATE TABLE password_changes("
+    " domain TEXT NOT NULL, hour_start INTEGER NOT NULL, mailbox TEXT NOT NULL,"
+    " state TEXT NOT NULL, updated_at INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(domain, hour_start, mailbox));";
+
+/* Forward migrations: migrations[i] brings user_version i to i + 1. */
+static const char *const migrations[] = {schema_v1};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- statements -------------------------------------------------------- */
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_MSG_INSERT] =
+        "INSERT INTO messages(host, queue_id, first_seen, last_seen, client_host, client_ip,"
+        " client_country, sasl_method, sasl_username, msgid, sender, sender_domain, size, nrcpt,"
+        " origin, parent_id, dsn_of, closed)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+    [STMT_MSG_UPDATE] =
+        "UPDATE messages SET host=?1, queue_id=?2, first_seen=?3, last_seen=?4, client_host=?5,"
+        " client_ip=?6, client_country=?7, sasl_method=?8, sasl_username=?9, msgid=?10,"
+        " sender=?11, sender_domain=?12, size=?13, nrcpt=?14, origin=?15, parent_id=?16,"
+        " dsn_of=?17, closed=?18 WHERE id=?19",
+    [STMT_MSG_COUNTRY] = "SELECT client_ip, client_country FROM messages WHERE id=?1",
+    [STMT_LINES_PUT] = "INSERT INTO message_lines(message_id, lines) VALUES (?1, ?2)"
+                       " ON CONFLICT(message_id) DO UPDATE SET lines = CAST(lines || excluded.lines"
+                       " AS BLOB)",
+    [STMT_DLV_COPY] =
+        "UPDATE deliveries SET sender=?2, sender_domain=?3, sent_domain=?4, size=?5, msgid=?6"
+        " WHERE message_id=?1 AND (sender IS NOT ?2 OR sent_domain IS NOT ?4 OR size IS NOT ?5"
+        " OR msgid IS NOT ?6)",
+    [STMT_DLV_UPSERT] =
+        "INSERT INTO deliveries(message_id, time, recipient, recipient_domain, orig_to, relay,"
+        " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
+        " sent_domain, size, msgid)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,1,?12,?13,?14,?15,?16,?17)"
+        " ON CONFLICT(message_id, recipient) DO UPDATE SET time=excluded.time,"
+        " orig_to=excluded.orig_to, relay=excluded.relay, service=excluded.service,"
+        " delay=excluded.delay, dsn=excluded.dsn, status=excluded.status,"
+        " status_text=excluded.status_text, attempts=attempts+1, is_hop=excluded.is_hop",
+    [STMT_ACCESS_INSERT] =
+        "INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
+        " success, method, detail) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [STMT_FIND_OPEN] =
+        "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
+        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of"
+        " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
+    [STMT_STATE_GET] = "SELECT device, inode, offset, first_hash, first_len FROM log_state"
+                       " WHERE path=?1",
+    [STMT_STATE_PUT] = "INSERT OR REPLACE INTO log_state(path, device, inode, offset, first_hash,"
+                       " first_len, updated_at) VALUES (?1,?2,?3,?4,?5,?6,strftime('%s','now'))",
+};
+
+static int exec_sql(sqlite3 *db, const char *sql, struct err *e)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(e, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int store_sql_error(struct store *s, struct err *e)
+{
+    return err_set(e, "database %s: %s", s->path, sqlite3_errmsg(s->db));
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *e)
+{
+    if (s->stmts[which] == NULL &&
+        sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->stmts[which], NULL) != SQLITE_OK) {
+        store_sql_error(s, e);
+        return NULL;
+    }
+    sqlite3_reset(s->stmts[which]);
+    sqlite3_clear_bindings(s->stmts[which]);
+    return s->stmts[which];
+}
+
+static int get_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    rc = sqlite3_step(st);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int migrate(struct store *s, struct err *e)
+{
+    int version;
+    char sql[64];
+
+    if (get_user_version(s->db, &version) < 0)
+        return store_sql_error(s, e);
+    if (version == SCHEMA_VERSION)
+        return 0;
+    if (version > SCHEMA_VERSION)
+        return err_set(e, "database %s: schema version %d is newer than this program (%d)",
+                       s->path, version, SCHEMA_VERSION);
+    if (exec_sql(s->db, "BEGIN IMMEDIATE", e) < 0)
+        return err_prefix(e, "database %s", s->path);
+    /* Another process may have migrated while we waited for the lock. */
+    if (get_user_version(s->db, &version) < 0)
+        goto fail_sql;
+    for (; version < SCHEMA_VERSION; version++) {
+        if (exec_sql(s->db, migrations[version], e) < 0)
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
+        if (exec_sql(s->db, sql, e) < 0)
+            goto fail;
+    }
+    if (exec_sql(s->db, "COMMIT", e) < 0)
+        goto fail;
+    return 0;
+fail_sql:
+    store_sql_error(s, e);
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return err_prefix(e, "database %s: migrating the schema", s->path);
+}
+
+struct store *store_open(const char *path, int busy_ms, struct err *e)
+{
+    struct store *s = calloc(1, sizeof *s);
+
+    if (s == NULL) {
+        err_sys(e, "database %s", path);
+        return NULL;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        store_sql_error(s, e);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, busy_ms > 0 ? busy_ms : 5000);
+    /* WAL + NORMAL: a killed process never corrupts or loses a commit; the
+     * page cache is bounded (16 MiB) whatever the database size. */
+    if (exec_sql(s->db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 " PRAGMA cache_size=-16384; PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;",
+                 e) < 0) {
+        err_prefix(e, "database %s", path);
+        goto fail;
+    }
+    if (migrate(s, e) < 0)
+        goto fail;
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+void store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+sqlite3 *store_handle(struct store *s)
+{
+    return s->db;
+}
+
+void store_set_geo(struct store *s, struct geo *g)
+{
+    s->geo = g;
+}
+
+int store_begin(struct store *s, struct err *e)
+{
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+int store_commit(struct store *s, struct err *e)
+{
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        store_sql_error(s, e);
+        store_rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+int store_rollback(struct store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int64_t store_db_bytes(struct store *s)
+{
+    sqlite3_stmt *st;
+    int64_t bytes = -1;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT page_count * page_size FROM pragma_page_count(), "
+                           "pragma_page_size()",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        bytes = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return bytes;
+}
+
+void store_addr_domain(const char *addr, char *out, size_t size)
+{
+    const char *at = strrchr(addr, '@');
+    size_t n = 0;
+
+    if (size == 0)
+        return;
+    if (at != NULL)
+        for (const char *p = at + 1; *p != '\0' && n + 1 < size; p++)
+            out[n++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    out[n] = '\0';
+}
+
+/* ---- the tracker's sink -------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+}
+
+static bool origin_counts_as_sent(enum message_origin origin)
+{
+    return origin == ORIGIN_SASL || origin == ORIGIN_LOCAL;
+}
+
+/* The client's country: looked up once per message (again only when the
+ * client address changed since it was stored). */
+static int message_country(struct store *s, const struct mail_message *m, char iso[3],
+                           struct err *e)
+{
+    sqlite3_stmt *st;
+
+    iso[0] = '\0';
+    if (m->client_ip[0] == '\0' || s->geo == NULL)
+        return 0;
+    if (m->id != 0) {
+        if ((st = store_stmt(s, STMT_MSG_COUNTRY, e)) == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, m->id);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            strcmp((const char *)sqlite3_column_text(st, 0), m->client_ip) == 0) {
+            snprintf(iso, 3, "%s", (const char *)sqlite3_column_text(st, 1));
+            sqlite3_reset(st);
+            return 0;
+        }
+        sqlite3_reset(st);
+    }
+    geo_country(s->geo, m->client_ip, iso);
+    return 0;
+}
+
+static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    char sender_domain[RECORD_ADDR_MAX];
+    char iso[3];
+    bool is_new = m->id == 0;
+
+    store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
+    if (message_country(s, m, iso, e) < 0)
+        return -1;
+    if ((st = store_stmt(s, is_new ? STMT_MSG_INSERT : STMT_MSG_UPDATE, e)) == NULL)
+        return -1;
+    bind_text(st, 1, m->host);
+    bind_text(st, 2, m->queue_id);
+    sqlite3_bind_int64(st, 3, m->first_seen);
+    sqlite3_bind_int64(st, 4, m->last_seen);
+    bind_text(st, 5, m->client_host);
+    bind_text(st, 6, m->client_ip);
+    bind_text(st, 7, iso);
+    bind_text(st, 8, m->sasl_method);
+    bind_text(st, 9, m->sasl_username);
+    bind_text(st, 10, m->message_id);
+    bind_text(st, 11, m->sender);
+    bind_text(st, 12, sender_domain);
+    sqlite3_bind_int64(st, 13, m->size);
+    sqlite3_bind_int(st, 14, m->nrcpt);
+    sqlite3_bind_int(st, 15, (int)m->origin);
+    sqlite3_bind_int64(st, 16, m->parent_id);
+    sqlite3_bind_int64(st, 17, m->dsn_of);
+    sqlite3_bind_int(st, 18, m->closed ? 1 : 0);
+    if (!is_new)
+        sqlite3_bind_int64(st, 19, m->id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    if (is_new)
+        m->id = sqlite3_last_insert_rowid(s->db);
+    else {
+        /* Keep the deliveries' copies of the message fields in step. */
+        if ((st = store_stmt(s, STMT_DLV_COPY, e)) == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, m->id);
+        bind_text(st, 2, m->sender);
+        bind_text(st, 3, sender_domain);
+        bind_text(st, 4, origin_counts_as_sent(m->origin) ? sender_domain : "");
+        sqlite3_bind_int64(st, 5, m->size);
+        bind_text(st, 6, m->message_id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return store_sql_error(s, e);
+    }
+    if (m->new_lines_len == 0 || m->new_lines == NULL)
+        return 0;
+    if ((st = store_stmt(s, STMT_LINES_PUT, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_blob(st, 2, m->new_lines, (int)m->new_lines_len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+static int sink_put_delivery(void *ctx, const struct mail_message *m, const struct mail_delivery *d,
+                             struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    char rcpt_domain[RECORD_ADDR_MAX];
+    char sender_domain[RECORD_ADDR_MAX];
+    int64_t message_id = d->message_id != 0 ? d->message_id : m->id;
+
+    if (message_id == 0)
+        return err_set(e, "store: delivery to %s before its message was stored", d->recipient);
+    store_addr_domain(d->recipient, rcpt_domain, sizeof rcpt_domain);
+    store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
+    if ((st = store_stmt(s, STMT_DLV_UPSERT, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, message_id);
+    sqlite3_bind_int64(st, 2, d->time);
+    bind_text(st, 3, d->recipient);
+    bind_text(st, 4, rcpt_domain);
+    bind_text(st, 5, d->orig_to);
+    bind_text(st, 6, d->relay);
+    bind_text(st, 7, d->service);
+    sqlite3_bind_double(st, 8, d->delay);
+    bind_text(st, 9, d->dsn);
+    sqlite3_bind_int(st, 10, (int)d->status);
+    bind_text(st, 11, d->status_text);
+    sqlite3_bind_int(st, 12, d->is_hop ? 1 : 0);
+    bind_text(st, 13, m->sender);
+    bind_text(st, 14, sender_domain);
+    bind_text(st, 15, origin_counts_as_sent(m->origin) ? sender_domain : "");
+    sqlite3_bind_int64(st, 16, m->size);
+    bind_text(st, 17, m->message_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+static int sink_put_access(void *ctx, const struct access_event *a, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    char domain[RECORD_ADDR_MAX];
+    char iso[3] = "";
+
+    store_addr_domain(a->user, domain, sizeof domain);
+    if (a->ip[0] != '\0')
+        geo_country(s->geo, a->ip, iso);
+    if ((st = store_stmt(s, STMT_ACCESS_INSERT, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, a->time);
+    bind_text(st, 2, a->host);
+    bind_text(st, 3, a->user);
+    bind_text(st, 4, domain);
+    bind_text(st, 5, a->ip);
+    bind_text(st, 6, iso);
+    sqlite3_bind_int(st, 7, (int)a->protocol);
+    sqlite3_bind_int(st, 8, a->success ? 1 : 0);
+    bind_text(st, 9, a->method);
+    bind_text(st, 10, a->detail);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+
+    snprintf(out, size, "%s", text ? (const char *)text : "");
+}
+
+static int sink_find_open_message(void *ctx, const char *host, const char *queue_id,
+                                  struct mail_message *m, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_FIND_OPEN, e)) == NULL)
+        return -1;
+    bind_text(st, 1, host);
+    bind_text(st, 2, queue_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return store_sql_error(s, e);
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    snprintf(m->host, sizeof m->host, "%s", host);
+    snprintf(m->queue_id, sizeof m->queue_id, "%s", queue_id);
+    m->first_seen = sqlite3_column_int64(st, 1);
+    m->last_seen = sqlite3_column_int64(st, 2);
+    column_copy(st, 3, m->client_host, sizeof m->client_host);
+    column_copy(st, 4, m->client_ip, sizeof m->client_ip);
+    column_copy(st, 5, m->sasl_method, sizeof m->sasl_method);
+    column_copy(st, 6, m->sasl_username, sizeof m->sasl_username);
+    column_copy(st, 7, m->message_id, sizeof m->message_id);
+    column_copy(st, 8, m->sender, sizeof m->sender);
+    m->size = sqlite3_column_int64(st, 9);
+    m->nrcpt = sqlite3_column_int(st, 10);
+    m->origin = (enum message_origin)sqlite3_column_int(st, 11);
+    m->parent_id = sqlite3_column_int64(st, 12);
+    m->dsn_of = sqlite3_column_int64(st, 13);
+    m->closed = false;
+    m->new_lines = NULL;
+    m->new_lines_len = 0;
+    sqlite3_reset(st);
+    return 1;
+}
+
+void store_sink(struct store *s, struct track_sink *out)
+{
+    out->ctx = s;
+    out->put_message = sink_put_message;
+    out->put_delivery = sink_put_delivery;
+    out->put_access = sink_put_access;
+    out->find_open_message = sink_find_open_message;
+}
+
+/* ---- the reader's state ------------------------------------------------------ */
+
+int store_log_state_get(struct store *s, const char *path, struct log_state *lst, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_STATE_GET, e)) == NULL)
+        return -1;
+    bind_text(st, 1, path);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return store_sql_error(s, e);
+    memset(lst, 0, sizeof *lst);
+    snprintf(lst->path, sizeof lst->path, "%s", path);
+    lst->device = (uint64_t)sqlite3_column_int64(st, 0);
+    lst->inode = (uint64_t)sqlite3_column_int64(st, 1);
+    lst->offset = (uint64_t)sqlite3_column_int64(st, 2);
+    lst->first_hash = (uint64_t)sqlite3_column_int64(st, 3);
+    lst->first_len = (uint32_t)sqlite3_column_int64(st, 4);
+    sqlite3_reset(st);
+    return 1;
+}
+
+int store_log_state_put(struct store *s, const struct log_state *lst, struct err *e)
+{
+    sqlite3_stmt *st;
+
+    if ((st = store_stmt(s, STMT_STATE_PUT, e)) == NULL)
+        return -1;
+    bind_text(st, 1, lst->path);
+    sqlite3_bind_int64(st, 2, (int64_t)lst->device);
+    sqlite3_bind_int64(st, 3, (int64_t)lst->inode);
+    sqlite3_bind_int64(st, 4, (int64_t)lst->offset);
+    sqlite3_bind_int64(st, 5, (int64_t)lst->first_hash);
+    sqlite3_bind_int64(st, 6, (int64_t)lst->first_len);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+/* ---- domains file ------------------------------------------------------------- */
+
+static const char *json_field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static int insert_domain(struct store *s, sqlite3_stmt *st, json_t *item, size_t i,
+                         const char *path, struct err *e)
+{
+    char name[256];
+    const char *raw;
+    size_t n;
+
+    if (!json_is_object(item) || !json_is_string(json_object_get(item, "name")))
+        return err_set(e, "%s: entry %zu: not an object with a \"name\"", path, i);
+    raw = json_field(item, "name");
+    n = strlen(raw);
+    if (n == 0 || n >= sizeof name)
+        return err_set(e, "%s: entry %zu: bad domain name", path, i);
+    for (size_t k = 0; k <= n; k++)
+        name[k] = (raw[k] >= 'A' && raw[k] <= 'Z') ? (char)(raw[k] - 'A' + 'a') : raw[k];
+    sqlite3_reset(st);
+    bind_text(st, 1, name);
+    bind_text(st, 2, json_field(item, "owner_email"));
+    bind_text(st, 3, json_field(item, "client"));
+    bind_text(st, 4, json_field(item, "reseller"));
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return 0;
+}
+
+int store_load_domains(struct store *s, const char *path, struct err *e)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    sqlite3_stmt *st = NULL;
+    size_t i, count = 0;
+
+    if (root == NULL)
+        return err_set(e, "domains file %s: %s", path, jerr.text);
+    if (!json_is_array(root)) {
+        json_decref(root);
+        return err_set(e, "domains file %s: not a JSON array", path);
+    }
+    if (store_begin(s, e) < 0)
+        goto fail_nortx;
+    if (exec_sql(s->db, "DELETE FROM domains", e) < 0)
+        goto fail;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO domains(name, owner_email, client, reseller)"
+                           " VALUES (?1,?2,?3,?4)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_sql_error(s, e);
+        goto fail;
+    }
+    for (i = 0; i < json_array_size(root); i++) {
+        if (insert_domain(s, st, json_array_get(root, i), i, path, e) < 0)
+            goto fail;
+        count++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (store_commit(s, e) < 0)
+        goto fail_nortx;
+    json_decref(root);
+    return (int)count;
+fail:
+    sqlite3_finalize(st);
+    store_rollback(s);
+fail_nortx:
+    json_decref(root);
+    return -1;
+}
+
+/* ---- retention ---------------------------------------------------------------- */
+
+/* Deletes up to chunk rows of `sql_ids` (a SELECT of ids bound with ?1 cutoff,
+ * ?2 limit) with `del` statements bound to the id; returns rows deleted. */
+static long purge_messages_chunk(struct store *s, int64_t cutoff, int chunk, struct err *e)
+{
+    static const char *const del_sql[] = {
+        "DELETE FROM deliveries WHERE message_id = ?1",
+        "DELETE FROM message_lines WHERE message_id = ?1",
+        "DELETE FROM messages WHERE id = ?1",
+    };
+    sqlite3_stmt *ids = NULL, *del[3] = {NULL, NULL, NULL};
+    long deleted = 0;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT id FROM messages WHERE last_seen < ?1 LIMIT ?2", -1,
+                           &ids, NULL) != SQLITE_OK)
+        goto fail_sql;
+    for (int k = 0; k < 3; k++)
+        if (sqlite3_prepare_v2(s->db, del_sql[k], -1, &del[k], NULL) != SQLITE_OK)
+            goto fail_sql;
+    sqlite3_bind_int64(ids, 1, cutoff);
+    sqlite3_bind_int(ids, 2, chunk);
+    while (sqlite3_step(ids) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(ids, 0);
+
+        for (int k = 0; k < 3; k++) {
+            sqlite3_reset(del[k]);
+            sqlite3_bind_int64(del[k], 1, id);
+            if (sqlite3_step(del[k]) != SQLITE_DONE)
+                goto fail_sql;
+            deleted += sqlite3_changes(s->db);
+        }
+    }
+    if (sqlite3_errcode(s->db) != SQLITE_OK && sqlite3_errcode(s->db) != SQLITE_DONE &&
+        sqlite3_errcode(s->db) != SQLITE_ROW)
+        goto fail_sql;
+    sqlite3_finalize(ids);
+    for (int k = 0; k < 3; k++)
+        sqlite3_finalize(del[k]);
+    return deleted;
+fail_sql:
+    store_sql_error(s, e);
+    sqlite3_finalize(ids);
+    for (int k = 0; k < 3; k++)
+        sqlite3_finalize(del[k]);
+    return -1;
+}
+
+static long purge_simple_chunk(struct store *s, const char *sql, int64_t cutoff, int chunk,
+                               struct err *e)
+{
+    sqlite3_stmt *st;
+    long n;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_int64(st, 1, cutoff);
+    sqlite3_bind_int(st, 2, chunk);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        store_sql_error(s, e);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    n = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int purge_retention_days(struct store *s, struct err *e)
+{
+    sqlite3_stmt *st;
+    int days = 7;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = 'retention_days'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        days = atoi((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return days >= 1 ? days : 7;
+}
+
+long store_purge(struct store *s, int64_t now, int chunk, struct err *e)
+{
+    static const char *const simple[] = {
+        "DELETE FROM access_events WHERE id IN"
+        " (SELECT id FROM access_events WHERE time < ?1 LIMIT ?2)",
+        "DELETE FROM alert_reports WHERE rowid IN"
+        " (SELECT rowid FROM alert_reports WHERE hour_start < ?1 LIMIT ?2)",
+        "DELETE FROM password_changes WHERE rowid IN"
+        " (SELECT rowid FROM password_changes WHERE hour_start < ?1 LIMIT ?2)",
+    };
+    int days = purge_retention_days(s, e);
+    int64_t cutoff;
+    long total = 0, n;
+
+    if (days < 0)
+        return -1;
+    if (chunk <= 0)
+        chunk = 5000;
+    cutoff = now - (int64_t)days * 86400;
+    for (size_t k = 0; k <= sizeof simple / sizeof simple[0]; k++) {
+        do {
+            if (store_begin(s, e) < 0)
+                return -1;
+            n = k == 0 ? purge_messages_chunk(s, cutoff, chunk, e)
+                       : purge_simple_chunk(s, simple[k - 1], cutoff, chunk, e);
+            if (n < 0) {
+                store_rollback(s);
+                return -1;
+            }
+            if (store_commit(s, e) < 0)
+                return -1;
+            if (total < INT32_MAX - n)
+                total += n;
+        } while (n > 0);
+    }
+    return total;
+}

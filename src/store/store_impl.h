@@ -1,0 +1,40 @@
+/*
+ * store_impl.h — the inside of struct store, shared by the store's own files
+ * (store.c, query.c, settings.c). Nothing outside src/store includes it.
+ */
+#ifndef MAILLOG_STORE_STORE_IMPL_H
+#define MAILLOG_STORE_STORE_IMPL_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+enum store_stmt {
+    STMT_MSG_INSERT = 0,
+    STMT_MSG_UPDATE,
+    STMT_MSG_COUNTRY,
+    STMT_LINES_PUT,
+    STMT_DLV_COPY,
+    STMT_DLV_UPSERT,
+    STMT_ACCESS_INSERT,
+    STMT_FIND_OPEN,
+    STMT_STATE_GET,
+    STMT_STATE_PUT,
+    STMT_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    char path[1024];
+    struct geo *geo; /* not owned; may be NULL */
+    sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/* The prepared statement `which`, reset and unbound; NULL with e set. */
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *e);
+
+/* Fills e with "database PATH: <sqlite message>"; returns -1. */
+int store_sql_error(struct store *s, struct err *e);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * test_store.c — the store with synthetic records written through its
+ * tracker sink: upserts and attempts, classification into the five tabs,
+ * hops, keyset pagination, search, ignore terms, index use of every tab's
+ * first page, settings validation, retention and the trace's scope.
+ */
+#include "store/query.h"
+#include "store/store.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+static char dbpath[128];
+static struct store *st;
+static struct track_sink sink;
+
+static void setup(void)
+{
+    struct err e;
+
+    snprintf(dir, sizeof dir, "/tmp/maillog-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", dir);
+    st = store_open(dbpath, 0, &e);
+    ck_assert_msg(st != NULL, "%s", e.text);
+    store_sink(st, &sink);
+}
+
+static void teardown(void)
+{
+    char cmd[160];
+
+    store_close(st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int64_t put_msg(const char *qid, const char *sender, enum message_origin origin,
+                       int64_t t)
+{
+    struct mail_message m;
+    struct err e;
+
+    memset(&m, 0, sizeof m);
+    snprintf(m.host, sizeof m.host, "mx");
+    snprintf(m.queue_id, sizeof m.queue_id, "%s", qid);
+    snprintf(m.sender, sizeof m.sender, "%s", sender);
+    snprintf(m.message_id, sizeof m.message_id, "<%s@id>", qid);
+    m.first_seen = m.last_seen = t;
+    m.size = 1000;
+    m.nrcpt = 1;
+    m.origin = origin;
+    m.closed = true;
+    m.new_lines = "line one\n";
+    m.new_lines_len = 9;
+    ck_assert_msg(sink.put_message(sink.ctx, &m, &e) == 0, "%s", e.text);
+    ck_assert_int_gt(m.id, 0);
+    return m.id;
+}
+
+static void put_dlv(int64_t mid, const char *sender, enum message_origin origin, const char *rcpt,
+                    enum delivery_status status, const char *text, int64_t t, bool hop)
+{
+    struct mail_message m;
+    struct mail_delivery d;
+    struct err e;
+
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    m.id = mid;
+    snprintf(m.sender, sizeof m.sender, "%s", sender);
+    m.origin = origin;
+    m.size = 1000;
+    d.message_id = mid;
+    d.time = t;
+    snprintf(d.recipient, sizeof d.recipient, "%s", rcpt);
+    d.status = status;
+    snprintf(d.status_text, sizeof d.status_text, "%s", text);
+    d.is_hop = hop;
+    d.delay = 1.5;
+    ck_assert_msg(sink.put_delivery(sink.ctx, &m, &d, &e) == 0, "%s", e.text);
+}
+
+struct collect {
+    int n;
+    int64_t ids[600];
+    int64_t dates[600];
+    char last_mailbox[256];
+};
+
+static int collect_row(void *ctx, const struct query_row *r, struct err *e)
+{
+    struct collect *c = ctx;
+
+    (void)e;
+    c->ids[c->n] = r->id;
+    c->dates[c->n++] = r->date;
+    snprintf(c->last_mailbox, sizeof c->last_mailbox, "%s", r->mailbox);
+    return 0;
+}
+
+static const char *const example_only[] = {"example.com"};
+
+static int run(enum query_tab tab, const char *domain, const char *q, struct collect *c,
+               struct query_result *res)
+{
+    struct query qu;
+    struct err e;
+
+    query_init(&qu, tab);
+    qu.scope.domains = example_only;
+    qu.scope.count = 1;
+    snprintf(qu.domain, sizeof qu.domain, "%s", domain);
+    snprintf(qu.q, sizeof qu.q, "%s", q);
+    qu.want_total = true;
+    memset(c, 0, sizeof *c);
+    if (store_query(st, &qu, collect_row, c, res, &e) < 0)
+        ck_abort_msg("%s", e.text);
+    return c->n;
+}
+
+START_TEST(tabs_classify_deliveries)
+{
+    struct collect c;
+    struct query_result res;
+    /* inbound from outside to us: received */
+    int64_t a = put_msg("A1", "x@remote.org", ORIGIN_REMOTE, 1000);
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "Bob@Example.COM", DELIVERY_SENT, "ok", 1001, false);
+    /* our user sending out by SASL: sent; and one deferred then bounced */
+    int64_t b = put_msg("B1", "alice@example.com", ORIGIN_SASL, 2000);
+    put_dlv(b, "alice@example.com", ORIGIN_SASL, "z@far.net", DELIVERY_SENT, "250 ok", 2001,
+            false);
+    put_dlv(b, "alice@example.com", ORIGIN_SASL, "y@far.net", DELIVERY_DEFERRED, "timeout", 2002,
+            false);
+    put_dlv(b, "alice@example.com", ORIGIN_SASL, "y@far.net", DELIVERY_BOUNCED, "550 no user",
+            2003, false);
+    /* spoofed: our domain as sender from a remote client: not sent */
+    int64_t s = put_msg("S1", "alice@example.com", ORIGIN_REMOTE, 3000);
+    put_dlv(s, "alice@example.com", ORIGIN_REMOTE, "q@far.net", DELIVERY_SENT, "250", 3001, false);
+    /* a content-filter hop: never shown */
+    int64_t h = put_msg("H1", "x@remote.org", ORIGIN_REMOTE, 4000);
+    put_dlv(h, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "queued as H2",
+            4001, true);
+    /* rejected to us */
+    int64_t r = put_msg("", "spam@bad.biz", ORIGIN_REMOTE, 5000);
+    put_dlv(r, "spam@bad.biz", ORIGIN_REMOTE, "bob@example.com", DELIVERY_REJECTED,
+            "554 Relay access denied", 5000, false);
+
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 2);
+    ck_assert_int_eq(c.ids[0] > 0, 1);
+    ck_assert_int_eq(c.dates[0], 5000); /* newest first */
+    ck_assert_int_eq(c.dates[1], 1001);
+    ck_assert_str_eq(c.last_mailbox, "Bob@Example.COM");
+    ck_assert_int_eq(res.total, 2);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 5000);
+    ck_assert_int_eq(run(TAB_SENT, "example.com", "", &c, &res), 2);
+    ck_assert_int_eq(c.dates[0], 2003); /* the upserted y@far.net row carries its latest time */
+    ck_assert_int_eq(run(TAB_NOT_SENT, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_SENT, "", "", &c, &res), 2); /* whole scope */
+    ck_assert_int_eq(run(TAB_RECEIVED, "", "relay access", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_RECEIVED, "", "no-such-text", &c, &res), 0);
+    ck_assert_int_eq(run(TAB_SENT, "", "no", &c, &res), 1); /* short text: no FTS */
+
+    /* attempts are counted by the store */
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st),
+                                        "SELECT attempts, status FROM deliveries WHERE recipient ="
+                                        " 'y@far.net'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(q, 0), 2);
+    ck_assert_int_eq(sqlite3_column_int(q, 1), DELIVERY_BOUNCED);
+    sqlite3_finalize(q);
+}
+END_TEST
+
+START_TEST(scope_is_enforced)
+{
+    struct query qu;
+    struct query_result res;
+    struct collect c;
+    struct err e;
+    struct trace t;
+    struct query_scope other = {false, example_only, 0};
+    struct query_scope mine = {false, example_only, 1};
+    int64_t a = put_msg("A1", "x@remote.org", ORIGIN_REMOTE, 1000);
+
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "ok", 1001,
+            false);
+    query_init(&qu, TAB_RECEIVED);
+    qu.scope.domains = example_only;
+    qu.scope.count = 1;
+    snprintf(qu.domain, sizeof qu.domain, "other.com");
+    ck_assert_int_eq(store_query(st, &qu, collect_row, &c, &res, &e), -1);
+    ck_assert_msg(strncmp(e.text, "domain:", 7) == 0, "%s", e.text);
+    qu.domain[0] = '\0';
+    qu.scope.count = 0; /* nobody's domains: nothing */
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(store_query(st, &qu, collect_row, &c, &res, &e), 0);
+    ck_assert_int_eq(c.n, 0);
+    ck_assert_int_eq(store_trace(st, a, &other, &t, &e), 0);
+    ck_assert_int_eq(store_trace(st, a, &mine, &t, &e), 1);
+    ck_assert_str_eq(t.message.queue_id, "A1");
+    ck_assert_int_eq((int)t.delivery_count, 1);
+    ck_assert_str_eq(t.lines, "line one\n");
+    trace_free(&t);
+}
+END_TEST
+
+START_TEST(keyset_pages_cover_everything_once)
+{
+    struct query qu;
+    struct query_result res;
+    struct collect c, all;
+    struct err e;
+    int pages = 0;
+
+    ck_assert_int_eq(sqlite3_exec(store_handle(st), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 130; i++) {
+        char qid[16], rcpt[64];
+        snprintf(qid, sizeof qid, "Q%d", i);
+        snprintf(rcpt, sizeof rcpt, "u%d@example.com", i % 7);
+        /* many equal times: the id breaks ties */
+        int64_t m = put_msg(qid, "x@remote.org", ORIGIN_REMOTE, 100 + i / 10);
+        put_dlv(m, "x@remote.org", ORIGIN_REMOTE, rcpt, DELIVERY_SENT, "ok", 100 + i / 10, false);
+    }
+    ck_assert_int_eq(sqlite3_exec(store_handle(st), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    for (int sort = 0; sort < 2; sort++) {
+        memset(&all, 0, sizeof all);
+        query_init(&qu, TAB_RECEIVED);
+        qu.scope.domains = example_only;
+        qu.scope.count = 1;
+        qu.limit = 50;
+        ck_assert_int_eq(query_param(&qu, "sort", sort ? "mailbox" : "date", &e), 0);
+        ck_assert_int_eq(query_param(&qu, "order", sort ? "asc" : "desc", &e), 0);
+        pages = 0;
+        do {
+            memset(&c, 0, sizeof c);
+            ck_assert_msg(store_query(st, &qu, collect_row, &c, &res, &e) == 0, "%s", e.text);
+            for (int i = 0; i < c.n; i++)
+                all.ids[all.n++] = c.ids[i];
+            snprintf(qu.cursor, sizeof qu.cursor, "%s", res.next_cursor);
+            pages++;
+        } while (res.next_cursor[0] != '\0' && pages < 10);
+        ck_assert_int_eq(pages, 3);
+        ck_assert_int_eq(all.n, 130);
+        for (int i = 0; i < all.n; i++)
+            for (int k = i + 1; k < all.n; k++)
+                ck_assert_int_ne(all.ids[i], all.ids[k]);
+    }
+    ck_assert_int_eq(query_param(&qu, "cursor", "zz", &e), -1);
+    ck_assert_int_eq(query_param(&qu, "limit", "501", &e), -1);
+    ck_assert_str_eq(e.text, "limit: must be 1..500");
+    ck_assert_int_eq(query_param(&qu, "sort", "ip", &e), -1);
+    ck_assert_int_eq(query_param(&qu, "q", "\xff\xfe", &e), -1);
+}
+END_TEST
+
+/* Every tab's first page for one domain, newest first, must walk an index
+ * without sorting: the plan of the query store_query() runs names an index
+ * and no temporary B-tree. */
+START_TEST(first_pages_use_an_index)
+{
+    for (int tab = 0; tab < TAB_COUNT; tab++) {
+        struct query qu;
+        struct err e;
+        char plan[2048];
+
+        query_init(&qu, (enum query_tab)tab);
+        qu.scope.domains = example_only;
+        qu.scope.count = 1;
+        snprintf(qu.domain, sizeof qu.domain, "example.com");
+        ck_assert_msg(store_query_plan(st, &qu, plan, sizeof plan, &e) == 0, "%s", e.text);
+        ck_assert_msg(strstr(plan, "USING INDEX") != NULL && strstr(plan, "TEMP B-TREE") == NULL,
+                      "tab %d: %s", tab, plan);
+        /* the next page too */
+        snprintf(qu.cursor, sizeof qu.cursor, "i1000.55");
+        ck_assert_msg(store_query_plan(st, &qu, plan, sizeof plan, &e) == 0, "%s", e.text);
+        ck_assert_msg(strstr(plan, "USING INDEX") != NULL && strstr(plan, "TEMP B-TREE") == NULL,
+                      "tab %d page 2: %s", tab, plan);
+        /* a search goes through the trigram index */
+        qu.cursor[0] = '\0';
+        snprintf(qu.q, sizeof qu.q, "needle");
+        ck_assert_msg(store_query_plan(st, &qu, plan, sizeof plan, &e) == 0, "%s", e.text);
+        ck_assert_msg(strstr(plan, "VIRTUAL TABLE INDEX") != NULL, "tab %d q: %s", tab, plan);
+    }
+}
+END_TEST
+
+START_TEST(ignore_terms_hide_and_unhide)
+{
+    struct settings s;
+    struct collect c;
+    struct query_result res;
+    struct err e;
+    struct access_event a;
+    int64_t m = put_msg("A1", "x@remote.org", ORIGIN_REMOTE, 1000);
+
+    put_dlv(m, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT,
+            "250 2.0.0 Ok: queued as ABC via AMAVIS", 1001, false);
+    memset(&a, 0, sizeof a);
+    a.time = 50;
+    snprintf(a.user, sizeof a.user, "bob@example.com");
+    snprintf(a.ip, sizeof a.ip, "192.0.2.7");
+    a.success = false;
+    snprintf(a.detail, sizeof a.detail, "auth failed, 1 attempts");
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(store_settings_get(st, &s, &e), 0);
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "amavis, other", &e), 0);
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_imap", "AUTH FAILED", &e), 0);
+    ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 0);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 0);
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "", &e), 0);
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_imap", "", &e), 0);
+    ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 1);
+}
+END_TEST
+
+START_TEST(settings_are_validated)
+{
+    struct settings s;
+    struct domain_settings ds;
+    struct err e;
+
+    ck_assert_int_eq(store_settings_get(st, &s, &e), 0);
+    ck_assert_int_eq(s.retention_days, 7);
+    ck_assert(s.cron_enabled);
+    ck_assert_int_eq(s.client_config_visibility, VISIBILITY_EDITABLE);
+    ck_assert_int_eq(settings_set_text(&s, "retention_days", "0", &e), -1);
+    ck_assert_str_eq(e.text, "retention_days: must be 1..3650");
+    ck_assert_int_eq(settings_set_text(&s, "excluded_ips", "10.0.0.0/8, 2001:db8::1", &e), 0);
+    ck_assert_int_eq(s.excluded_ips_count, 2);
+    ck_assert_int_eq(settings_set_text(&s, "retention_days", "30", &e), 0);
+    ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
+    ck_assert_int_eq(settings_set_text(&s, "excluded_ips", "10.0.0.300", &e), 0);
+    ck_assert_int_eq(store_settings_set(st, &s, &e), -1);
+    ck_assert_msg(strncmp(e.text, "excluded_ips:", 13) == 0, "%s", e.text);
+    ck_assert_int_eq(store_settings_get(st, &s, &e), 0); /* the failed set changed nothing */
+    ck_assert_int_eq(s.retention_days, 30);
+    ck_assert_int_eq(s.excluded_ips_count, 2);
+    ck_assert_str_eq(s.excluded_ips[1], "2001:db8::1");
+
+    ck_assert_int_eq(store_domain_settings_get(st, "Example.com", &ds, &e), 0);
+    ck_assert(!ds.notify);
+    ck_assert_int_eq(domain_settings_set_text(&ds, "force_password_change", "on", &e), 0);
+    ck_assert_int_eq(store_domain_settings_set(st, &ds, &e), -1);
+    ck_assert_msg(strncmp(e.text, "force_password_change:", 22) == 0, "%s", e.text);
+    ck_assert_int_eq(domain_settings_set_text(&ds, "notify", "on", &e), 0);
+    ck_assert_int_eq(domain_settings_set_text(&ds, "usual_countries", "de,AT", &e), 0);
+    ck_assert_int_eq(store_domain_settings_set(st, &ds, &e), 0);
+    ck_assert_int_eq(domain_settings_set_text(&ds, "usual_countries", "XX", &e), 0);
+    ck_assert_int_eq(store_domain_settings_set(st, &ds, &e), -1);
+    ck_assert_int_eq(store_domain_settings_get(st, "example.com", &ds, &e), 0);
+    ck_assert(ds.notify && ds.force_password_change);
+    ck_assert_int_eq(ds.usual_countries_count, 2);
+    ck_assert_str_eq(ds.usual_countries[0], "DE");
+}
+END_TEST
+
+START_TEST(purge_deletes_exactly_the_old)
+{
+    struct err e;
+    struct store_summary sum;
+    struct access_event a;
+    int64_t now = 100 * 86400, cutoff = now - 7 * 86400;
+
+    for (int i = -3; i <= 3; i++) {
+        char qid[8];
+        snprintf(qid, sizeof qid, "P%d", i + 3);
+        int64_t m = put_msg(qid, "x@remote.org", ORIGIN_REMOTE, cutoff + i);
+        put_dlv(m, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "ok",
+                cutoff + i, false);
+        memset(&a, 0, sizeof a);
+        a.time = cutoff + i;
+        snprintf(a.user, sizeof a.user, "bob@example.com");
+        a.success = true;
+        ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    }
+    ck_assert_int_gt(store_purge(st, now, 2, &e), 0);
+    ck_assert_int_eq(store_summary(st, &sum, &e), 0);
+    ck_assert_int_eq((int)sum.messages, 4); /* cutoff + 0..3 stay */
+    ck_assert_int_eq((int)sum.deliveries[DELIVERY_SENT], 4);
+    ck_assert_int_eq((int)sum.access_ok, 4);
+    ck_assert_int_eq(sum.oldest, cutoff);
+    ck_assert_int_eq(store_purge(st, now, 2, &e), 0);
+}
+END_TEST
+
+START_TEST(open_messages_are_found_again)
+{
+    struct mail_message m, back;
+    struct err e;
+
+    memset(&m, 0, sizeof m);
+    snprintf(m.host, sizeof m.host, "mx");
+    snprintf(m.queue_id, sizeof m.queue_id, "OPEN1");
+    snprintf(m.sender, sizeof m.sender, "a@example.com");
+    m.size = 42;
+    m.origin = ORIGIN_SASL;
+    ck_assert_int_eq(sink.put_message(sink.ctx, &m, &e), 0);
+    ck_assert_int_eq(sink.find_open_message(sink.ctx, "mx", "OPEN1", &back, &e), 1);
+    ck_assert_int_eq(back.id, m.id);
+    ck_assert_int_eq(back.size, 42);
+    ck_assert_int_eq(back.origin, ORIGIN_SASL);
+    ck_assert(!back.closed);
+    m.closed = true;
+    ck_assert_int_eq(sink.put_message(sink.ctx, &m, &e), 0);
+    ck_assert_int_eq(sink.find_open_message(sink.ctx, "mx", "OPEN1", &back, &e), 0);
+}
+END_TEST
+
+Suite *suite_store_store(void);
+Suite *suite_store_store(void)
+{
+    Suite *s = suite_create("store/store");
+    TCase *tc = tcase_create("store");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, tabs_classify_deliveries);
+    tcase_add_test(tc, scope_is_enforced);
+    tcase_add_test(tc, keyset_pages_cover_everything_once);
+    tcase_add_test(tc, first_pages_use_an_index);
+    tcase_add_test(tc, ignore_terms_hide_and_unhide);
+    tcase_add_test(tc, settings_are_validated);
+    tcase_add_test(tc, purge_deletes_exactly_the_old);
+    tcase_add_test(tc, open_messages_are_found_again);
+    suite_add_tcase(s, tc);
+    return s;
+}
