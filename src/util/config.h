@@ -20,6 +20,8 @@
  *   from = mail-log@hostname
  *   [password]
  *   command = /usr/sbin/plesk bin mail --update {mailbox} -passwd ""
+ *   [defaults]                         ; seeds for a new database's admin settings
+ *   retention_days = 7                 ; any key of settings_set_text() (store/query.h)
  *   [users]                            ; standalone web users (REMOTE_USER)
  *   admin = admin
  *   res1 = reseller:example.com,example.org
@@ -35,6 +37,7 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_LOGS_MAX 8
 #define CONFIG_USERS_MAX 64
+#define CONFIG_DEFAULTS_MAX 16
 
 #define CONFIG_DEFAULT_DIR "/usr/local/psa/var/modules/mail-log"
 #define CONFIG_DEFAULT_FILE CONFIG_DEFAULT_DIR "/maillog.ini"
@@ -51,6 +54,7 @@ struct config {
     char db_path[CONFIG_PATH_MAX];
     char log_paths[CONFIG_LOGS_MAX][CONFIG_PATH_MAX];
     int log_count;
+    bool log_auto; /* true while log_paths are the built-in candidates: use the first that exists */
     char domains_path[CONFIG_PATH_MAX];
     char geoip_path[CONFIG_PATH_MAX];
     long max_lines;
@@ -65,10 +69,20 @@ struct config {
 
     struct config_user users[CONFIG_USERS_MAX];
     int user_count;
+
+    struct {
+        char key[64];
+        char value[1024];
+    } defaults[CONFIG_DEFAULTS_MAX]; /* [defaults]: admin settings for a new database */
+    int defaults_count;
 };
 
 /* Fills c with the built-in defaults. */
 void config_defaults(struct config *c);
+
+/* Replaces the log list with path (the first call after the defaults) or
+ * appends it (later calls): for a repeatable --log flag. -1 when full. */
+int config_add_log(struct config *c, const char *path, struct err *e);
 
 /* Reads path over the defaults already in c. A missing file is an error only
  * when required is true (an explicit --config); otherwise defaults stand. */
