@@ -1,10 +1,42 @@
-/* maillog_cgi.c — placeholder main of maillog.cgi until the API issue lands. */
+/*
+ * maillog_cgi.c — main() of maillog.cgi, the JSON API (docs/API.md).
+ *
+ * Runs as root under Plesk (pm_ApiCli::callSbin) and as the web server's
+ * user standalone, so it behaves like a setuid program: a private umask,
+ * only the CGI variables listed in struct cgi_env are read (copied here
+ * once), no shell, no path taken from the request. Everything else is in
+ * api_run() (src/api/api.c).
+ */
+#include "api/api.h"
+
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 int main(void)
 {
-    fputs("Status: 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
-          "{\"error\":{\"code\":\"unavailable\",\"message\":\"not built yet\"}}\n",
-          stdout);
-    return 0;
+    struct cgi_env env = {
+        .request_method = getenv("REQUEST_METHOD"),
+        .path_info = getenv("PATH_INFO"),
+        .query_string = getenv("QUERY_STRING"),
+        .content_type = getenv("CONTENT_TYPE"),
+        .content_length = getenv("CONTENT_LENGTH"),
+        .http_csrf = getenv("HTTP_X_MAILLOG_CSRF"),
+        .remote_user = getenv("REMOTE_USER"),
+        .maillog_role = getenv("MAILLOG_ROLE"),
+        .maillog_user = getenv("MAILLOG_USER"),
+        .maillog_domains = getenv("MAILLOG_DOMAINS"),
+        .maillog_max_lines = getenv("MAILLOG_MAX_LINES"),
+        .maillog_config = getenv("MAILLOG_CONFIG"),
+        .maillog_db = getenv("MAILLOG_DB"),
+    };
+    int status;
+
+    umask(077);
+    signal(SIGPIPE, SIG_IGN);
+    status = api_run(&env, stdin, stdout, stderr);
+    /* The HTTP status is the answer; the exit code only tells a caller that
+     * checks it (the Plesk bridge) whether the program itself failed. */
+    return status >= 500 && status != 502 && status != 503 ? 1 : 0;
 }
