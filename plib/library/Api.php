@@ -25,7 +25,7 @@ class Modules_MailLog_Api
             return Modules_MailLog_Bridge::error(401, 'unauthenticated', 'no Plesk session');
         }
         $identity = Modules_MailLog_Bridge::identityEnv($who['role'], $who['user'], $who['domains']);
-        if ($who['role'] !== 'admin' && $identity['MAILLOG_DOMAINS'] === '') {
+        if ($who['role'] !== 'admin' && !isset($identity['MAILLOG_DOMAINS'])) {
             return Modules_MailLog_Bridge::error(403, 'forbidden', 'no domains to show for this account');
         }
         $body = isset($req['body']) ? (string)$req['body'] : '';

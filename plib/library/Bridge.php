@@ -6,7 +6,7 @@
  * Contract (docs/API.md "Identity", DESIGN.md §6, §8):
  *  - identityEnv(): who is asking → MAILLOG_ROLE (admin|reseller|client),
  *    MAILLOG_USER (the Plesk login) and MAILLOG_DOMAINS (comma-separated ASCII
- *    domain names that identity may see; empty for admin, who sees all).
+ *    domain names that identity may see; absent for admin, who sees all).
  *  - maxLines(): panel.ini `[ext-mail-log] MaxLines` → MAILLOG_MAX_LINES
  *    (unset/empty/invalid → 10000; 0 is kept: it disables the log tail).
  *  - apiPath(), cgiEnv(): one browser request → the CGI/1.1 variables.
@@ -65,11 +65,13 @@ class Modules_MailLog_Bridge
             ksort($names, SORT_STRING);
         }
         $user = preg_replace('/[^\x20-\x7e]/', '', (string)$user);
-        return [
-            'MAILLOG_ROLE' => $role,
-            'MAILLOG_USER' => substr($user, 0, 255),
-            'MAILLOG_DOMAINS' => implode(',', array_keys($names)),
-        ];
+        $env = ['MAILLOG_ROLE' => $role, 'MAILLOG_USER' => substr($user, 0, 255)];
+        /* Left out when empty: PHP's proc_open (and so callSbin) drops empty
+         * variables anyway, and the CGI reads a missing one as "". */
+        if ($names) {
+            $env['MAILLOG_DOMAINS'] = implode(',', array_keys($names));
+        }
+        return $env;
     }
 
     /** panel.ini MaxLines (string, int or null) → the limit passed to the CGI. */
