@@ -55,9 +55,11 @@ $(PLESK_STATIC)/maillog.cgi: build/src/api/maillog_cgi.o build/libmaillog.a
 
 plesk-static: $(PLESK_STATIC)/maillog $(PLESK_STATIC)/maillog.cgi
 
-# Always re-laid: it is cheap, and the inputs (UI bundle, screenshots, git
-# release number) are not all files make could track.
-pack: build/.deps-php plesk-static
+# Always re-laid: it is cheap, and the inputs (screenshots, git release
+# number) are not all files make could track. The UI bundle is built by
+# mk/ui.mk's rule when that file is there (it is included after this one).
+PLESK_UI := $(if $(wildcard mk/ui.mk),htdocs/dist/main.js)
+pack: build/.deps-php plesk-static $(PLESK_UI)
 	scripts/plesk-pack.sh $(VERSION) $(PLESK_STATIC) $(PLESK_ZIP)
 
 check-plesk: build/.deps-php
