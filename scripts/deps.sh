@@ -15,7 +15,7 @@ pkgs_for() {
     ui) echo "nodejs" ;;
     web) echo "lighttpd apache2-utils nodejs" ;;
     browser) echo "chromium nodejs" ;;
-    servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate" ;;
+    servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate python3" ;;
     php) echo "php-cli zip unzip libxml2-utils librsvg2-bin" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
     esac
