@@ -188,7 +188,7 @@ EOF
 # RHEL style: dated names, not compressed.
 $ITEST_LOG_RHEL {
     dateext
-    dateformat -%Y%m%d-%s
+    dateformat -%Y%m%d
     rotate 5
     missingok
     sharedscripts
