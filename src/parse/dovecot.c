@@ -21,11 +21,14 @@ static const struct {
 };
 
 /* Dovecot services whose lines say nothing about logins or deliveries. */
-static const char *const quiet_services[] = {
-    "auth", "auth-worker", "imap", "pop3", "lmtp", "lda", "master", "config", "log", "anvil",
-    "ssl-params", "indexer", "indexer-worker", "doveadm", "dict", "stats", "submission",
-    "managesieve", "quota-status", "replicator", "aggregator", "director", "IMAP", "POP3",
-    "deliver", "imap-hibernate", "old-stats", "dovecot", "Dovecot", "ssl-build-param", NULL};
+static const struct word quiet_services[] = {
+    WORD("auth"), WORD("auth-worker"), WORD("imap"), WORD("pop3"), WORD("lmtp"), WORD("lda"),
+    WORD("master"), WORD("config"), WORD("log"), WORD("anvil"), WORD("ssl-params"),
+    WORD("indexer"), WORD("indexer-worker"), WORD("doveadm"), WORD("dict"), WORD("stats"),
+    WORD("submission"), WORD("managesieve"), WORD("quota-status"), WORD("replicator"),
+    WORD("aggregator"), WORD("director"), WORD("IMAP"), WORD("POP3"), WORD("deliver"),
+    WORD("imap-hibernate"), WORD("old-stats"), WORD("dovecot"), WORD("Dovecot"),
+    WORD("ssl-build-param"), {NULL, 0}};
 
 static bool take_level(struct slice *s)
 {
@@ -80,11 +83,9 @@ void parse_dovecot_service(struct event *ev, struct slice service, struct slice 
             return;
         }
     }
-    for (const char *const *q = quiet_services; *q != NULL; q++) {
-        if (slice_eq(service, *q)) {
-            ev->kind = EV_IGNORED;
-            return;
-        }
+    if (slice_in_words(service, quiet_services)) {
+        ev->kind = EV_IGNORED;
+        return;
     }
     ev->kind = EV_UNKNOWN;
 }

@@ -25,6 +25,30 @@ enum event_family {
     FAMILY_OTHER
 };
 
+/* The Postfix daemon that wrote a FAMILY_POSTFIX line (set once, dispatched on). */
+enum postfix_daemon {
+    PD_NONE = 0,
+    PD_SMTPD,
+    PD_POSTSCREEN,
+    PD_CLEANUP,
+    PD_QMGR,
+    PD_SMTP,
+    PD_LMTP,
+    PD_LOCAL,
+    PD_VIRTUAL,
+    PD_PIPE,
+    PD_PICKUP,
+    PD_BOUNCE,
+    PD_ERROR,
+    PD_RETRY,
+    PD_DISCARD,
+    PD_DEFER,
+    PD_TRACE,
+    PD_OQMGR,
+    PD_POSTSUPER,
+    PD_QUIET /* anvil, scache, master, …: recognised, nothing to keep */
+};
+
 enum event_kind {
     EV_UNKNOWN = 0, /* a line of our families that no rule understood */
     EV_IGNORED,     /* understood, carries nothing we keep (TLS, anvil, postscreen PASS, …) */
@@ -47,6 +71,7 @@ enum event_kind {
 struct event {
     enum event_family family;
     enum event_kind kind;
+    enum postfix_daemon postfix_daemon;
     struct syslog_header header;
 
     struct slice queue_id;

@@ -33,14 +33,6 @@ bool take_queue_id(struct slice *s, struct slice *qid)
     return true;
 }
 
-bool take_prefix(struct slice *s, const char *prefix)
-{
-    if (!slice_starts(*s, prefix))
-        return false;
-    *s = slice_skip(*s, strlen(prefix));
-    return true;
-}
-
 bool take_client(struct slice *s, struct slice *host, struct slice *ip)
 {
     const char *open = memchr(s->ptr, '[', s->len);

@@ -15,8 +15,16 @@
 /* "QID: " at the start of *s: sets qid, advances past ": ". */
 bool take_queue_id(struct slice *s, struct slice *qid);
 
-/* Literal prefix: advances past it when present. */
-bool take_prefix(struct slice *s, const char *prefix);
+/* Literal prefix: advances past it when present. Inline so that the length
+ * of a literal prefix is known at compile time. */
+static inline bool take_prefix(struct slice *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (s->len < n || memcmp(s->ptr, prefix, n) != 0)
+        return false;
+    *s = slice_skip(*s, n);
+    return true;
+}
 
 /* "host[ip]" (optionally followed by ":port"): advances past it. */
 bool take_client(struct slice *s, struct slice *host, struct slice *ip);

@@ -5,40 +5,59 @@
 #include "parse/event.h"
 #include "parse/fields.h"
 
-static const char *const postfix_daemons[] = {
-    "smtpd", "smtp", "lmtp", "qmgr", "oqmgr", "cleanup", "pickup", "local", "virtual", "pipe",
-    "error", "retry", "discard", "bounce", "defer", "trace", "postscreen", "dnsblog", "anvil",
-    "scache", "tlsmgr", "tlsproxy", "master", "trivial-rewrite", "postsuper", "postqueue",
-    "postdrop", "sendmail", "showq", "flush", "proxymap", "verify", "spawn", "postfix-script",
-    "postmap", "postalias", "postlog", "qmqpd", "postmulti", "postconf", "cleanup", NULL};
+/* Postfix daemons, most frequent first; the index is enum postfix_daemon. */
+static const struct word postfix_daemons[] = {
+    [PD_SMTPD] = WORD("smtpd"),       [PD_POSTSCREEN] = WORD("postscreen"),
+    [PD_CLEANUP] = WORD("cleanup"),   [PD_QMGR] = WORD("qmgr"),
+    [PD_SMTP] = WORD("smtp"),         [PD_LMTP] = WORD("lmtp"),
+    [PD_LOCAL] = WORD("local"),       [PD_VIRTUAL] = WORD("virtual"),
+    [PD_PIPE] = WORD("pipe"),         [PD_PICKUP] = WORD("pickup"),
+    [PD_BOUNCE] = WORD("bounce"),     [PD_ERROR] = WORD("error"),
+    [PD_RETRY] = WORD("retry"),       [PD_DISCARD] = WORD("discard"),
+    [PD_DEFER] = WORD("defer"),       [PD_TRACE] = WORD("trace"),
+    [PD_OQMGR] = WORD("oqmgr"),       [PD_POSTSUPER] = WORD("postsuper"),
+    [PD_QUIET] = {NULL, 0}};
 
-/* Plesk's mail handlers and helpers (PLESK.md). */
-static const char *const plesk_programs[] = {
-    "psa-pc-remote", "postfix-local", "check-quota", "spf", "dk_check", "dk_sign", "drweb",
-    "drweb-filter", "dmarc", "plesk_saslauthd", "plesk-sendmail", "mailmng", "mailmng-core",
-    "mail_handlers", "greylisting", "kav", "kas", NULL};
+/* Postfix programs whose lines we recognise and ignore. */
+static const struct word postfix_quiet_daemons[] = {
+    WORD("anvil"), WORD("scache"), WORD("dnsblog"), WORD("tlsmgr"), WORD("tlsproxy"),
+    WORD("master"), WORD("trivial-rewrite"), WORD("postqueue"), WORD("postdrop"),
+    WORD("sendmail"), WORD("showq"), WORD("flush"), WORD("proxymap"), WORD("verify"),
+    WORD("spawn"), WORD("postfix-script"), WORD("postmap"), WORD("postalias"), WORD("postlog"),
+    WORD("qmqpd"), WORD("postmulti"), WORD("postconf"), {NULL, 0}};
 
-static const char *const courier_programs[] = {
-    "imapd", "pop3d", "imapd-ssl", "pop3d-ssl", "courierpop3login", "courierimaplogin",
-    "courieresmtpd", "courierpop3d", "courier-imapd", NULL};
-
-static bool in_list(struct slice word, const char *const *list)
+static enum postfix_daemon postfix_daemon_of(struct slice daemon)
 {
-    for (; *list != NULL; list++)
-        if (slice_eq(word, *list))
-            return true;
-    return false;
+    for (int i = PD_SMTPD; i < PD_QUIET; i++)
+        if (slice_eq_word(daemon, &postfix_daemons[i]))
+            return (enum postfix_daemon)i;
+    if (slice_in_words(daemon, postfix_quiet_daemons))
+        return PD_QUIET;
+    return PD_NONE;
 }
 
-static enum event_family family_of(const struct syslog_header *h)
+/* Plesk's mail handlers and helpers (PLESK.md). */
+static const struct word plesk_programs[] = {
+    WORD("psa-pc-remote"), WORD("postfix-local"), WORD("check-quota"), WORD("spf"),
+    WORD("dk_check"), WORD("dk_sign"), WORD("drweb"), WORD("drweb-filter"), WORD("dmarc"),
+    WORD("plesk_saslauthd"), WORD("plesk-sendmail"), WORD("mailmng"), WORD("mailmng-core"),
+    WORD("mail_handlers"), WORD("greylisting"), WORD("kav"), WORD("kas"), {NULL, 0}};
+
+static const struct word courier_programs[] = {
+    WORD("imapd"), WORD("pop3d"), WORD("imapd-ssl"), WORD("pop3d-ssl"), WORD("courierpop3login"),
+    WORD("courierimaplogin"), WORD("courieresmtpd"), WORD("courierpop3d"), WORD("courier-imapd"), {NULL, 0}};
+
+static enum event_family family_of(const struct syslog_header *h, enum postfix_daemon *pd)
 {
     struct slice program = h->program;
     struct slice daemon = h->daemon;
 
-    if (in_list(daemon, plesk_programs))
+    *pd = PD_NONE;
+    if (h->syslog_name.len > 0 && (*pd = postfix_daemon_of(daemon)) != PD_NONE)
+        return FAMILY_POSTFIX;
+    if (slice_in_words(daemon, plesk_programs))
         return FAMILY_PLESK;
-    if ((h->syslog_name.len > 0 || slice_starts(program, "postfix")) &&
-        in_list(daemon, postfix_daemons))
+    if (slice_starts(program, "postfix") && (*pd = postfix_daemon_of(daemon)) != PD_NONE)
         return FAMILY_POSTFIX;
     if (slice_eq(program, "dovecot") || (daemon.len > 6 && slice_find(daemon, "-login") > 0))
         return FAMILY_DOVECOT;
@@ -47,7 +66,7 @@ static enum event_family family_of(const struct syslog_header *h)
         (slice_eq(program, "Info") || slice_eq(program, "Warn") || slice_eq(program, "Error") ||
          slice_eq(program, "Fatal") || memchr(program.ptr, '(', program.len) != NULL))
         return FAMILY_DOVECOT;
-    if (in_list(daemon, courier_programs))
+    if (slice_in_words(daemon, courier_programs))
         return FAMILY_COURIER;
     return FAMILY_OTHER;
 }
@@ -88,7 +107,7 @@ void parse_line(struct parser *p, const char *line, size_t len, struct event *ev
         ev->kind = EV_UNKNOWN;
         return;
     }
-    ev->family = family_of(&ev->header);
+    ev->family = family_of(&ev->header, &ev->postfix_daemon);
     if (ev->family == FAMILY_OTHER) {
         ev->kind = EV_IGNORED;
         return;

@@ -9,31 +9,29 @@
 #include "parse/event.h"
 #include "parse/fields.h"
 
-static bool starts_any(struct slice s, const char *const *prefixes)
-{
-    for (; *prefixes != NULL; prefixes++)
-        if (slice_starts(s, *prefixes))
-            return true;
-    return false;
-}
-
 /* Postfix noise that tells nothing about a message's fate. */
-static const char *const smtpd_noise[] = {
-    "disconnect from ", "lost connection ", "timeout after ", "Anonymous TLS ",
-    "Trusted TLS ", "Untrusted TLS ", "Verified TLS ", "improper command pipelining",
-    "too many errors", "SSL_accept error", "SSL_read error", "setting up TLS", "TLS ",
-    "warning: ", "error: ", "fatal: ", "panic: ", "statistics: ", "NOQUEUE: filter:",
-    "NOQUEUE: reject_warning:", "NOQUEUE: hold:", "NOQUEUE: warn:", "NOQUEUE: info:",
-    "proxy-accept:", "discarding EHLO", "non-SMTP command", "connect to ", "too many ",
-    "Connection ", "mail_queue_enter", "hostname ", "table ", "cannot ", "message repeated",
-    "daemon started", "SASL ", "idle timeout", "NOQUEUE: lost connection", "dict_", "match_",
-    "generic_checks", "send attr", "smtp_get", "smtp_stream", "> ", "< ", "xsasl_", "name_mask",
-    "watchdog_", "input attribute", "private/", "public/", "vstream_", "master_", "server_",
-    "auto_clnt", "rewrite_clnt", "resolve_clnt", "event_", "connection established", "ctable_",
-    "maps_find", "mynetworks", "permit_", "reject_", "check_", "smtpd_", "sasl_", "end ", "xclient",
-    "xforward", "ehlo_", "flush_", "defer_", "report:", ">>>", "input attribute", "connection ",
-    "process ", "Run-time", "Compiled", "idle ", "before ", "after ", "unverified_", "unknown_",
-    NULL};
+static const struct word smtpd_noise[] = {
+    WORD("disconnect from "), WORD("lost connection "), WORD("timeout after "),
+    WORD("Anonymous TLS "), WORD("Trusted TLS "), WORD("Untrusted TLS "), WORD("Verified TLS "),
+    WORD("improper command pipelining"), WORD("too many errors"), WORD("SSL_accept error"),
+    WORD("SSL_read error"), WORD("setting up TLS"), WORD("TLS "), WORD("warning: "),
+    WORD("error: "), WORD("fatal: "), WORD("panic: "), WORD("statistics: "),
+    WORD("NOQUEUE: filter:"), WORD("NOQUEUE: reject_warning:"), WORD("NOQUEUE: hold:"),
+    WORD("NOQUEUE: warn:"), WORD("NOQUEUE: info:"), WORD("proxy-accept:"),
+    WORD("discarding EHLO"), WORD("non-SMTP command"), WORD("connect to "), WORD("too many "),
+    WORD("Connection "), WORD("mail_queue_enter"), WORD("hostname "), WORD("table "),
+    WORD("cannot "), WORD("message repeated"), WORD("daemon started"), WORD("SASL "),
+    WORD("idle timeout"), WORD("NOQUEUE: lost connection"), WORD("dict_"), WORD("match_"),
+    WORD("generic_checks"), WORD("send attr"), WORD("smtp_get"), WORD("smtp_stream"), WORD("> "),
+    WORD("< "), WORD("xsasl_"), WORD("name_mask"), WORD("watchdog_"), WORD("input attribute"),
+    WORD("private/"), WORD("public/"), WORD("vstream_"), WORD("master_"), WORD("server_"),
+    WORD("auto_clnt"), WORD("rewrite_clnt"), WORD("resolve_clnt"), WORD("event_"),
+    WORD("connection established"), WORD("ctable_"), WORD("maps_find"), WORD("mynetworks"),
+    WORD("permit_"), WORD("reject_"), WORD("check_"), WORD("smtpd_"), WORD("sasl_"), WORD("end "),
+    WORD("xclient"), WORD("xforward"), WORD("ehlo_"), WORD("flush_"), WORD("defer_"),
+    WORD("report:"), WORD(">>>"), WORD("input attribute"), WORD("connection "), WORD("process "),
+    WORD("Run-time"), WORD("Compiled"), WORD("idle "), WORD("before "), WORD("after "),
+    WORD("unverified_"), WORD("unknown_"), {NULL, 0}};
 
 /* Verbose mode (-v) traces: "function_name: …" in lower case. */
 static bool is_verbose_trace(struct slice s)
@@ -160,7 +158,7 @@ static void parse_smtpd(struct event *ev, struct slice s)
     }
     if (take_prefix(&s, "NOQUEUE: ")) {
         if (!parse_action(ev, s))
-            ev->kind = starts_any(s, smtpd_noise) || slice_starts(s, "filter") ? EV_IGNORED
+            ev->kind = slice_starts_any_word(s, smtpd_noise) || slice_starts(s, "filter") ? EV_IGNORED
                                                                               : EV_UNKNOWN;
         return;
     }
@@ -177,7 +175,7 @@ static void parse_smtpd(struct event *ev, struct slice s)
             ev->kind = EV_IGNORED; /* hold:, filter:, warning:, reject_warning:, … */
         return;
     }
-    ev->kind = starts_any(s, smtpd_noise) || is_verbose_trace(s) ? EV_IGNORED : EV_UNKNOWN;
+    ev->kind = slice_starts_any_word(s, smtpd_noise) || is_verbose_trace(s) ? EV_IGNORED : EV_UNKNOWN;
 }
 
 static void parse_cleanup(struct event *ev, struct slice s)
@@ -279,7 +277,7 @@ static void parse_delivery(struct event *ev, struct slice s)
         ev->text = rest;
     }
     if (ev->status == DELIVERY_SENT) {
-        if (slice_eq(ev->header.daemon, "discard") || slice_find(ev->text, "Ok, discarded") >= 0)
+        if (ev->postfix_daemon == PD_DISCARD || slice_find(ev->text, "Ok, discarded") >= 0)
             ev->status = DELIVERY_DISCARDED;
         find_new_queue_id(ev);
     }
@@ -409,27 +407,45 @@ static void parse_postsuper(struct event *ev, struct slice s)
 void parse_postfix(struct event *ev)
 {
     struct slice s = ev->header.message;
-    struct slice d = ev->header.daemon;
 
-    if (slice_eq(d, "smtpd"))
+    switch (ev->postfix_daemon) {
+    case PD_SMTPD:
         parse_smtpd(ev, s);
-    else if (slice_eq(d, "cleanup"))
+        break;
+    case PD_CLEANUP:
         parse_cleanup(ev, s);
-    else if (slice_eq(d, "qmgr") || slice_eq(d, "oqmgr"))
+        break;
+    case PD_QMGR:
+    case PD_OQMGR:
         parse_qmgr(ev, s);
-    else if (slice_eq(d, "smtp") || slice_eq(d, "lmtp") || slice_eq(d, "local") ||
-             slice_eq(d, "virtual") || slice_eq(d, "pipe") || slice_eq(d, "error") ||
-             slice_eq(d, "retry") || slice_eq(d, "discard"))
+        break;
+    case PD_SMTP:
+    case PD_LMTP:
+    case PD_LOCAL:
+    case PD_VIRTUAL:
+    case PD_PIPE:
+    case PD_ERROR:
+    case PD_RETRY:
+    case PD_DISCARD:
         parse_agent(ev, s);
-    else if (slice_eq(d, "pickup"))
+        break;
+    case PD_PICKUP:
         parse_pickup(ev, s);
-    else if (slice_eq(d, "bounce") || slice_eq(d, "defer") || slice_eq(d, "trace"))
+        break;
+    case PD_BOUNCE:
+    case PD_DEFER:
+    case PD_TRACE:
         parse_bounce(ev, s);
-    else if (slice_eq(d, "postsuper"))
+        break;
+    case PD_POSTSUPER:
         parse_postsuper(ev, s);
-    else if (slice_eq(d, "postscreen")) {
+        break;
+    case PD_POSTSCREEN:
         if (!(take_prefix(&s, "NOQUEUE: ") && parse_action(ev, s)))
             ev->kind = EV_IGNORED;
-    } else
-        ev->kind = EV_IGNORED; /* anvil, scache, master, tlsmgr, dnsblog, … */
+        break;
+    default:
+        ev->kind = EV_IGNORED;
+        break;
+    }
 }

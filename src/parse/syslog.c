@@ -120,7 +120,40 @@ static size_t parse_classic(struct syslog_clock *clock, const char *p, size_t le
 }
 
 /* "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm|+hhmm]" or with ' ' for 'T'. Returns bytes used or 0. */
-static size_t parse_iso(const char *p, size_t len, int64_t *out)
+static size_t parse_iso_slow(const char *p, size_t len, int64_t *out);
+
+/* Lines of one hour share "YYYY-MM-DDTHH" and the offset: reuse that hour's UTC. */
+static size_t parse_iso(struct syslog_clock *clock, const char *p, size_t len, int64_t *out)
+{
+    size_t i = 19, used;
+    int minute, second;
+
+    if (len >= 32 && memcmp(p, clock->iso_key, 13) == 0 && p[13] == ':' && p[16] == ':') {
+        minute = read_digits(p + 14, 2);
+        second = read_digits(p + 17, 2);
+        if (p[i] == '.') {
+            i++;
+            while (i < len && digit(p[i]))
+                i++;
+        }
+        if (minute >= 0 && minute < 60 && second >= 0 && second <= 60 && i + 6 <= len &&
+            memcmp(p + i, clock->iso_offset, 6) == 0) {
+            *out = clock->iso_hour_utc + minute * 60 + second;
+            return i + 6;
+        }
+    }
+    used = parse_iso_slow(p, len, out);
+    /* remember the hour when the stamp has a "+hh:mm" offset */
+    if (used >= 25 && used <= len && p[used - 3] == ':' &&
+        (p[used - 6] == '+' || p[used - 6] == '-')) {
+        memcpy(clock->iso_key, p, 13);
+        memcpy(clock->iso_offset, p + used - 6, 6);
+        clock->iso_hour_utc = *out - read_digits(p + 14, 2) * 60 - read_digits(p + 17, 2);
+    }
+    return used;
+}
+
+static size_t parse_iso_slow(const char *p, size_t len, int64_t *out)
 {
     int year, month, day, hour, minute, second;
     size_t i = 19;
@@ -171,6 +204,13 @@ static size_t parse_iso(const char *p, size_t len, int64_t *out)
 /* A severity or facility.severity column some syslog templates add. */
 static int is_severity(struct slice tok)
 {
+    /* most lines have a host here: reject by first letter before comparing */
+    switch (tok.len ? tok.ptr[0] | 0x20 : 0) {
+    case 'e': case 'a': case 'c': case 'w': case 'n': case 'i': case 'd': case 'm': case 'l':
+        break;
+    default:
+        return 0;
+    }
     static const char *const names[] = {"emerg", "alert", "crit", "err", "error", "warning",
                                         "warn", "notice", "info", "debug"};
     const char *dot = memchr(tok.ptr, '.', tok.len);
@@ -185,13 +225,13 @@ static int is_severity(struct slice tok)
 
 static struct slice next_token(const char **p, const char *end)
 {
-    const char *start;
+    const char *start, *space;
 
     while (*p < end && **p == ' ')
         (*p)++;
     start = *p;
-    while (*p < end && **p != ' ')
-        (*p)++;
+    space = memchr(start, ' ', (size_t)(end - start));
+    *p = space ? space : end;
     return slice_make(start, (size_t)(*p - start));
 }
 
@@ -266,7 +306,7 @@ int syslog_parse(struct syslog_clock *clock, const char *line, size_t len, struc
     if (len > 0 && line[0] == '@')
         used = parse_tai64n(line, len, &h->time);
     else if (len > 0 && digit(line[0]))
-        used = parse_iso(line, len, &h->time);
+        used = parse_iso(clock, line, len, &h->time);
     else
         used = parse_classic(clock, line, len, &h->time);
     if (used == 0)

@@ -28,6 +28,10 @@ struct syslog_clock {
     /* cache of the last classic stamp's local hour → UTC */
     char classic_key[9]; /* "Mmm dd HH" */
     int64_t classic_hour_utc;
+    /* cache of the last RFC3339 stamp's "YYYY-MM-DDTHH" and offset → UTC of that hour */
+    char iso_key[13];
+    char iso_offset[6];
+    int64_t iso_hour_utc;
 };
 
 struct syslog_header {

@@ -57,4 +57,39 @@ static inline char *slice_copy(char *dst, size_t size, struct slice s)
     return dst;
 }
 
+/* A constant word with its length, for lists the parser scans on every line
+ * (no strlen() per comparison). WORD("smtpd") builds one from a literal. */
+struct word {
+    const char *text;
+    size_t len;
+};
+#define WORD(literal) {literal, sizeof(literal) - 1}
+
+static inline bool slice_eq_word(struct slice s, const struct word *w)
+{
+    return s.len == w->len && memcmp(s.ptr, w->text, w->len) == 0;
+}
+
+static inline bool slice_starts_word(struct slice s, const struct word *w)
+{
+    return s.len >= w->len && memcmp(s.ptr, w->text, w->len) == 0;
+}
+
+/* Lists end with an entry whose text is NULL. */
+static inline bool slice_in_words(struct slice s, const struct word *list)
+{
+    for (; list->text != NULL; list++)
+        if (slice_eq_word(s, list))
+            return true;
+    return false;
+}
+
+static inline bool slice_starts_any_word(struct slice s, const struct word *list)
+{
+    for (; list->text != NULL; list++)
+        if (slice_starts_word(s, list))
+            return true;
+    return false;
+}
+
 #endif
