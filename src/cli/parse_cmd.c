@@ -9,6 +9,7 @@
 #include "track/track.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum parse_format { FORMAT_SUMMARY, FORMAT_JSONL };
 
@@ -48,13 +50,12 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
         return 0;
     print_json(s, json_pack("{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
                             "s:i}",
-                            "type", "message", "id", (json_int_t)m->id, "host", m->host,
-                            "queue_id", m->queue_id, "first_seen", (json_int_t)m->first_seen,
-                            "client_ip", m->client_ip, "sasl_username", m->sasl_username,
-                            "sender", m->sender, "message_id", m->message_id, "origin",
-                            message_origin_name(m->origin), "size", (json_int_t)m->size,
-                            "parent_id", (json_int_t)m->parent_id, "dsn_of",
-                            (json_int_t)m->dsn_of, "nrcpt", m->nrcpt));
+                            "type", "message", "id", (json_int_t)m->id, "host", m->host, "queue_id",
+                            m->queue_id, "first_seen", (json_int_t)m->first_seen, "client_ip",
+                            m->client_ip, "sasl_username", m->sasl_username, "sender", m->sender,
+                            "message_id", m->message_id, "origin", message_origin_name(m->origin),
+                            "size", (json_int_t)m->size, "parent_id", (json_int_t)m->parent_id,
+                            "dsn_of", (json_int_t)m->dsn_of, "nrcpt", m->nrcpt));
     return 0;
 }
 
@@ -94,16 +95,16 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     (void)e;
     if (s->format != FORMAT_JSONL)
         return 0;
-    print_json(s, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "access", "time",
-                            (json_int_t)a->time, "user", a->user, "ip", a->ip, "protocol",
-                            access_protocol_name(a->protocol), "result",
-                            a->success ? "ok" : "failed", "method", a->method, "detail",
-                            a->detail));
+    print_json(s,
+               json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "access", "time",
+                         (json_int_t)a->time, "user", a->user, "ip", a->ip, "protocol",
+                         access_protocol_name(a->protocol), "result", a->success ? "ok" : "failed",
+                         "method", a->method, "detail", a->detail));
     return 0;
 }
 
-static int sink_find_open(void *ctx, const char *host, const char *queue_id,
-                          struct mail_message *m, struct err *e)
+static int sink_find_open(void *ctx, const char *host, const char *queue_id, struct mail_message *m,
+                          struct err *e)
 {
     (void)ctx, (void)host, (void)queue_id, (void)m, (void)e;
     return 0; /* no store: nothing outlives the run */
@@ -119,12 +120,12 @@ static void print_summary(const struct track_counts *c)
     for (int i = 0; i < c->unknown_programs; i++)
         json_object_set_new(unknown, c->unknown_by_program[i].program,
                             json_integer((json_int_t)c->unknown_by_program[i].count));
-    json_t *summary = json_pack(
-        "{s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines,
-        "lines_mail", (json_int_t)c->lines_mail, "lines_unrecognized",
-        (json_int_t)c->lines_unrecognized, "messages", (json_int_t)c->messages, "deliveries",
-        deliveries, "access", "ok", (json_int_t)c->access_ok, "failed",
-        (json_int_t)c->access_failed, "unrecognized_by_program", unknown);
+    json_t *summary =
+        json_pack("{s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines,
+                  "lines_mail", (json_int_t)c->lines_mail, "lines_unrecognized",
+                  (json_int_t)c->lines_unrecognized, "messages", (json_int_t)c->messages,
+                  "deliveries", deliveries, "access", "ok", (json_int_t)c->access_ok, "failed",
+                  (json_int_t)c->access_failed, "unrecognized_by_program", unknown);
     char *text = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text != NULL) {
         puts(text);
@@ -140,27 +141,62 @@ static void usage(FILE *out)
                  "  events and finished messages; summary prints the counts.\n");
 }
 
-/* Feeds every line of in to the tracker. Long lines are cut at 64 KiB. */
-static int feed(struct tracker *t, FILE *in, struct err *e)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+/* Feeds every line of fd to the tracker, reading 1 MiB at a time. A line
+ * longer than the buffer is cut at LINE_MAX_BYTES and the rest skipped; a
+ * last line without a newline is parsed too (this is a one-shot reader). */
+#define READ_CHUNK (1 << 20)
+#define LINE_MAX_BYTES 65536
 
-    while ((n = getline(&line, &cap, in)) > 0) {
-        size_t len = (size_t)n;
-        if (line[len - 1] == '\n')
-            len--;
-        if (len > 65536)
-            len = 65536;
-        if (track_line(t, line, len, e) != 0) {
-            free(line);
-            return -1;
+static int feed(struct tracker *t, int fd, struct err *e)
+{
+    char *buf = malloc(READ_CHUNK);
+    size_t have = 0;
+    bool skipping = false;
+
+    if (buf == NULL)
+        return err_set(e, "out of memory");
+    for (;;) {
+        ssize_t n = read(fd, buf + have, READ_CHUNK - have);
+        char *p = buf, *end, *nl;
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            free(buf);
+            return err_sys(e, "read");
+        }
+        if (n == 0)
+            break;
+        end = buf + have + n;
+        while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            size_t len = (size_t)(nl - p);
+            if (!skipping &&
+                track_line(t, p, len > LINE_MAX_BYTES ? LINE_MAX_BYTES : len, e) != 0) {
+                free(buf);
+                return -1;
+            }
+            skipping = false;
+            p = nl + 1;
+        }
+        have = (size_t)(end - p);
+        if (have == READ_CHUNK) {
+            /* one line fills the buffer: keep its start, drop the rest */
+            if (!skipping && track_line(t, buf, LINE_MAX_BYTES, e) != 0) {
+                free(buf);
+                return -1;
+            }
+            skipping = true;
+            have = 0;
+        } else {
+            memmove(buf, p, have);
         }
     }
-    free(line);
-    if (ferror(in))
-        return err_sys(e, "read");
+    if (have > 0 && !skipping &&
+        track_line(t, buf, have > LINE_MAX_BYTES ? LINE_MAX_BYTES : have, e) != 0) {
+        free(buf);
+        return -1;
+    }
+    free(buf);
     return track_flush(t, e);
 }
 
@@ -178,8 +214,7 @@ int cmd_parse(int argc, char **argv)
                               sink_find_open};
     struct tracker *t;
     struct err e;
-    FILE *in;
-    int opt, rc = 0;
+    int fd, opt, rc = 0;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "l:d:f:h", options, NULL)) != -1) {
@@ -218,8 +253,8 @@ int cmd_parse(int argc, char **argv)
     }
     sink_ctx.domains = &domains;
     if (strcmp(log_path, "-") == 0)
-        in = stdin;
-    else if ((in = fopen(log_path, "r")) == NULL) {
+        fd = STDIN_FILENO;
+    else if ((fd = open(log_path, O_RDONLY | O_CLOEXEC)) < 0) {
         fprintf(stderr, "maillog parse: %s: %s\n", log_path, strerror(errno));
         domain_set_free(&domains);
         return 1;
@@ -230,9 +265,9 @@ int cmd_parse(int argc, char **argv)
         rc = 1;
     } else {
         struct stat st;
-        if (in != stdin && fstat(fileno(in), &st) == 0)
+        if (fd != STDIN_FILENO && fstat(fd, &st) == 0)
             track_set_reference_time(t, (int64_t)st.st_mtime);
-        if (feed(t, in, &e) != 0) {
+        if (feed(t, fd, &e) != 0) {
             fprintf(stderr, "maillog parse: %s: %s\n", log_path, e.text);
             rc = 1;
         } else if (sink_ctx.format == FORMAT_SUMMARY) {
@@ -240,8 +275,8 @@ int cmd_parse(int argc, char **argv)
         }
         track_free(t);
     }
-    if (in != stdin)
-        fclose(in);
+    if (fd != STDIN_FILENO)
+        close(fd);
     domain_set_free(&domains);
     return rc;
 }
