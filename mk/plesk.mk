@@ -58,8 +58,10 @@ plesk-static: $(PLESK_STATIC)/maillog $(PLESK_STATIC)/maillog.cgi
 # Always re-laid: it is cheap, and the inputs (screenshots, git release
 # number) are not all files make could track. The UI bundle is built by
 # mk/ui.mk's rule when that file is there (it is included after this one).
+# Likewise the country database of mk/geoip.mk, shipped in plib/resources/.
 PLESK_UI := $(if $(wildcard mk/ui.mk),htdocs/dist/main.js)
-pack: build/.deps-php plesk-static $(PLESK_UI)
+PLESK_GEOIP := $(if $(wildcard mk/geoip.mk),build/geoip/country.mmdb)
+pack: build/.deps-php plesk-static $(PLESK_UI) $(PLESK_GEOIP)
 	scripts/plesk-pack.sh $(VERSION) $(PLESK_STATIC) $(PLESK_ZIP)
 
 check-plesk: build/.deps-php

@@ -11,6 +11,7 @@
 #   htdocs/dist/                 the UI bundle, when built (no source maps)
 #   htdocs/icons/32x32.png, 64x64.png  the icon the panel's buttons show
 #   plib/                        controllers, views, hooks, scripts, library
+#   plib/resources/country.mmdb  build/geoip/country.mmdb (make geoip), when built
 #   sbin/maillog sbin/maillog.cgi  mode 0755
 # Nothing else: the staging directory is made fresh each time. Whatever is
 # optional and missing (UI bundle, screenshots) is said on stderr; the zip is
@@ -68,6 +69,13 @@ else
 fi
 
 cp -R plib "$stage/plib"
+geoip=build/geoip/country.mmdb
+if [ -f "$geoip" ]; then
+    mkdir -p "$stage/plib/resources"
+    cp "$geoip" "$stage/plib/resources/country.mmdb"
+else
+    echo "plesk-pack: $geoip missing (make geoip); packed without a country database" >&2
+fi
 install -m 0755 "$bindir/maillog" "$stage/sbin/maillog"
 install -m 0755 "$bindir/maillog.cgi" "$stage/sbin/maillog.cgi"
 

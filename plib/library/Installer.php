@@ -3,7 +3,10 @@
  * Installer.php — what post-install and pre-uninstall do.
  *
  * install(): creates the var dir, writes maillog.ini unless it exists (an
- * upgrade keeps the admin's edits), writes the domains file, lets the C side
+ * upgrade keeps the admin's edits; the GeoIP database is a GeoLite2-Country
+ * kept up to date by geoipupdate when there is one, else the country
+ * database the package ships in plib/resources/, which upgrades replace),
+ * writes the domains file, lets the C side
  * create or migrate the database (`maillog settings --get` opens it), and
  * registers the scheduled tasks without duplicates. uninstall(): removes the
  * tasks; Plesk deletes the var dir with the extension.
@@ -50,7 +53,8 @@ class Modules_MailLog_Installer
         $ini = Modules_MailLog_Sbin::configFile();
         if (!file_exists($ini)) {
             $geoip = $var . 'country.mmdb';
-            foreach (self::GEOIP as $g) {
+            $bundled = rtrim(pm_Context::getPlibDir(), '/') . '/resources/country.mmdb';
+            foreach (array_merge(self::GEOIP, [$bundled]) as $g) {
                 if (is_file($g)) {
                     $geoip = $g;
                     break;

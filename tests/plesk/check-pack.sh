@@ -60,7 +60,18 @@ for f in meta.xml DESCRIPTION.md CHANGES.md htdocs/index.php \
     sbin/maillog sbin/maillog.cgi; do
     [ -f "$dir/$f" ] || bad "missing $f"
 done
-diff -r plib "$dir/plib" >/dev/null || bad "plib/ in the zip differs from the repository's"
+diff -r -x resources plib "$dir/plib" >/dev/null || bad "plib/ in the zip differs from the repository's"
+for f in $(cd "$dir/plib" && find resources -type f 2>/dev/null); do
+    [ "$f" = resources/country.mmdb ] || bad "unexpected plib/$f"
+done
+if [ -f "$dir/plib/resources/country.mmdb" ]; then
+    grep -q 'MaxMind.com' "$dir/plib/resources/country.mmdb" ||
+        bad "plib/resources/country.mmdb is not a MaxMind DB"
+    cmp -s build/geoip/country.mmdb "$dir/plib/resources/country.mmdb" ||
+        bad "plib/resources/country.mmdb differs from build/geoip/country.mmdb"
+else
+    missing "plib/resources/country.mmdb: no country database (make geoip)"
+fi
 cmp -s htdocs/index.php "$dir/htdocs/index.php" || bad "htdocs/index.php differs"
 if [ -f "$dir/htdocs/dist/main.js" ] && [ -f "$dir/htdocs/dist/main.css" ]; then
     cmp -s htdocs/dist/main.js "$dir/htdocs/dist/main.js" || bad "htdocs/dist/main.js differs from the build's"

@@ -65,6 +65,13 @@ class pm_Context
         return self::$varDir;
     }
 
+    public static $plibDir = '/nonexistent/plib/';
+
+    public static function getPlibDir()
+    {
+        return self::$plibDir;
+    }
+
     public static function getBaseUrl()
     {
         return '/modules/' . self::$moduleId . '/';

@@ -327,6 +327,9 @@ $ini = Modules_MailLog_Installer::configText('/v/', ['/var/log/mail.log'], '/g.m
 check(strpos($ini, 'log = /var/log/mail.log') !== false && strpos($ini, 'log = /var/log/maillog') === false, 'maillog.ini: only the log that exists');
 
 pm_Context::$varDir = "$tmp/fresh/var/";
+pm_Context::$plibDir = "$tmp/plib/";
+mkdir("$tmp/plib/resources", 0755, true);
+touch("$tmp/plib/resources/country.mmdb");
 pm_Scheduler::resetInstance();
 $threw = null;
 try {
@@ -340,6 +343,10 @@ file_put_contents("$tmp/fresh/var/settings.json", '{"hide_from_clients":false}')
 $log = Modules_MailLog_Installer::install();
 eq($log, ['database ready', 'added ingest.php', 'added alerts.php'], 'install log (retry after a failure)');
 eq(count(json_decode(file_get_contents("$tmp/fresh/var/domains.json"), true)), 5, 'install writes the domains file');
+$geoipLine = preg_match('/^geoip = (.*)$/m', file_get_contents("$tmp/fresh/var/maillog.ini"), $m) ? $m[1] : null;
+check(in_array($geoipLine, array_merge(Modules_MailLog_Installer::GEOIP, ["$tmp/plib/resources/country.mmdb"]), true)
+      && ($geoipLine === "$tmp/plib/resources/country.mmdb" || is_file($geoipLine)),
+      "maillog.ini: a system GeoLite2 database, else the bundled one ($geoipLine)");
 file_put_contents("$tmp/fresh/var/maillog.ini", "; edited by the admin\n", FILE_APPEND);
 $log = Modules_MailLog_Installer::install();
 eq($log, ['database ready'], 'upgrade: config kept, no task added');
@@ -393,6 +400,7 @@ if ($real !== false && $real !== '') {
         eq($r['status'], 403, 'real CGI: a client may not read the admin settings');
         $r = request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=two.example']);
         check($r['status'] === 403 || $r['status'] === 404, "real CGI: another customer's domain refused ({$r['status']})");
+        echo "test_bridge: real maillog.cgi from $real checked through the bridge\n";
     }
 }
 
