@@ -21,6 +21,11 @@
 #   itest_sync_logs                 # until rsyslogd has written everything logged so far
 #   itest_rotate_logs               # logrotate (rename + HUP rsyslogd) with the config written here
 #   itest_set_password USER PASS    # change a mailbox password in Dovecot's passwd-file (live)
+#   itest_maildir USER              # prints USER's Maildir (new mail is in $(itest_maildir u)/new)
+#
+# Sending mail from a test: any SMTP client on 127.0.0.1:$ITEST_SMTP_PORT is in
+# mynetworks (may relay, logged as a local client); mail to the hosted domains
+# is delivered by LMTP into the Maildirs.
 #
 # What it sets up (variables exported by itest_init):
 #   ITEST_DIR               the directory everything lives in
@@ -33,7 +38,8 @@
 #                           ID ("x-originating-ip" …) and POP3 XCLIENT set the logged rip
 #   ITEST_DOMAINS           the two hosted (virtual mailbox) domains: hosted-a.example hosted-b.example
 #   ITEST_USERS_FILE        Dovecot passwd-file ("user@domain:{PLAIN}password:8:8::home")
-#   ITEST_USERS             "mailbox:password" pairs of the mailboxes that exist
+#   ITEST_USERS             "mailbox:password" pairs of the mailboxes that exist (set it before
+#                           itest_init to choose them; mailboxes must be in the hosted domains)
 #   ITEST_GHOST             a mailbox Postfix accepts but Dovecot does not know (LMTP bounces it)
 #   Remote domains, routed by transport_maps (no DNS is ever used):
 #     accept.example   → smtp-sink that accepts everything
@@ -154,7 +160,7 @@ itest_init() {
     export ITEST_SINK_TEMPFAIL_PORT=$((base + 6))
     export ITEST_CLOSED_PORT=$((base + 7))
     export ITEST_DOMAINS="hosted-a.example hosted-b.example"
-    export ITEST_USERS="alice@hosted-a.example:Alice-pw1 bob@hosted-a.example:Bob-pw2 carol@hosted-b.example:Carol-pw3 dave@hosted-b.example:Dave-pw4"
+    export ITEST_USERS="${ITEST_USERS:-alice@hosted-a.example:Alice-pw1 bob@hosted-a.example:Bob-pw2 carol@hosted-b.example:Carol-pw3 dave@hosted-b.example:Dave-pw4}"
     export ITEST_GHOST=ghost@hosted-a.example
     export ITEST_LOG_RHEL=$d/log/maillog
     export ITEST_LOG_DEBIAN=$d/log/mail.log
@@ -548,4 +554,9 @@ itest_set_password() {
     chown root:dovecot "$tmp"
     chmod 640 "$tmp"
     mv "$tmp" "$ITEST_USERS_FILE"
+}
+
+# itest_maildir USER — the Maildir Dovecot delivers USER's mail to.
+itest_maildir() {
+    printf '%s/mail/%s/%s/Maildir\n' "$ITEST_DIR" "${1#*@}" "${1%@*}"
 }
