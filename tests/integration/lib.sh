@@ -64,9 +64,10 @@ itest_die() {
     exit 1
 }
 
-# itest_deps — installs the `servers` group when something is missing. Debian
-# starts daemons from maintainer scripts; a temporary policy-rc.d (only when
-# the machine has none) keeps a system Postfix/Dovecot/rsyslog from starting.
+# itest_deps — installs the `servers` and `geoip` (make-mmdb.pl) groups when
+# something is missing. Debian starts daemons from maintainer scripts; a
+# temporary policy-rc.d (only when the machine has none) keeps a system
+# Postfix/Dovecot/rsyslog from starting.
 itest_deps() {
     local policy=/usr/sbin/policy-rc.d made=0 rc=0
     if [ "$(id -u)" = 0 ] && [ ! -e "$policy" ]; then
@@ -74,7 +75,7 @@ itest_deps() {
         chmod 755 "$policy"
         made=1
     fi
-    "$ITEST_SRCDIR/scripts/deps.sh" servers || rc=$?
+    "$ITEST_SRCDIR/scripts/deps.sh" servers geoip || rc=$?
     [ "$made" = 1 ] && rm -f "$policy"
     return $rc
 }
