@@ -1,18 +1,427 @@
-/* ingest_cmd.c — placeholder until the owning issue lands; replaced whole by it. */
+/*
+ * ingest_cmd.c — `maillog ingest` (the analysis cron) and `maillog purge`.
+ *
+ * ingest: takes an exclusive lock (DB.lock) so two runs never write at once,
+ * opens the database, refreshes the domains table from the domains file,
+ * then feeds each configured log from its saved position through the
+ * tracker into the store. Every checkpoint (at most --checkpoint-lines
+ * lines) flushes the tracker, saves the log position and commits, in one
+ * transaction: a run killed at any point and run again gives the same
+ * database as one uninterrupted run. Ends with the retention purge.
+ * Exit codes: 0 done (also: cron disabled, another ingest running), 1 failure,
+ * 2 usage.
+ */
 #include "cli/commands.h"
+#include "geo/geo.h"
+#include "reader/reader.h"
+#include "store/query.h"
+#include "store/store.h"
+#include "track/track.h"
+#include "util/config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOCK_WAIT_MS 3000
+
+struct ingest_opts {
+    const char *config_path;
+    struct config cfg;
+    bool backfill;
+    bool quiet;
+    int checkpoint_lines;
+};
+
+static void ingest_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: maillog ingest [--config FILE] [--db PATH] [--log PATH]... [--domains FILE]\n"
+            "                      [--geoip FILE] [--backfill] [--quiet]\n"
+            "  Reads the new lines of the mail log(s) into the database; run it from cron\n"
+            "  every few minutes. Resumes where the last run stopped, follows log rotation\n"
+            "  (.1, -YYYYMMDD, .gz), and deletes records older than retention_days.\n"
+            "  --config FILE     INI file (default %s)\n"
+            "  --db PATH         database (default %s/maillog.db)\n"
+            "  --log PATH        a log to read, repeatable (default /var/log/maillog, else\n"
+            "                    /var/log/mail.log)\n"
+            "  --domains FILE    hosted domains, JSON [{name, owner_email, client, reseller}]\n"
+            "  --geoip FILE      country database (.mmdb); missing: no countries\n"
+            "  --backfill        first run only: also read rotated logs inside the retention\n"
+            "  --checkpoint-lines N  commit every N lines (default 50000)\n"
+            "  --quiet           no summary line\n",
+            CONFIG_DEFAULT_FILE, CONFIG_DEFAULT_DIR);
+}
+
+static void purge_usage(FILE *out)
+{
+    fprintf(out, "usage: maillog purge [--config FILE] [--db PATH]\n"
+                 "  Deletes records older than the retention_days setting, in small\n"
+                 "  transactions (ingest also does this at the end of each run).\n");
+}
+
+/* ---- lock ---------------------------------------------------------------------- */
+
+/* An exclusive flock on DB.lock: 1 held, 0 busy after waiting, -1 error. */
+static int take_lock(const char *db_path, int *fd_out, struct err *e)
+{
+    char path[CONFIG_PATH_MAX + 8];
+    int fd;
+
+    snprintf(path, sizeof path, "%s.lock", db_path);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return err_sys(e, "lock %s", path);
+    for (int waited = 0;; waited += 100) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            *fd_out = fd;
+            return 1;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            err_sys(e, "lock %s", path);
+            close(fd);
+            return -1;
+        }
+        if (waited >= LOCK_WAIT_MS) {
+            close(fd);
+            return 0;
+        }
+        usleep(100 * 1000);
+    }
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+struct ingest {
+    struct store *store;
+    struct tracker *tracker;
+    bool quiet;
+};
+
+static int on_file(void *ctx, const char *path, int64_t mtime, struct err *e)
+{
+    struct ingest *in = ctx;
+
+    (void)path, (void)e;
+    track_set_reference_time(in->tracker, mtime);
+    return 0;
+}
+
+static int on_line(void *ctx, const char *line, size_t len, struct err *e)
+{
+    struct ingest *in = ctx;
+
+    return track_line(in->tracker, line, len, e);
+}
+
+/* The rows of the lines so far and the position after them, in one commit. */
+static int on_checkpoint(void *ctx, const struct log_state *st, struct err *e)
+{
+    struct ingest *in = ctx;
+
+    if (track_flush(in->tracker, e) < 0 || store_log_state_put(in->store, st, e) < 0 ||
+        store_commit(in->store, e) < 0)
+        return -1;
+    return store_begin(in->store, e);
+}
+
+static void on_warning(void *ctx, const char *text)
+{
+    (void)ctx;
+    fprintf(stderr, "maillog ingest: warning: %s\n", text);
+}
+
+/* The configured logs; with the built-in candidates, the first that exists. */
+static int pick_logs(const struct config *c, const char **logs, int *count, struct err *e)
+{
+    *count = 0;
+    if (!c->log_auto) {
+        for (int i = 0; i < c->log_count; i++)
+            logs[(*count)++] = c->log_paths[i];
+        return 0;
+    }
+    for (int i = 0; i < c->log_count; i++)
+        if (access(c->log_paths[i], F_OK) == 0) {
+            logs[(*count)++] = c->log_paths[i];
+            return 0;
+        }
+    return err_set(e, "no mail log found (tried %s and %s); name one with --log",
+                   c->log_paths[0], c->log_paths[1]);
+}
+
+/* A new database gets the [defaults] of the config as its admin settings. */
+static int seed_settings(struct store *s, const struct config *c, struct err *e)
+{
+    sqlite3_stmt *q;
+    struct settings st;
+    int any = 1;
+
+    if (c->defaults_count == 0)
+        return 0;
+    if (sqlite3_prepare_v2(store_handle(s), "SELECT EXISTS(SELECT 1 FROM settings)", -1, &q,
+                           NULL) != SQLITE_OK)
+        return err_set(e, "database: %s", sqlite3_errmsg(store_handle(s)));
+    if (sqlite3_step(q) == SQLITE_ROW)
+        any = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (any)
+        return 0;
+    settings_defaults(&st);
+    for (int i = 0; i < c->defaults_count; i++)
+        if (settings_set_text(&st, c->defaults[i].key, c->defaults[i].value, e) < 0)
+            return err_prefix(e, "config [defaults]");
+    return store_settings_set(s, &st, e);
+}
+
+static int ingest_log(struct ingest *in, const char *path, const struct reader_options *ro,
+                      struct reader_stats *total, struct err *e)
+{
+    struct reader_callbacks cb = {in, on_file, on_line, on_checkpoint, on_warning};
+    struct reader_stats rs;
+    struct log_state st;
+    int have;
+
+    memset(&st, 0, sizeof st);
+    if (store_begin(in->store, e) < 0)
+        return -1;
+    if ((have = store_log_state_get(in->store, path, &st, e)) < 0 ||
+        reader_run(path, &st, have == 1, ro, &cb, &rs, e) < 0) {
+        store_rollback(in->store);
+        return -1;
+    }
+    if (store_commit(in->store, e) < 0)
+        return -1;
+    total->lines += rs.lines;
+    total->bytes += rs.bytes;
+    total->files += rs.files;
+    return 0;
+}
+
+static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool purge)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},  {"db", required_argument, NULL, 'd'},
+        {"log", required_argument, NULL, 'l'},     {"domains", required_argument, NULL, 'D'},
+        {"geoip", required_argument, NULL, 'g'},   {"backfill", no_argument, NULL, 'b'},
+        {"quiet", no_argument, NULL, 'q'},         {"checkpoint-lines", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    struct err e;
+    int ch;
+    /* flags are applied after the config file: remember them first */
+    const char *db = NULL, *domains = NULL, *geoip = NULL;
+    const char *logs[CONFIG_LOGS_MAX];
+    int nlogs = 0;
+
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (purge && ch != 'c' && ch != 'd' && ch != 'h')
+            ch = '?';
+        switch (ch) {
+        case 'c': o->config_path = optarg; break;
+        case 'd': db = optarg; break;
+        case 'l':
+            if (nlogs == CONFIG_LOGS_MAX) {
+                fprintf(stderr, "maillog %s: at most %d --log\n", argv[0], CONFIG_LOGS_MAX);
+                return 2;
+            }
+            logs[nlogs++] = optarg;
+            break;
+        case 'D': domains = optarg; break;
+        case 'g': geoip = optarg; break;
+        case 'b': o->backfill = true; break;
+        case 'q': o->quiet = true; break;
+        case 'n': o->checkpoint_lines = atoi(optarg); break;
+        case 'h':
+            (purge ? purge_usage : ingest_usage)(stdout);
+            return 0;
+        default:
+            (purge ? purge_usage : ingest_usage)(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "maillog %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        return 2;
+    }
+    config_defaults(&o->cfg);
+    if (config_load(&o->cfg, o->config_path ? o->config_path : CONFIG_DEFAULT_FILE,
+                    o->config_path != NULL, &e) < 0) {
+        fprintf(stderr, "maillog %s: %s\n", argv[0], e.text);
+        return 1;
+    }
+    if (db)
+        snprintf(o->cfg.db_path, sizeof o->cfg.db_path, "%s", db);
+    if (domains)
+        snprintf(o->cfg.domains_path, sizeof o->cfg.domains_path, "%s", domains);
+    if (geoip)
+        snprintf(o->cfg.geoip_path, sizeof o->cfg.geoip_path, "%s", geoip);
+    if (nlogs > 0) {
+        o->cfg.log_auto = true; /* the flags replace the file's logs */
+        for (int i = 0; i < nlogs; i++)
+            if (config_add_log(&o->cfg, logs[i], &e) < 0) {
+                fprintf(stderr, "maillog %s: %s\n", argv[0], e.text);
+                return 2;
+            }
+    }
+    return -1; /* go on */
+}
+
+static void print_report(const struct reader_stats *rs, const struct track_counts *c,
+                         long purged, double secs)
+{
+    uint64_t dl = 0;
+
+    for (int i = 0; i < DELIVERY_STATUS_COUNT; i++)
+        dl += c->deliveries[i];
+    fprintf(stderr,
+            "maillog ingest: %llu lines (%llu bytes, %d files) in %.2f s; %llu messages, "
+            "%llu delivery attempts, %llu logins; %ld old rows purged\n",
+            (unsigned long long)rs->lines, (unsigned long long)rs->bytes, rs->files, secs,
+            (unsigned long long)c->messages, (unsigned long long)dl,
+            (unsigned long long)(c->access_ok + c->access_failed), purged);
+}
+
+static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
+{
+    struct ingest in = {s, NULL, o->quiet};
+    struct reader_options ro;
+    struct reader_stats total = {0, 0, 0};
+    struct settings st;
+    struct track_sink sink;
+    struct geo *geo = NULL;
+    struct err we;
+    struct timespec t0, t1;
+    const char *logs[CONFIG_LOGS_MAX];
+    int nlogs, rc = -1;
+    long purged;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (seed_settings(s, &o->cfg, e) < 0 || store_settings_get(s, &st, e) < 0)
+        return -1;
+    if (!st.cron_enabled) {
+        fprintf(stderr, "maillog ingest: log analysis is disabled (cron_enabled is off); "
+                        "nothing done\n");
+        return 0;
+    }
+    if (pick_logs(&o->cfg, logs, &nlogs, e) < 0)
+        return -1;
+    if ((geo = geo_open(o->cfg.geoip_path, &we)) == NULL)
+        fprintf(stderr, "maillog ingest: warning: %s; countries stay empty\n", we.text);
+    store_set_geo(s, geo);
+    if (access(o->cfg.domains_path, F_OK) == 0 || strcmp(o->cfg.domains_path,
+                                                          CONFIG_DEFAULT_DIR "/domains.json")) {
+        if (store_load_domains(s, o->cfg.domains_path, &we) < 0)
+            fprintf(stderr, "maillog ingest: warning: %s; keeping the previous domain list\n",
+                    we.text);
+    }
+    store_sink(s, &sink);
+    if ((in.tracker = track_new(&sink)) == NULL) {
+        err_set(e, "out of memory");
+        goto done;
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.checkpoint_lines = o->checkpoint_lines;
+    ro.backfill_days = o->backfill ? st.retention_days : 0;
+    for (int i = 0; i < nlogs; i++)
+        if (ingest_log(&in, logs[i], &ro, &total, e) < 0)
+            goto done;
+    if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0)
+        goto done;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!o->quiet)
+        print_report(&total, track_counts(in.tracker), purged,
+                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    rc = 0;
+done:
+    track_free(in.tracker);
+    store_set_geo(s, NULL);
+    geo_close(geo);
+    return rc;
+}
+
+static int open_locked(const char *cmd, struct ingest_opts *o, struct store **s, int *lock_fd)
+{
+    struct err e;
+    int got = take_lock(o->cfg.db_path, lock_fd, &e);
+
+    if (got < 0) {
+        fprintf(stderr, "maillog %s: %s\n", cmd, e.text);
+        return 1;
+    }
+    if (got == 0) {
+        fprintf(stderr, "maillog %s: another ingest or purge is running on %s; nothing done\n",
+                cmd, o->cfg.db_path);
+        return 0;
+    }
+    if ((*s = store_open(o->cfg.db_path, 0, &e)) == NULL) {
+        fprintf(stderr, "maillog %s: %s\n", cmd, e.text);
+        close(*lock_fd);
+        return 1;
+    }
+    return -1;
+}
 
 int cmd_ingest(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "maillog %s: not built yet\n", argv[0]);
-    return 1;
+    struct ingest_opts *o = malloc(sizeof *o);
+    struct store *s = NULL;
+    struct err e;
+    int rc, lock_fd = -1;
+
+    if (o == NULL) {
+        fprintf(stderr, "maillog ingest: out of memory\n");
+        return 1;
+    }
+    if ((rc = parse_ingest_args(argc, argv, o, false)) >= 0 ||
+        (rc = open_locked("ingest", o, &s, &lock_fd)) >= 0) {
+        free(o);
+        return rc;
+    }
+    rc = 0;
+    if (run_ingest(o, s, &e) < 0) {
+        fprintf(stderr, "maillog ingest: %s\n", e.text);
+        rc = 1;
+    }
+    store_close(s);
+    close(lock_fd);
+    free(o);
+    return rc;
 }
 
 int cmd_purge(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "maillog %s: not built yet\n", argv[0]);
-    return 1;
+    struct ingest_opts *o = malloc(sizeof *o);
+    struct store *s = NULL;
+    struct err e;
+    long n;
+    int rc, lock_fd = -1;
+
+    if (o == NULL) {
+        fprintf(stderr, "maillog purge: out of memory\n");
+        return 1;
+    }
+    if ((rc = parse_ingest_args(argc, argv, o, true)) >= 0 ||
+        (rc = open_locked("purge", o, &s, &lock_fd)) >= 0) {
+        free(o);
+        return rc;
+    }
+    rc = 0;
+    if ((n = store_purge(s, (int64_t)time(NULL), 0, &e)) < 0) {
+        fprintf(stderr, "maillog purge: %s\n", e.text);
+        rc = 1;
+    } else {
+        printf("%ld rows deleted\n", n);
+    }
+    store_close(s);
+    close(lock_fd);
+    free(o);
+    return rc;
 }
