@@ -27,17 +27,17 @@ static size_t upload_read(char *dst, size_t size, size_t nmemb, void *arg)
     size_t room = size * nmemb;
     size_t n = u->len - u->off;
 
-    if (n == 0) {
-        /* Everything is with libcurl; it sends "." after we return 0. */
-        if (!u->ended) {
-            u->ended = true;
-            if (u->before_end != NULL && u->before_end(u->ctx) < 0)
-                return CURL_READFUNC_ABORT;
-        }
-        return 0;
-    }
     if (n > room)
         n = room;
+    /* Before the last bytes go out (libcurl may stop reading once it has
+     * them all): the server cannot accept the mail before it has them. */
+    if (u->off + n == u->len && !u->ended) {
+        u->ended = true;
+        if (u->before_end != NULL && u->before_end(u->ctx) < 0)
+            return CURL_READFUNC_ABORT;
+    }
+    if (n == 0)
+        return 0;
     memcpy(dst, u->msg + u->off, n);
     u->off += n;
     return n;

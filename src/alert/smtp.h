@@ -11,10 +11,11 @@
  * the message with a 2xx reply, i.e. accepted responsibility for it. Any
  * other outcome (connection refused, TLS failure, 4xx/5xx at any step, a
  * timeout) is -1 with e saying what happened; the server then has not
- * accepted the mail. The optional before_end callback runs once, after the
- * whole message was handed to libcurl and before the end-of-data marker is
- * sent: it is the last moment at which the mail can still be abandoned (a
- * -1 from it aborts the transaction, the server discards the partial mail).
+ * accepted the mail. The optional before_end callback runs once, just before
+ * the last bytes of the message are handed to libcurl (so before the
+ * end-of-data marker is sent): the last moment at which the mail can still
+ * be abandoned (a -1 from it aborts the transaction, the server discards the
+ * partial mail).
  */
 #ifndef MAILLOG_ALERT_SMTP_H
 #define MAILLOG_ALERT_SMTP_H

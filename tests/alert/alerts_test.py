@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""alerts_test.py — `maillog alerts` against a real SMTP server on loopback.
+
+Each test gets a fresh database (created by the program itself), writes
+domains, settings and access events into it directly (known countries, no
+GeoIP needed), starts Postfix's smtp-sink on a free 127.0.0.1 port capturing
+every accepted mail to files, runs build/maillog alerts with --now, and
+checks what arrived: which logins are reported for usual countries, excluded
+IPs, domain exceptions and CIDRs; catch-up over missed hours; no duplicate on
+rerun; crashes between steps (MAILLOG_TEST_CRASH); an SMTP outage; the
+mail's headers, MIME structure and encoding; and the password command
+(tests/fixtures/alert/record-passwd.sh) receiving the password only through
+PSA_PASSWORD.
+
+Usage: alerts_test.py [-k SUBSTRING]   (run from the repository; as root,
+smtp-sink drops to `nobody`). Ends with "alerts: N passed, N failed".
+"""
+import email
+import email.policy
+import email.utils
+import glob
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SRC = os.environ.get("MAILLOG_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+MAILLOG = os.environ.get("MAILLOG_BIN") or os.path.join(SRC, "build", "maillog")
+RECORD = os.path.join(SRC, "tests", "fixtures", "alert", "record-passwd.sh")
+
+H9 = 1795597200          # 2026-11-25 09:00:00 UTC
+NOW = H9 + 3600 + 540    # 10:09: the hour 9:00-10:00 is complete
+IMAP, POP3, SMTP, SUBMISSION, MANAGESIEVE = range(5)
+SUBJECT_9 = "Suspicious logins: example.com, 2026-11-25 09:00\u201310:00 UTC"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Sink:
+    """smtp-sink capturing accepted mails into files under dir."""
+
+    def __init__(self, root, args=()):
+        self.dir = os.path.join(root, "sink-%d" % free_port())
+        os.mkdir(self.dir)
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", *args, "-d", self.dir + "/%Y%m%d%H%M%S.",
+             "127.0.0.1:%d" % self.port, "50"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("smtp-sink did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def mails(self):
+        out = []
+        for path in sorted(glob.glob(self.dir + "/*")):
+            raw = open(path, "rb").read()
+            out.append(Mail(raw))
+        return out
+
+
+class Mail:
+    def __init__(self, raw):
+        self.raw = raw
+        self.msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.rcpts = [a.strip().strip("<>") for a in self.msg.get_all("X-Rcpt-Args", [])]
+        self.subject = str(self.msg["Subject"])
+        self.text = self.msg.get_body(("plain",)).get_content()
+        self.html = self.msg.get_body(("html",)).get_content()
+
+    def passwords(self):
+        """mailbox → password, from the text part's password lines."""
+        found = {}
+        in_section = False
+        for line in self.text.splitlines():
+            if line.startswith("The passwords of these mailboxes"):
+                in_section = True
+                continue
+            if in_section and line.startswith("  ") and "@" in line:
+                box, pw = line.split()
+                found[box] = pw
+            elif in_section and line and not line.startswith(" ") and "(" not in line:
+                if found:
+                    break
+        return found
+
+
+class Env:
+    def __init__(self, sink_args=(), start_sink=True):
+        self.dir = tempfile.mkdtemp(prefix="maillog-alerts-")
+        os.chmod(self.dir, 0o755)
+        self.db = os.path.join(self.dir, "maillog.db")
+        self.record = os.path.join(self.dir, "passwd.log")
+        self.sink = Sink(self.dir, sink_args) if start_sink else None
+        self.port = self.sink.port if self.sink else free_port()
+        self.write_config()
+        # The program creates its own schema.
+        r = self.run(now=H9 - 86400 * 30)
+        assert r.returncode == 0, r.stderr
+        self.sql = sqlite3.connect(self.db, isolation_level=None, timeout=10)
+
+    def write_config(self, command=None):
+        with open(os.path.join(self.dir, "maillog.ini"), "w") as f:
+            f.write("[maillog]\ndb = %s\n[smtp]\nurl = smtp://127.0.0.1:%d\n"
+                    "from = mail-log@server.test\n[password]\ncommand = %s\n"
+                    % (self.db, self.port, command or "%s %s {mailbox}" % (RECORD, self.record)))
+
+    def close(self):
+        if self.sink:
+            self.sink.stop()
+        self.sql.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, now=NOW, crash=None, args=()):
+        env = dict(os.environ, TZ="UTC")
+        env.pop("MAILLOG_TEST_CRASH", None)
+        if crash:
+            env["MAILLOG_TEST_CRASH"] = crash
+        return subprocess.run(
+            [MAILLOG, "alerts", "--config", os.path.join(self.dir, "maillog.ini"),
+             "--now", str(now), *args],
+            env=env, capture_output=True, text=True, timeout=120)
+
+    def domain(self, name, owner, usual=("DE", "FR"), notify=1, force=0, exceptions=()):
+        self.sql.execute("INSERT OR REPLACE INTO domains(name, owner_email) VALUES (?, ?)",
+                         (name, owner))
+        self.sql.execute(
+            "INSERT OR REPLACE INTO domain_settings(domain, usual_countries, notify,"
+            " force_password_change, ip_exceptions) VALUES (?, ?, ?, ?, ?)",
+            (name, "\n".join(usual), notify, force, "\n".join(exceptions)))
+
+    def excluded(self, ips):
+        self.sql.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('excluded_ips', ?)",
+                         ("\n".join(ips),))
+
+    def event(self, t, user, ip, country, proto=IMAP, success=1):
+        dom = user.rsplit("@", 1)[1].lower() if "@" in user else ""
+        self.sql.execute(
+            "INSERT INTO access_events(time, user, user_domain, ip, country, protocol, success)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (t, user, dom, ip, country, proto, success))
+
+    def mails(self):
+        return self.sink.mails() if self.sink else []
+
+    def commands(self):
+        """[(argv list, PSA_PASSWORD)] in call order."""
+        if not os.path.exists(self.record):
+            return []
+        calls, argv = [], None
+        for line in open(self.record).read().splitlines():
+            tag, _, rest = line.partition("\t")
+            if tag == "ARGV":
+                argv = rest.split("\t") if rest else []
+            elif tag == "PASS":
+                calls.append((argv, rest))
+        return calls
+
+    def states(self):
+        return dict(((d, h), s) for d, h, s in self.sql.execute(
+            "SELECT domain, hour_start, state FROM alert_reports WHERE state <> 'none'"))
+
+    def pw_states(self):
+        return dict((m, s) for m, s in self.sql.execute(
+            "SELECT mailbox, state FROM password_changes"))
+
+
+def has_ip(text, ip):
+    """ip in text as a whole address (203.0.113.9 is not in 203.0.113.99)."""
+    return re.search(r"(?<![0-9a-f:.])%s(?![0-9a-f:.]*[0-9a-f])" % re.escape(ip), text) is not None
+
+
+def reports(mails):
+    return [m for m in mails if m.subject.startswith("Suspicious logins")]
+
+
+def notices(mails):
+    return [m for m in mails if m.subject.startswith("Password NOT changed")]
+
+
+# ---- tests ------------------------------------------------------------------
+
+def test_which_logins_are_reported():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org",
+                   exceptions=["198.51.100.7", "2001:db8:1::/48"])
+        env.domain("other.test", "boss@other.test", notify=0)
+        env.excluded(["192.0.2.0/24", "2001:db8:ffff::1"])
+        t = H9 + 60
+        reported = {
+            "info@example.com": ("203.0.113.5", "US", IMAP),
+            "erin@example.com": ("198.51.100.8", "BR", POP3),       # next to an exception
+            "gina@example.com": ("2001:db8:2::5", "CN", SUBMISSION),  # outside the /48
+            "sieve@example.com": ("203.0.113.77", "US", MANAGESIEVE),
+            "smtp@example.com": ("2001:db8:ffff::2", "JP", SMTP),    # next to an excluded /128
+        }
+        quiet = {
+            "bob@example.com": ("203.0.113.6", "DE", IMAP),          # usual country
+            "fritz@example.com": ("203.0.113.9", "FR", POP3),        # usual country
+            "carol@example.com": ("192.0.2.44", "US", IMAP),         # excluded CIDR
+            "xavier@example.com": ("2001:db8:ffff::1", "US", SMTP),  # excluded IPv6
+            "dave@example.com": ("198.51.100.7", "BR", IMAP),        # domain exception
+            "frank@example.com": ("2001:db8:1::5", "CN", IMAP),      # exception CIDR v6
+            "hal@example.com": ("10.0.0.1", "", IMAP),               # local: no country
+            "mapped@example.com": ("192.0.2.45", "US", IMAP),        # excluded
+        }
+        for i, (box, (ip, cc, proto)) in enumerate(sorted(reported.items())):
+            env.event(t + i, box, ip, cc, proto)
+        for i, (box, (ip, cc, proto)) in enumerate(sorted(quiet.items())):
+            env.event(t + 100 + i, box, ip, cc, proto)
+        env.event(t, "late@example.com", "203.0.113.5", "US")          # fine, but:
+        env.sql.execute("UPDATE access_events SET time = ? WHERE user = 'late@example.com'",
+                        (H9 + 3600,))                                  # 10:00 is the next hour
+        env.event(H9 - 1, "early@example.com", "203.0.113.5", "US")    # 08:59:59
+        env.event(t, "failed@example.com", "203.0.113.5", "US", success=0)
+        env.event(t, "ceo@other.test", "203.0.113.5", "US")            # other domain, notify off
+        for k in range(6):  # a burst from an unusual country
+            env.event(t + k, "info@example.com" if k % 2 else "admin@example.com",
+                      "203.0.113.99", "RU", IMAP, success=0)
+        for k in range(4):  # below the burst threshold
+            env.event(t + k, "info@example.com", "203.0.113.98", "RU", IMAP, success=0)
+        for k in range(9):  # many, but from a usual country
+            env.event(t + k, "info@example.com", "203.0.113.97", "DE", IMAP, success=0)
+
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        mails = env.mails()
+        assert len(mails) == 2, [m.subject for m in mails]  # 9:00 and 8:00
+        by_subject = {m.subject: m for m in mails}
+        m = by_subject[SUBJECT_9]
+        assert m.rcpts == ["owner@example.org"], m.rcpts
+        assert str(m.msg["To"]) == "<owner@example.org>" or "owner@example.org" in str(m.msg["To"])
+        for box, (ip, cc, proto) in reported.items():
+            assert box in m.text and has_ip(m.text, ip), (box, m.text)
+            assert box in m.html and has_ip(m.html, ip), box
+        for box, (ip, _, _) in quiet.items():
+            assert box not in m.text and not has_ip(m.text, ip), box
+        for box in ("late@example.com", "early@example.com", "failed@example.com",
+                    "ceo@other.test"):
+            assert box not in m.text, box
+        assert "Successful logins from other countries (5)" in m.text, m.text
+        burst = [line for line in m.text.splitlines() if "203.0.113.99" in line]
+        assert len(burst) == 1 and "6 failed logins" in burst[0], burst
+        assert "admin@example.com" in burst[0] and "1 other mailboxes" in burst[0], burst
+        assert "203.0.113.98" not in m.text and "203.0.113.97" not in m.text
+        m8 = [x for x in mails if x is not m][0]
+        assert "08:00\u201309:00" in m8.subject and "early@example.com" in m8.text
+        assert env.commands() == [], "no forced change configured"
+        assert all(not rc.startswith("info@") for m in mails for rc in m.rcpts)
+    finally:
+        env.close()
+
+
+def test_catch_up_and_no_duplicate():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        for hours_back in (1, 4, 6, 24, 25, 30):  # hour starts relative to 10:00
+            env.event(H9 + 3600 - hours_back * 3600 + 120, "u%d@example.com" % hours_back,
+                      "203.0.113.%d" % hours_back, "US")
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        subjects = sorted(m.subject for m in env.mails())
+        # 24 hours back from 10:00 is 10:00 yesterday: 1, 4, 6 and 24 hours back are in,
+        # 25 and 30 are beyond the catch-up window.
+        assert len(subjects) == 4, subjects
+        texts = " ".join(m.text for m in env.mails())
+        for hb in (1, 4, 6, 24):
+            assert "u%d@example.com" % hb in texts, hb
+        for hb in (25, 30):
+            assert "u%d@example.com" % hb not in texts, hb
+        assert any("2026-11-24 10:00\u201311:00" in s for s in subjects), subjects
+        # Rerun in the same hour and later the same hour: nothing new.
+        for now in (NOW, NOW + 1200):
+            r = env.run(now=now)
+            assert r.returncode == 0, r.stderr
+        assert len(env.mails()) == 4
+        # Before 10:05 the hour 9-10 is not complete yet (ingest grace).
+        env2 = Env()
+        try:
+            env2.domain("example.com", "owner@example.org")
+            env2.event(H9 + 3000, "x@example.com", "203.0.113.1", "US")
+            assert env2.run(now=H9 + 3600 + 200).returncode == 0
+            assert env2.mails() == []
+            assert env2.run(now=H9 + 3600 + 400).returncode == 0
+            assert len(env2.mails()) == 1
+        finally:
+            env2.close()
+        # A missed run: the next one, three hours later, catches up on all three hours.
+        env.event(H9 + 3600 + 60, "a@example.com", "203.0.113.50", "US")
+        env.event(H9 + 2 * 3600 + 60, "b@example.com", "203.0.113.51", "US")
+        env.event(H9 + 3 * 3600 + 60, "c@example.com", "203.0.113.52", "US")
+        r = env.run(now=NOW + 3 * 3600)
+        assert r.returncode == 0, r.stderr
+        new = [m for m in env.mails() if m.subject not in subjects]
+        assert len(new) == 3, [m.subject for m in new]
+        for box in ("a@example.com", "b@example.com", "c@example.com"):
+            assert sum(box in m.text for m in new) == 1, box
+    finally:
+        env.close()
+
+
+def forced_env(mailboxes=("info@example.com",), **kw):
+    env = Env(**kw)
+    env.domain("example.com", "owner@example.org", force=1)
+    for i, box in enumerate(mailboxes):
+        env.event(H9 + 600 + i, box, "203.0.113.%d" % (10 + i), "US")
+    return env
+
+
+def test_forced_change_password_only_in_environment():
+    env = forced_env(("info@example.com", "sales@example.com"))
+    try:
+        # Not a valid mailbox for a command (option-like): reported, never changed.
+        env.event(H9 + 700, "-passwd@example.com", "203.0.113.66", "US")
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        (m,) = env.mails()
+        pw = m.passwords()
+        assert sorted(pw) == ["info@example.com", "sales@example.com"], (pw, m.text)
+        calls = env.commands()
+        assert sorted(c[0][0] for c in calls) == sorted(pw), calls
+        for argv, secret in calls:
+            assert argv == [argv[0]], argv              # the mailbox is the only argument
+            assert secret == pw[argv[0]], (secret, pw)  # the password of the report
+            assert secret not in " ".join(argv)
+            assert len(secret) >= 12
+        assert "-passwd@example.com" in m.text
+        # Never stored, never printed.
+        for path in glob.glob(env.db + "*"):
+            blob = open(path, "rb").read()
+            for secret in pw.values():
+                assert secret.encode() not in blob, path
+        for secret in pw.values():
+            assert secret not in r.stdout and secret not in r.stderr
+        assert set(env.pw_states().values()) == {"changed"}
+        # Rerun: nothing new, no second change.
+        assert env.run(now=NOW + 600).returncode == 0
+        assert len(env.mails()) == 1 and len(env.commands()) == 2
+    finally:
+        env.close()
+
+
+def test_command_failure_sends_a_notice():
+    env = forced_env()
+    try:
+        open(env.record + ".fail", "w").close()
+        r = env.run()
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "simulated failure" in r.stderr
+        mails = env.mails()
+        assert len(reports(mails)) == 1 and len(notices(mails)) == 1, [m.subject for m in mails]
+        n = notices(mails)[0]
+        assert n.rcpts == ["owner@example.org"]
+        assert "info@example.com" in n.text and "old password is still valid" in n.text
+        assert reports(mails)[0].passwords()["info@example.com"] not in n.text
+        assert env.pw_states() == {"info@example.com": "failed_notified"}
+        os.unlink(env.record + ".fail")
+        assert env.run(now=NOW + 600).returncode == 0
+        assert len(env.mails()) == 2 and len(env.commands()) == 1
+    finally:
+        env.close()
+
+
+def test_smtp_down_is_retried_and_changes_nothing():
+    env = forced_env(start_sink=False)  # nothing listens on the configured port
+    try:
+        r = env.run()
+        assert r.returncode == 1, r.stderr
+        assert env.commands() == []
+        assert env.states() == {("example.com", H9): "pending"}
+        assert env.pw_states() == {}
+        attempts = env.sql.execute("SELECT attempts, last_error FROM alert_reports"
+                                   " WHERE state = 'pending'").fetchone()
+        assert attempts[0] == 1 and attempts[1], attempts
+        # A server that refuses the message at end of data does not count either.
+        bad = Sink(env.dir, ["-f", "."])
+        env.port = bad.port
+        env.write_config()
+        r = env.run(now=NOW + 300)
+        bad.stop()
+        assert r.returncode == 1 and env.commands() == [], r.stderr
+        assert env.states() == {("example.com", H9): "pending"}
+        # The server is back: the report goes out once, and only then the password changes.
+        env.sink = Sink(env.dir)
+        env.port = env.sink.port
+        env.write_config()
+        r = env.run(now=NOW + 3600)
+        assert r.returncode == 0, r.stderr
+        (m,) = reports(env.mails())
+        assert m.subject == SUBJECT_9
+        (call,) = env.commands()
+        assert call[1] == m.passwords()["info@example.com"]
+        assert env.states()[("example.com", H9)] == "sent"
+        assert env.run(now=NOW + 7200).returncode == 0
+        assert len(env.mails()) == 1
+    finally:
+        env.close()
+
+
+def crash_run(env, point):
+    r = env.run(crash=point)
+    assert r.returncode == -signal.SIGKILL, (point, r.returncode, r.stderr)
+
+
+def test_crash_before_send_and_before_end_resend_once():
+    for point in ("before-send", "before-end"):
+        env = forced_env()
+        try:
+            crash_run(env, point)
+            assert env.mails() == [] and env.commands() == [], point
+            r = env.run(now=NOW + 60)
+            assert r.returncode == 0, r.stderr
+            (m,) = env.mails()
+            (call,) = env.commands()
+            assert call[1] == m.passwords()["info@example.com"], point
+            assert env.pw_states() == {"info@example.com": "changed"}
+        finally:
+            env.close()
+
+
+def test_crash_after_accept_no_duplicate_no_change():
+    env = forced_env()
+    try:
+        crash_run(env, "after-accept")
+        (m,) = env.mails()  # the server has it
+        assert env.commands() == []
+        r = env.run(now=NOW + 60)
+        assert r.returncode == 0, r.stderr
+        mails = env.mails()
+        assert len(reports(mails)) == 1, [x.subject for x in mails]  # not sent again
+        (n,) = notices(mails)  # the owner learns the announced password is not in force
+        assert "info@example.com" in n.text and "old password is still valid" in n.text
+        assert env.commands() == []  # the lost password is never set
+        assert env.states()[("example.com", H9)] == "sent"
+        assert env.run(now=NOW + 120).returncode == 0
+        assert len(env.mails()) == 2 and env.commands() == []
+    finally:
+        env.close()
+
+
+def test_crash_after_sent_and_after_command():
+    env = forced_env()
+    try:
+        crash_run(env, "after-sent")
+        assert len(env.mails()) == 1 and env.commands() == []
+        assert env.run(now=NOW + 60).returncode == 0
+        assert len(notices(env.mails())) == 1 and env.commands() == []
+    finally:
+        env.close()
+    env = forced_env(("a@example.com", "b@example.com"))
+    try:
+        crash_run(env, "after-command")
+        (m,) = env.mails()
+        (call,) = env.commands()  # the first change ran, the run died before recording it
+        assert env.run(now=NOW + 60).returncode == 0
+        (n,) = notices(env.mails())
+        states = env.pw_states()
+        first = call[0][0]
+        second = ({"a@example.com", "b@example.com"} - {first}).pop()
+        assert states == {first: "unsure_notified", second: "abandoned_notified"}, states
+        lines = {ln.split(":")[0].strip(): ln for ln in n.text.splitlines() if "@" in ln}
+        assert "may or may not" in lines[first], lines
+        assert "NOT set" in lines[second], lines
+        assert len(env.commands()) == 1
+    finally:
+        env.close()
+
+
+def test_mail_format_and_untrusted_text():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        nasty = "<script>alert(1)</script>\x1b[31m\u202egnp.exe@example.com"
+        env.event(H9 + 61, nasty, "203.0.113.5", "US")
+        env.sql.execute("INSERT INTO access_events(time, user, user_domain, ip, country,"
+                        " protocol, success) VALUES (?, CAST(? AS TEXT), 'example.com',"
+                        " '203.0.113.6', 'BR', 0, 1)", (H9 + 62, b"bad\xff\xfeutf8@example.com"))
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        (m,) = env.mails()
+        msg = m.msg
+        assert m.subject == SUBJECT_9, m.subject
+        assert msg["MIME-Version"] == "1.0"
+        assert email.utils.parsedate_to_datetime(msg["Date"]).timestamp() == NOW
+        mid = msg["Message-ID"]
+        assert mid.startswith("<") and mid.endswith("@server.test>"), mid
+        assert msg.get_content_type() == "multipart/alternative"
+        parts = [p.get_content_type() for p in msg.iter_parts()]
+        assert parts == ["text/plain", "text/html"], parts
+        for p in msg.iter_parts():
+            assert p.get_content_charset() == "utf-8"
+            assert p["Content-Transfer-Encoding"] == "quoted-printable"
+        assert "From: Mail log <mail-log@server.test>" in m.raw.decode()
+        # the raw message: 7-bit, CRLF-free dump lines of at most 78 characters
+        head_end = m.raw.index(b"\nFrom: ")
+        for line in m.raw[head_end + 1:].split(b"\n"):
+            assert len(line.rstrip(b"\r")) <= 78, line
+            assert all(b < 128 for b in line), line
+        assert "=?UTF-8?B?" in m.raw.decode()
+        # untrusted mailbox names: escaped in HTML, no control or bidi characters anywhere
+        assert "<script>" not in m.html and "&lt;script&gt;" in m.html
+        for part in (m.text, m.html):
+            assert "\x1b" not in part and "\u202e" not in part and "\ufffd" not in part
+            assert "bad??utf8@example.com" in part
+        assert "<script>alert(1)</script>" in m.text  # plain text shows it as text
+        # a second report gets a different Message-ID
+        env.event(H9 + 3600 + 5, "z@example.com", "203.0.113.7", "US")
+        assert env.run(now=NOW + 3600).returncode == 0
+        ids = {x.msg["Message-ID"] for x in env.mails()}
+        assert len(ids) == 2
+    finally:
+        env.close()
+
+
+def test_failure_burst_alone_and_settings_that_silence():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org", force=1)
+        env.domain("quiet.test", "owner@quiet.test", usual=())     # nothing usual set yet
+        env.domain("off.test", "owner@off.test", notify=0)
+        env.domain("noowner.test", "", force=1)
+        for k in range(ALERT_BURST_MIN):
+            env.event(H9 + k, "info@example.com", "203.0.113.99", "RU", success=0)
+        for dom in ("quiet.test", "off.test", "noowner.test"):
+            env.event(H9 + 5, "x@" + dom, "203.0.113.5", "US")
+        r = env.run()
+        assert r.returncode == 1, r.stderr  # noowner.test cannot be told
+        assert "noowner.test" in r.stderr
+        (m,) = env.mails()
+        assert m.rcpts == ["owner@example.org"]
+        assert "203.0.113.99" in m.text and "%d failed logins" % ALERT_BURST_MIN in m.text
+        assert m.passwords() == {} and env.commands() == []  # failures change nothing
+        assert env.states()[("noowner.test", H9)] == "pending"
+        assert env.commands() == []
+    finally:
+        env.close()
+
+
+ALERT_BURST_MIN = 5
+
+
+def test_test_report():
+    env = Env()
+    try:
+        r = env.run(args=["--test-report", "--to", "admin@example.net"])
+        assert r.returncode == 0, r.stderr
+        (m,) = env.mails()
+        assert m.rcpts == ["admin@example.net"]
+        assert m.subject.startswith("[TEST] Suspicious logins"), m.subject
+        assert "TEST REPORT" in m.text and "TEST REPORT" in m.html
+        assert env.commands() == []
+        r = env.run(args=["--test-report", "--to", "bad\naddress"])
+        assert r.returncode == 1
+        r = env.run(args=["--test-report"])
+        assert r.returncode == 2
+    finally:
+        env.close()
+
+
+def main():
+    only = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "-k" else None
+    if not os.access(MAILLOG, os.X_OK):
+        print("alerts: %s is missing (make first)" % MAILLOG)
+        return 1
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    passed = failed = 0
+    for name, fn in tests:
+        if only and only not in name:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.1fs)" % (name, time.time() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % name, flush=True)
+            traceback.print_exc()
+    print("alerts: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
