@@ -33,7 +33,8 @@ MAINS := src/cli/maillog.c src/api/maillog_cgi.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/*/test_*.c)
-TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_HELPERS := $(wildcard tests/*/helper_*.c)   # shared by suites; no suite of their own
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 DEPS_STAMP := build/.deps-build
 
 CHECK_TARGETS := check-unit

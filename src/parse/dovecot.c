@@ -106,7 +106,7 @@ void parse_dovecot(struct event *ev, struct slice s)
                               colon >= 0 ? slice_skip(rest, (size_t)colon + 2) : slice_make(s.ptr, 0));
         return;
     }
-    ev->kind = leveled || slice_starts(s, "Killed with signal") || slice_starts(s, "pam_unix") ||
+    ev->kind = leveled || slice_starts(s, "Killed with signal") || slice_starts(s, "service=") || slice_starts(s, "pam_unix") ||
                        slice_starts(s, "last message repeated") || slice_starts(s, "Dovecot v") ||
                        s.len == 0
                    ? EV_IGNORED

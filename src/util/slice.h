@@ -25,13 +25,13 @@ static inline struct slice slice_make(const char *ptr, size_t len)
 static inline bool slice_eq(struct slice s, const char *text)
 {
     size_t n = strlen(text);
-    return s.len == n && memcmp(s.ptr, text, n) == 0;
+    return s.len == n && (n == 0 || memcmp(s.ptr, text, n) == 0);
 }
 
 static inline bool slice_starts(struct slice s, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+    return s.len >= n && (n == 0 || memcmp(s.ptr, prefix, n) == 0);
 }
 
 /* Drops n bytes from the front (n <= s.len). */
@@ -52,7 +52,8 @@ static inline long slice_find(struct slice s, const char *needle)
 static inline char *slice_copy(char *dst, size_t size, struct slice s)
 {
     size_t n = s.len < size - 1 ? s.len : size - 1;
-    memcpy(dst, s.ptr, n);
+    if (n > 0)
+        memcpy(dst, s.ptr, n);
     dst[n] = '\0';
     return dst;
 }
@@ -67,12 +68,12 @@ struct word {
 
 static inline bool slice_eq_word(struct slice s, const struct word *w)
 {
-    return s.len == w->len && memcmp(s.ptr, w->text, w->len) == 0;
+    return s.len == w->len && (w->len == 0 || memcmp(s.ptr, w->text, w->len) == 0);
 }
 
 static inline bool slice_starts_word(struct slice s, const struct word *w)
 {
-    return s.len >= w->len && memcmp(s.ptr, w->text, w->len) == 0;
+    return s.len >= w->len && (w->len == 0 || memcmp(s.ptr, w->text, w->len) == 0);
 }
 
 /* Lists end with an entry whose text is NULL. */
