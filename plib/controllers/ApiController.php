@@ -37,7 +37,9 @@ class ApiController extends pm_Controller_Action
             'method' => $request->getMethod(),
             'uri' => $request->getRequestUri(),
             'query' => isset($_SERVER['QUERY_STRING']) ? $_SERVER['QUERY_STRING'] : '',
-            'content_type' => (string)$request->getHeader('Content-Type'),
+            /* CGI servers give it as CONTENT_TYPE, not HTTP_CONTENT_TYPE,
+             * so Zend's getHeader() would not find it. */
+            'content_type' => isset($_SERVER['CONTENT_TYPE']) ? $_SERVER['CONTENT_TYPE'] : '',
             'body' => $body === false ? '' : $body,
             'token' => (string)$request->getHeader('X-Forgery-Protection-Token'),
             'origin' => (string)$request->getHeader('Origin'),

@@ -66,6 +66,12 @@ class pm_Context
     }
 
     public static $plibDir = '/nonexistent/plib/';
+    public static $htdocsDir = '/nonexistent/htdocs/';
+
+    public static function getHtdocsDir()
+    {
+        return self::$htdocsDir;
+    }
 
     public static function getPlibDir()
     {

@@ -3,7 +3,8 @@
 # can run without Plesk.
 #   1. php -l on every PHP file of the extension and of these tests;
 #   2. test_bridge.php: the plib logic with pm_* doubles (and the real
-#      maillog.cgi from the zip when it is built);
+#      maillog.cgi from the zip when it is built); test_controllers.php: the
+#      controllers and the view on ZF1 doubles;
 #   3. check-pack.sh: the zip's layout, modes, meta.xml, binaries, libraries.
 # Run from the top of the repository, after `make pack`.
 set -eu
@@ -30,6 +31,13 @@ if ! MAILLOG_REAL_SBIN="$tmp/ext/sbin" php tests/plesk/test_bridge.php >"$tmp/br
     fail=1
 else
     grep -E '^test_bridge:' "$tmp/bridge.out"
+fi
+
+if ! php tests/plesk/test_controllers.php >"$tmp/controllers.out" 2>&1; then
+    cat "$tmp/controllers.out" >&2
+    fail=1
+else
+    grep -E '^test_controllers:' "$tmp/controllers.out"
 fi
 
 tests/plesk/check-pack.sh "$zip" "$tmp/ext" || fail=1
