@@ -20,12 +20,14 @@ class Modules_MailLog_Installer
     const PASSWORD_COMMAND = '/usr/sbin/plesk bin mail --update {mailbox} -passwd ""';
 
     /**
-     * maillog.ini for a var dir (with trailing slash). Logs: those of LOGS
-     * that exist, in that order, or all of them when none does yet.
+     * maillog.ini for a var dir (with trailing slash). Log: the first of
+     * LOGS that exists — where a server has both, they are copies of one
+     * stream and reading both would count every mail twice — or all of
+     * them, in that order, when none exists yet.
      */
     public static function configText($varDir, array $existingLogs, $geoip)
     {
-        $logs = $existingLogs ? $existingLogs : self::LOGS;
+        $logs = $existingLogs ? [reset($existingLogs)] : self::LOGS;
         $lines = [
             '; Mail log deployment settings, written at installation; an upgrade keeps this file.',
             '; Admin settings (retention, ignore terms, visibility, …) live in the database.',

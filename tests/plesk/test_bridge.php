@@ -325,6 +325,8 @@ check(strpos($ini, "db = /v/maillog.db\n") !== false && strpos($ini, "domains = 
 check(strpos($ini, "log = /var/log/maillog\nlog = /var/log/mail.log\n") !== false, 'maillog.ini: both logs, maillog first, when none exists');
 $ini = Modules_MailLog_Installer::configText('/v/', ['/var/log/mail.log'], '/g.mmdb');
 check(strpos($ini, 'log = /var/log/mail.log') !== false && strpos($ini, 'log = /var/log/maillog') === false, 'maillog.ini: only the log that exists');
+$ini = Modules_MailLog_Installer::configText('/v/', ['/var/log/maillog', '/var/log/mail.log'], '/g.mmdb');
+check(strpos($ini, 'log = /var/log/maillog') !== false && strpos($ini, 'log = /var/log/mail.log') === false, 'maillog.ini: both exist → /var/log/maillog only');
 
 pm_Context::$varDir = "$tmp/fresh/var/";
 pm_Context::$plibDir = "$tmp/plib/";
