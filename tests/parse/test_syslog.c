@@ -1,0 +1,173 @@
+/*
+ * test_syslog.c — the line header: timestamps (classic with year inference,
+ * RFC3339, TAI64N), host/severity columns, program names and pids.
+ */
+#include "parse/syslog.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct syslog_header h;
+
+static int parse(struct syslog_clock *clock, const char *line)
+{
+    memset(&h, 0, sizeof h);
+    return syslog_parse(clock, line, strlen(line), &h);
+}
+
+static void setup(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
+START_TEST(classic_year_from_reference)
+{
+    struct syslog_clock clock;
+    /* reference 2024-03-01 00:00 UTC */
+    syslog_clock_init(&clock, 1709251200);
+    ck_assert_int_eq(parse(&clock, "Feb 29 23:59:59 mx postfix/qmgr[1]: x"), 0);
+    ck_assert_int_eq(h.time, 1709251199); /* 2024 is a leap year */
+}
+END_TEST
+
+START_TEST(classic_december_read_in_january)
+{
+    struct syslog_clock clock;
+    /* reference 2025-01-01 00:30 UTC: a "Dec 31" line is from 2024 */
+    syslog_clock_init(&clock, 1735691400);
+    ck_assert_int_eq(parse(&clock, "Dec 31 23:59:00 mx dovecot: imap-login: x"), 0);
+    ck_assert_int_eq(h.time, 1735689540);
+    /* and a "Jan  1" line from the same file is 2025 */
+    ck_assert_int_eq(parse(&clock, "Jan  1 00:01:00 mx dovecot: imap-login: x"), 0);
+    ck_assert_int_eq(h.time, 1735689660);
+}
+END_TEST
+
+START_TEST(classic_local_time_zone)
+{
+    struct syslog_clock clock;
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    syslog_clock_init(&clock, 1719792000); /* 2024-07-01 */
+    ck_assert_int_eq(parse(&clock, "Jun 30 12:00:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1719741600); /* 10:00 UTC in summer time */
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+END_TEST
+
+START_TEST(classic_day_padding_variants)
+{
+    struct syslog_clock clock;
+    syslog_clock_init(&clock, 1717200000); /* 2024-06-01 */
+    ck_assert_int_eq(parse(&clock, "May  5 00:00:03 mail dovecot: x"), 0);
+    int64_t padded = h.time;
+    ck_assert_int_eq(parse(&clock, "May 05 00:00:03 mail dovecot: x"), 0);
+    ck_assert_int_eq(h.time, padded);
+    ck_assert_int_eq(parse(&clock, "May 5 00:00:03 mail dovecot: x"), 0);
+    ck_assert_int_eq(h.time, padded);
+}
+END_TEST
+
+START_TEST(rfc3339_offsets_fractions_and_z)
+{
+    struct syslog_clock clock;
+    syslog_clock_init(&clock, 0);
+    ck_assert_int_eq(parse(&clock, "2023-03-14T00:00:31.185246+01:00 helga postfix/smtpd[297535]: m"), 0);
+    ck_assert_int_eq(h.time, 1678748431);
+    ck_assert(slice_eq(h.host, "helga"));
+    /* same hour again: served from the per-hour cache, must agree */
+    ck_assert_int_eq(parse(&clock, "2023-03-14T00:59:59.000001+01:00 helga postfix/smtpd[1]: m"), 0);
+    ck_assert_int_eq(h.time, 1678751999);
+    ck_assert_int_eq(parse(&clock, "2022-04-14T00:36:03.150Z host sshd[1]: m"), 0);
+    ck_assert_int_eq(h.time, 1649896563);
+    ck_assert_int_eq(parse(&clock, "2024-02-14T14:47:24-0800 host x: m"), 0);
+    ck_assert_int_eq(h.time, 1707950844);
+}
+END_TEST
+
+START_TEST(tai64n)
+{
+    struct syslog_clock clock;
+    syslog_clock_init(&clock, 0);
+    ck_assert_int_eq(parse(&clock, "@400000004c91b044077a9e94 imap-login: Info: x"), 0);
+    ck_assert_int_eq(h.time, 0x4c91b044 - 10);
+    ck_assert(slice_eq(h.program, "imap-login"));
+}
+END_TEST
+
+START_TEST(programs_and_pids)
+{
+    struct syslog_clock clock;
+    syslog_clock_init(&clock, 1717200000);
+    ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx postfix/submission/smtpd[42]: hello"), 0);
+    ck_assert(slice_eq(h.program, "postfix/submission/smtpd"));
+    ck_assert(slice_eq(h.daemon, "smtpd"));
+    ck_assert(slice_eq(h.syslog_name, "postfix/submission"));
+    ck_assert_int_eq(h.pid, 42);
+    ck_assert(slice_eq(h.message, "hello"));
+
+    ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx /usr/lib64/plesk-9.0/psa-pc-remote[7]: PASS"), 0);
+    ck_assert(slice_eq(h.daemon, "psa-pc-remote"));
+
+    ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx dovecot: imap-login: Login"), 0);
+    ck_assert_int_eq(h.pid, -1);
+    ck_assert(slice_eq(h.message, "imap-login: Login"));
+
+    /* empty host field (double space) */
+    ck_assert_int_eq(parse(&clock, "Aug 30 12:00:00  dovecot: last message repeated 2 times"), 0);
+    ck_assert_uint_eq(h.host.len, 0);
+    ck_assert(slice_eq(h.program, "dovecot"));
+
+    /* facility.severity column before the host */
+    ck_assert_int_eq(parse(&clock, "2024-02-14T14:47:25-08:00 mail.info mx postfix/qmgr[3]: m"), 0);
+    ck_assert(slice_eq(h.host, "mx"));
+    ck_assert(slice_eq(h.daemon, "qmgr"));
+
+    /* Dovecot's own log: a '/' inside the session id is not a path */
+    ck_assert_int_eq(parse(&clock, "Jun 14 12:01:53 lda(u@d)<7><bv/2Dio8s>: Info: saved"), 0);
+    ck_assert(slice_eq(h.daemon, "lda(u@d)<7><bv/2Dio8s>"));
+}
+END_TEST
+
+START_TEST(garbage_is_refused)
+{
+    struct syslog_clock clock;
+    static const char *const bad[] = {"", "x", "Foo 12 10:00:00 h p: m", "Jun 1 25:00:00 h p: m",
+                                      "Jun 1 10:00:00", "Jun 1 10:00:00 host", "2024-13-01T00:00:00Z h p: m",
+                                      "@4000", "ir/)", "Jun 32 10:00:00 h p: m"};
+    syslog_clock_init(&clock, 1717200000);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(parse(&clock, bad[i]) == -1, "accepted '%s'", bad[i]);
+}
+END_TEST
+
+START_TEST(days_from_civil)
+{
+    ck_assert_int_eq(syslog_days_from_civil(1970, 1, 1), 0);
+    ck_assert_int_eq(syslog_days_from_civil(2000, 3, 1), 11017);
+    ck_assert_int_eq(syslog_days_from_civil(2024, 2, 29), 19782);
+}
+END_TEST
+
+Suite *suite_parse_syslog(void);
+Suite *suite_parse_syslog(void)
+{
+    Suite *s = suite_create("parse/syslog");
+    TCase *tc = tcase_create("header");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, classic_year_from_reference);
+    tcase_add_test(tc, classic_december_read_in_january);
+    tcase_add_test(tc, classic_local_time_zone);
+    tcase_add_test(tc, classic_day_padding_variants);
+    tcase_add_test(tc, rfc3339_offsets_fractions_and_z);
+    tcase_add_test(tc, tai64n);
+    tcase_add_test(tc, programs_and_pids);
+    tcase_add_test(tc, garbage_is_refused);
+    tcase_add_test(tc, days_from_civil);
+    suite_add_tcase(s, tc);
+    return s;
+}

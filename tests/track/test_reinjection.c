@@ -1,0 +1,80 @@
+/*
+ * test_reinjection.c — tests/fixtures/parse/rfc3339-pipe-filter.log: RFC3339
+ * stamps across a new year, a pipe content filter (bogofilter) that
+ * re-injects through pickup, a two-instance relay (postfix-in → postfix-out
+ * on port 2525), long queue ids, and a severity column.
+ */
+#include "recorder.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#define FIXTURE "tests/fixtures/parse/rfc3339-pipe-filter.log"
+
+static struct recorder *rec;
+static struct track_counts counts;
+
+static void setup(void)
+{
+    rec = calloc(1, sizeof *rec);
+    counts = recorder_run_file(rec, FIXTURE, 1735700000);
+}
+
+static void teardown(void)
+{
+    free(rec);
+}
+
+START_TEST(pipe_filter_is_a_hop_and_the_pickup_copy_is_its_child)
+{
+    const struct mail_message *parent = recorder_message_by_qid(rec, "4Pb9Ht2Xgzz9sW6", 0);
+    const struct mail_message *child = recorder_message_by_qid(rec, "4Pb9Hv0Kkbz9sW7", 0);
+
+    ck_assert(recorder_delivery(rec, parent->id, "lee@hosted.test")->is_hop);
+    ck_assert(!recorder_delivery(rec, child->id, "lee@hosted.test")->is_hop);
+    ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_str_eq(child->client_ip, "192.0.2.50");
+    ck_assert_int_eq(child->origin, ORIGIN_REMOTE);
+    /* one real delivery to lee, plus ned (twice: hop + final, the hop not counted) */
+    ck_assert_uint_eq(counts.deliveries[DELIVERY_SENT], 2);
+}
+END_TEST
+
+START_TEST(second_instance_relay_is_a_hop)
+{
+    const struct mail_message *in = recorder_message_by_qid(rec, "4Pb9J00000z9sW8", 0);
+    const struct mail_message *out = recorder_message_by_qid(rec, "4Pb9J11111z9sW9", 0);
+
+    ck_assert(recorder_delivery(rec, in->id, "ned@remote.test")->is_hop);
+    ck_assert_int_eq(out->parent_id, in->id);
+    ck_assert_str_eq(recorder_delivery(rec, out->id, "ned@remote.test")->relay,
+                     "mx.remote.test[2001:db8:25::1]:25");
+}
+END_TEST
+
+START_TEST(rfc3339_offsets_become_utc)
+{
+    const struct mail_message *parent = recorder_message_by_qid(rec, "4Pb9Ht2Xgzz9sW6", 0);
+    const struct mail_message *sev = recorder_message_by_qid(rec, "7F00AA11BB", 0);
+
+    /* 2024-12-31T23:59:59+01:00 = 2024-12-31T22:59:59Z */
+    ck_assert_int_eq(parent->first_seen, 1735685999);
+    /* 2024-02-14T14:47:24-08:00 = 2024-02-14T22:47:24Z; host column absent */
+    ck_assert_int_eq(sev->first_seen, 1707950844);
+    ck_assert_str_eq(sev->host, "");
+    ck_assert_str_eq(sev->sender, "owen@sev.test");
+}
+END_TEST
+
+Suite *suite_track_reinjection(void);
+Suite *suite_track_reinjection(void)
+{
+    Suite *s = suite_create("track/reinjection");
+    TCase *tc = tcase_create("fixture");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, pipe_filter_is_a_hop_and_the_pickup_copy_is_its_child);
+    tcase_add_test(tc, second_instance_relay_is_a_hop);
+    tcase_add_test(tc, rfc3339_offsets_become_utc);
+    suite_add_tcase(s, tc);
+    return s;
+}
