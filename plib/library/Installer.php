@@ -22,12 +22,13 @@ class Modules_MailLog_Installer
     /**
      * maillog.ini for a var dir (with trailing slash). Log: the first of
      * LOGS that exists — where a server has both, they are copies of one
-     * stream and reading both would count every mail twice — or all of
-     * them, in that order, when none exists yet.
+     * stream and reading both would count every mail twice. When none
+     * exists yet, no `log =` line: `maillog` then takes the first of the
+     * same two that exists at each run (configured logs must all exist).
      */
     public static function configText($varDir, array $existingLogs, $geoip)
     {
-        $logs = $existingLogs ? [reset($existingLogs)] : self::LOGS;
+        $logs = $existingLogs ? [reset($existingLogs)] : [];
         $lines = [
             '; Mail log deployment settings, written at installation; an upgrade keeps this file.',
             '; Admin settings (retention, ignore terms, visibility, …) live in the database.',
@@ -38,6 +39,9 @@ class Modules_MailLog_Installer
         ];
         foreach ($logs as $log) {
             $lines[] = 'log = ' . $log;
+        }
+        if (!$logs) {
+            $lines[] = '; log = (unset: the first of ' . implode(', ', self::LOGS) . ' that exists)';
         }
         $lines[] = '';
         $lines[] = '[password]';
