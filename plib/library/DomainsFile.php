@@ -4,7 +4,8 @@
  * (DESIGN.md §4): one JSON array of {name, owner_email, client, reseller}
  * objects, written from Plesk's domain list by the scheduled tasks.
  *
- *  - name: the ASCII (punycode) domain name, lower case;
+ *  - name: the ASCII (punycode) domain name, lower case — every domain, and
+ *    every domain alias with mail service (same owner as its domain);
  *  - owner_email: the e-mail of the domain's owner in Plesk (alerts go there);
  *  - client: the owner's login;
  *  - reseller: the reseller who owns that customer (or the owner itself when
@@ -22,21 +23,22 @@ class Modules_MailLog_DomainsFile
         $resellerOf = [];   /* client id → reseller login, one lookup per owner */
         $out = [];
         foreach ($domains as $domain) {
-            $name = strtolower((string)$domain->getName());
-            if ($name === '' || isset($out[$name])) {
-                continue;
-            }
             $owner = $domain->getClient();
             $id = (int)$owner->getId();
             if (!array_key_exists($id, $resellerOf)) {
                 $resellerOf[$id] = self::resellerLogin($owner);
             }
-            $out[$name] = [
-                'name' => $name,
-                'owner_email' => (string)$owner->getProperty('email'),
-                'client' => (string)$owner->getLogin(),
-                'reseller' => $resellerOf[$id],
-            ];
+            foreach (Modules_MailLog_Identity::mailNames($domain) as $n) {
+                $n = strtolower((string)$n);
+                if ($n !== '' && !isset($out[$n])) {
+                    $out[$n] = [
+                        'name' => $n,
+                        'owner_email' => (string)$owner->getProperty('email'),
+                        'client' => (string)$owner->getLogin(),
+                        'reseller' => $resellerOf[$id],
+                    ];
+                }
+            }
         }
         ksort($out, SORT_STRING);
         return array_values($out);

@@ -180,6 +180,32 @@ class pm_Domain
     public function getClient() { return pm_Client::getByClientId(self::$rows[$this->id][1]); }
 }
 
+class pm_DomainAlias
+{
+    /** domain id => [[alias name, has mail service], …] */
+    public static $rows = [];
+    private $name, $mail;
+
+    public function __construct($name, $mail)
+    {
+        $this->name = $name;
+        $this->mail = $mail;
+    }
+
+    public static function getByDomain(pm_Domain $domain)
+    {
+        $out = [];
+        $rows = isset(self::$rows[$domain->getId()]) ? self::$rows[$domain->getId()] : [];
+        foreach ($rows as $row) {
+            $out[] = new pm_DomainAlias($row[0], $row[1]);
+        }
+        return $out;
+    }
+
+    public function getName() { return $this->name; }
+    public function hasServiceMail() { return $this->mail; }
+}
+
 class pm_Session
 {
     public static $client = null;

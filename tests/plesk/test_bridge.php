@@ -76,6 +76,8 @@ pm_Domain::$rows = [
     10 => ['example.com', 3], 11 => ['Shop.Example.ORG', 3], 12 => ['two.example', 4],
     13 => ['res-own.example', 2], 14 => ['other.example', 5],
 ];
+/* example.com has a mail alias and a web-only alias. */
+pm_DomainAlias::$rows = [10 => [['example.net', true], ['web-only.example', false]]];
 
 /* ---- identity → environment ------------------------------------------------ */
 function envFor($client)
@@ -86,10 +88,10 @@ function envFor($client)
 }
 eq(envFor($admin), ['MAILLOG_ROLE' => 'admin', 'MAILLOG_USER' => 'admin'], 'admin: unrestricted, no domain list');
 eq(envFor($res1), ['MAILLOG_ROLE' => 'reseller', 'MAILLOG_USER' => 'res1',
-    'MAILLOG_DOMAINS' => 'example.com,res-own.example,shop.example.org,two.example'],
-    "reseller: its customers' and its own domains, not the admin's customer's");
+    'MAILLOG_DOMAINS' => 'example.com,example.net,res-own.example,shop.example.org,two.example'],
+    "reseller: its customers' and its own domains with mail aliases, not the admin's customer's");
 eq(envFor($cli1), ['MAILLOG_ROLE' => 'client', 'MAILLOG_USER' => 'cli1',
-    'MAILLOG_DOMAINS' => 'example.com,shop.example.org'], 'client: its own domains only');
+    'MAILLOG_DOMAINS' => 'example.com,example.net,shop.example.org'], 'client: its own domains and their mail aliases only');
 eq(envFor($cli4), ['MAILLOG_ROLE' => 'client', 'MAILLOG_USER' => 'cli4'], 'client without domains: no list');
 eq(Modules_MailLog_Bridge::identityEnv('client', "cl\ni1", ['a.example', 'evil.example,all', ' B.example ', "x\n.example", 'a.example'])['MAILLOG_DOMAINS'],
     'a.example,b.example', 'names with commas/control characters are dropped, duplicates merged');
@@ -145,7 +147,7 @@ eq(isset($v['QUERY_STRING']) ? $v['QUERY_STRING'] : null, 'domain=example.com&fo
 eq(isset($v['GATEWAY_INTERFACE']) ? $v['GATEWAY_INTERFACE'] : null, 'CGI/1.1', 'CGI got GATEWAY_INTERFACE');
 eq(isset($v['MAILLOG_ROLE']) ? $v['MAILLOG_ROLE'] : null, 'client', 'CGI got the role');
 eq(isset($v['MAILLOG_USER']) ? $v['MAILLOG_USER'] : null, 'cli1', 'CGI got the user');
-eq(isset($v['MAILLOG_DOMAINS']) ? $v['MAILLOG_DOMAINS'] : null, 'example.com,shop.example.org', 'CGI got the domains');
+eq(isset($v['MAILLOG_DOMAINS']) ? $v['MAILLOG_DOMAINS'] : null, 'example.com,example.net,shop.example.org', 'CGI got the domains');
 eq(isset($v['MAILLOG_MAX_LINES']) ? $v['MAILLOG_MAX_LINES'] : null, '10000', 'CGI got the default MaxLines');
 eq(isset($v['MAILLOG_CONFIG']) ? $v['MAILLOG_CONFIG'] : null, "$tmp/var/maillog.ini", "CGI got the var dir's maillog.ini");
 check(!isset($v['CONTENT_LENGTH']) && !isset($v['CONTENT_TYPE']), 'GET: no CONTENT_LENGTH/CONTENT_TYPE');
@@ -169,7 +171,7 @@ pm_Config::$panelIni = [];
 pm_Session::$client = $res1;
 $v = csvVars(request(['uri' => '/modules/mail-log/index.php/api/v1/me'])['body']);
 eq(isset($v['MAILLOG_DOMAINS']) ? $v['MAILLOG_DOMAINS'] : null,
-   'example.com,res-own.example,shop.example.org,two.example', 'reseller request carries its domains');
+   'example.com,example.net,res-own.example,shop.example.org,two.example', 'reseller request carries its domains');
 pm_Session::$client = $admin;
 $v = csvVars(request(['uri' => '/modules/mail-log/index.php/api/v1/me'])['body']);
 eq([isset($v['MAILLOG_ROLE']) ? $v['MAILLOG_ROLE'] : null, isset($v['MAILLOG_DOMAINS']) ? $v['MAILLOG_DOMAINS'] : null],
@@ -274,11 +276,12 @@ check(is_callable($buttons[0]['visibility']), 'icon has a visibility callback');
 $entries = Modules_MailLog_DomainsFile::entries(pm_Domain::getAllDomains());
 eq($entries, [
     ['name' => 'example.com', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
+    ['name' => 'example.net', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
     ['name' => 'other.example', 'owner_email' => 'owner3@mail.example', 'client' => 'cli3', 'reseller' => ''],
     ['name' => 'res-own.example', 'owner_email' => 'res1@res.example', 'client' => 'res1', 'reseller' => 'res1'],
     ['name' => 'shop.example.org', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
     ['name' => 'two.example', 'owner_email' => 'owner2@mail.example', 'client' => 'cli2', 'reseller' => 'res1'],
-], 'domains file entries: name, owner e-mail, client, reseller');
+], 'domains file entries: name, owner e-mail, client, reseller; mail aliases too, web-only ones not');
 Modules_MailLog_DomainsFile::write("$tmp/var/d.json", $entries);
 eq(json_decode(file_get_contents("$tmp/var/d.json"), true), $entries, 'domains file round-trips as JSON');
 eq(fileperms("$tmp/var/d.json") & 0777, 0600, 'domains file is 0600');
@@ -344,7 +347,7 @@ check(is_file("$tmp/fresh/var/maillog.ini") && (fileperms("$tmp/fresh/var/maillo
 file_put_contents("$tmp/fresh/var/settings.json", '{"hide_from_clients":false}');
 $log = Modules_MailLog_Installer::install();
 eq($log, ['database ready', 'added ingest.php', 'added alerts.php'], 'install log (retry after a failure)');
-eq(count(json_decode(file_get_contents("$tmp/fresh/var/domains.json"), true)), 5, 'install writes the domains file');
+eq(count(json_decode(file_get_contents("$tmp/fresh/var/domains.json"), true)), 6, 'install writes the domains file');
 $geoipLine = preg_match('/^geoip = (.*)$/m', file_get_contents("$tmp/fresh/var/maillog.ini"), $m) ? $m[1] : null;
 check(in_array($geoipLine, array_merge(Modules_MailLog_Installer::GEOIP, ["$tmp/plib/resources/country.mmdb"]), true)
       && ($geoipLine === "$tmp/plib/resources/country.mmdb" || is_file($geoipLine)),
@@ -393,7 +396,7 @@ if ($real !== false && $real !== '') {
         $me = json_decode($r['body'], true);
         eq($r['status'], 200, 'real CGI: /v1/me answers 200 (' . substr($r['body'], 0, 200) . ')');
         eq(isset($me['role']) ? $me['role'] : null, 'client', 'real CGI: role from the bridge');
-        eq(isset($me['domains']) ? $me['domains'] : null, ['example.com', 'shop.example.org'], 'real CGI: domains from the bridge');
+        eq(isset($me['domains']) ? $me['domains'] : null, ['example.com', 'example.net', 'shop.example.org'], 'real CGI: domains from the bridge');
         pm_Session::$client = $admin;
         $me = json_decode(request(['uri' => '/modules/mail-log/index.php/api/v1/me'])['body'], true);
         eq(isset($me['role']) ? $me['role'] : null, 'admin', 'real CGI: admin');
