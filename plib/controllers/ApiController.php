@@ -8,6 +8,10 @@
  */
 class ApiController extends pm_Controller_Action
 {
+    /* Plesk lets only the administrator into extension pages unless told
+     * otherwise; who sees what is decided per request below. */
+    protected $_accessLevel = ['admin', 'reseller', 'client'];
+
     public function init()
     {
         parent::init();

@@ -12,6 +12,10 @@
  */
 class IndexController extends pm_Controller_Action
 {
+    /* Plesk lets only the administrator into extension pages unless told
+     * otherwise; who sees what is decided per request below. */
+    protected $_accessLevel = ['admin', 'reseller', 'client'];
+
     public function indexAction()
     {
         $who = Modules_MailLog_Identity::current();

@@ -70,6 +70,15 @@ function vars($body)
     return $out;
 }
 
+/* ---- access level: Plesk admits only admins unless the controller says more ------ */
+foreach (['ApiController', 'IndexController'] as $class) {
+    $level = (new ReflectionProperty($class, '_accessLevel'));
+    $level->setAccessible(true);
+    $_SERVER = ['REQUEST_METHOD' => 'GET', 'REQUEST_URI' => '/', 'HTTP_HOST' => 'h'];
+    pm_Session::$client = $admin;
+    eq($level->getValue(new $class('x')), ['admin', 'reseller', 'client'], "$class admits resellers and clients");
+}
+
 /* ---- ApiController ------------------------------------------------------------ */
 pm_Session::$client = $cli1;
 $c = api('GET', '/modules/mail-log/index.php/api/v1/received?domain=example.com&format=csv');
