@@ -42,8 +42,8 @@ struct run {
 };
 
 static const char *const crash_names[] = {
-    [ALERT_CRASH_BEFORE_SEND] = "before-send",   [ALERT_CRASH_BEFORE_END] = "before-end",
-    [ALERT_CRASH_AFTER_ACCEPT] = "after-accept", [ALERT_CRASH_AFTER_SENT] = "after-sent",
+    [ALERT_CRASH_BEFORE_SEND] = "before-send",     [ALERT_CRASH_BEFORE_END] = "before-end",
+    [ALERT_CRASH_AFTER_ACCEPT] = "after-accept",   [ALERT_CRASH_AFTER_SENT] = "after-sent",
     [ALERT_CRASH_AFTER_COMMAND] = "after-command",
 };
 
@@ -92,8 +92,8 @@ static int report_get(struct run *r, const char *domain, int64_t hour, char *sta
     sqlite3_stmt *q;
     int rc;
 
-    if (prepare(r, "SELECT state FROM alert_reports WHERE domain = ?1 AND hour_start = ?2", &q,
-                e) < 0)
+    if (prepare(r, "SELECT state FROM alert_reports WHERE domain = ?1 AND hour_start = ?2", &q, e) <
+        0)
         return -1;
     sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, hour);
@@ -107,8 +107,8 @@ static int report_get(struct run *r, const char *domain, int64_t hour, char *sta
 }
 
 /* Sets the state of (domain, hour), creating the row; bump adds an attempt. */
-static int report_set(struct run *r, const char *domain, int64_t hour, const char *state,
-                      bool bump, const char *error, struct err *e)
+static int report_set(struct run *r, const char *domain, int64_t hour, const char *state, bool bump,
+                      const char *error, struct err *e)
 {
     sqlite3_stmt *q;
 
@@ -152,8 +152,7 @@ static int password_rows_delete(struct run *r, const char *domain, int64_t hour,
 {
     sqlite3_stmt *q;
 
-    if (prepare(r, "DELETE FROM password_changes WHERE domain = ?1 AND hour_start = ?2", &q, e) <
-        0)
+    if (prepare(r, "DELETE FROM password_changes WHERE domain = ?1 AND hour_start = ?2", &q, e) < 0)
         return -1;
     sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, hour);
@@ -350,8 +349,7 @@ static void fill_host(struct run *r)
 }
 
 /* Renders (report or notice), composes and sends; 0 accepted, -1 not (e). */
-static int send_mail(struct run *r, const char *to, bool notice, struct end_ctx *ctx,
-                     struct err *e)
+static int send_mail(struct run *r, const char *to, bool notice, struct end_ctx *ctx, struct err *e)
 {
     struct mbuf text = {0}, html = {0}, msg = {0};
     char subject[700];

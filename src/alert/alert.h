@@ -87,11 +87,11 @@ struct alert_options {
 struct alert_summary {
     int hours_examined;
     int reports_sent;
-    int reports_unsent;     /* SMTP or address problems: retried next run */
+    int reports_unsent; /* SMTP or address problems: retried next run */
     int passwords_changed;
-    int passwords_failed;   /* command failed (a notice is owed or was sent) */
+    int passwords_failed; /* command failed (a notice is owed or was sent) */
     int notices_sent;
-    int recovered;          /* rows of an interrupted earlier run settled */
+    int recovered; /* rows of an interrupted earlier run settled */
 };
 
 /* One run (see above). -1 with e set only for database/lock failures; mail

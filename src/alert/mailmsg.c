@@ -303,8 +303,7 @@ static void date_header(struct mbuf *out, time_t t)
 
     gmtime_r(&t, &tm);
     mbuf_printf(out, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
-                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
+                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static int random_hex(char *out, size_t bytes, struct err *e)
@@ -323,8 +322,8 @@ static int random_hex(char *out, size_t bytes, struct err *e)
     return 0;
 }
 
-int mail_compose(const struct mail_head *h, const char *text, const char *html,
-                 struct mbuf *out, struct err *e)
+int mail_compose(const struct mail_head *h, const char *text, const char *html, struct mbuf *out,
+                 struct err *e)
 {
     char id[33], boundary[33];
 

@@ -68,7 +68,7 @@ struct mail_head {
 /* The whole message into out (reset first). 0, or -1 with e set when an
  * address is unusable, random bytes for the Message-ID are unavailable or
  * the message would exceed MBUF_MAX. */
-int mail_compose(const struct mail_head *h, const char *text, const char *html,
-                 struct mbuf *out, struct err *e);
+int mail_compose(const struct mail_head *h, const char *text, const char *html, struct mbuf *out,
+                 struct err *e);
 
 #endif

@@ -67,8 +67,8 @@ int password_mailbox_ok(const char *mailbox)
     size_t n = strnlen(mailbox, 256);
     const char *at = strchr(mailbox, '@');
 
-    if (n == 0 || n > 254 || mailbox[0] == '-' || at == NULL || at == mailbox ||
-        at[1] == '\0' || strchr(at + 1, '@') != NULL)
+    if (n == 0 || n > 254 || mailbox[0] == '-' || at == NULL || at == mailbox || at[1] == '\0' ||
+        strchr(at + 1, '@') != NULL)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)mailbox[i];
@@ -281,8 +281,8 @@ int password_apply(const char *tmpl, const char *mailbox, const char *password, 
         return err_set(e, "mailbox '%.100s': not a mailbox name the command may get", mailbox);
     if (strlen(password) >= sizeof pw_entry - 14)
         return err_set(e, "password too long");
-    if (password_argv(tmpl[0] ? tmpl : PASSWORD_COMMAND_DEFAULT, mailbox, storage,
-                      sizeof storage, argv, e) < 0)
+    if (password_argv(tmpl[0] ? tmpl : PASSWORD_COMMAND_DEFAULT, mailbox, storage, sizeof storage,
+                      argv, e) < 0)
         return -1;
     snprintf(pw_entry, sizeof pw_entry, "PSA_PASSWORD=%s", password);
     if (build_env(env, pw_entry, e) < 0) {
@@ -316,8 +316,7 @@ int password_apply(const char *tmpl, const char *mailbox, const char *password, 
     }
     output_summary(&out, password);
     if (timed_out)
-        return err_set(e, "%s for %s: no answer within %d s (killed)", argv[0], mailbox,
-                       timeout_s);
+        return err_set(e, "%s for %s: no answer within %d s (killed)", argv[0], mailbox, timeout_s);
     if (WIFSIGNALED(status))
         return err_set(e, "%s for %s: killed by signal %d: %.300s", argv[0], mailbox,
                        WTERMSIG(status), out.text);

@@ -47,7 +47,7 @@ struct alert_findings {
     char domain[256];
     char host[256]; /* this server's name, for the signature */
     int64_t hour_start;
-    bool test;      /* the sample report: says so everywhere */
+    bool test;                             /* the sample report: says so everywhere */
     char usual[SETTINGS_COUNTRIES_MAX][3]; /* the domain's usual countries */
     int usual_count;
     struct alert_login logins[ALERT_LOGINS_MAX];

@@ -22,20 +22,19 @@
 
 static void alerts_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: maillog alerts [--config FILE] [--now TIME]\n"
-            "       maillog alerts [--config FILE] --test-report --to ADDRESS\n"
-            "\n"
-            "Mails each domain owner (notify on) one report per complete hour with the\n"
-            "logins from countries that are not usual for the domain, catching up to\n"
-            "24 hours; with forced password change, sets the new passwords announced in\n"
-            "the report. Run hourly, a few minutes past the hour.\n"
-            "\n"
-            "  --config FILE   configuration (default " CONFIG_DEFAULT_FILE ")\n"
-            "  --now TIME      act as if it were TIME: seconds since the epoch or\n"
-            "                  YYYY-MM-DDTHH:MM[:SS]Z (UTC); for tests\n"
-            "  --test-report   send a sample report (no data, no password change)\n"
-            "  --to ADDRESS    recipient of the sample report\n");
+    fprintf(out, "usage: maillog alerts [--config FILE] [--now TIME]\n"
+                 "       maillog alerts [--config FILE] --test-report --to ADDRESS\n"
+                 "\n"
+                 "Mails each domain owner (notify on) one report per complete hour with the\n"
+                 "logins from countries that are not usual for the domain, catching up to\n"
+                 "24 hours; with forced password change, sets the new passwords announced in\n"
+                 "the report. Run hourly, a few minutes past the hour.\n"
+                 "\n"
+                 "  --config FILE   configuration (default " CONFIG_DEFAULT_FILE ")\n"
+                 "  --now TIME      act as if it were TIME: seconds since the epoch or\n"
+                 "                  YYYY-MM-DDTHH:MM[:SS]Z (UTC); for tests\n"
+                 "  --test-report   send a sample report (no data, no password change)\n"
+                 "  --to ADDRESS    recipient of the sample report\n");
 }
 
 /* Epoch seconds, or an ISO-8601 UTC time. */
@@ -97,13 +96,13 @@ static int run_alerts(const struct config *cfg, int64_t now)
         fprintf(stderr, "maillog alerts: %s\n", e.text);
         return 1;
     }
-    if (sum.reports_sent || sum.reports_unsent || sum.passwords_changed ||
-        sum.passwords_failed || sum.notices_sent || sum.recovered)
+    if (sum.reports_sent || sum.reports_unsent || sum.passwords_changed || sum.passwords_failed ||
+        sum.notices_sent || sum.recovered)
         printf("maillog alerts: %d hours examined, %d reports sent, %d not sent (retried "
                "next run), %d passwords changed, %d password changes failed, %d notices "
                "sent, %d interrupted rows settled\n",
-               sum.hours_examined, sum.reports_sent, sum.reports_unsent,
-               sum.passwords_changed, sum.passwords_failed, sum.notices_sent, sum.recovered);
+               sum.hours_examined, sum.reports_sent, sum.reports_unsent, sum.passwords_changed,
+               sum.passwords_failed, sum.notices_sent, sum.recovered);
     return sum.reports_unsent || sum.passwords_failed ? 1 : 0;
 }
 
@@ -157,8 +156,8 @@ int cmd_alerts(int argc, char **argv)
         return 1;
     }
     config_defaults(cfg);
-    if (config_load(cfg, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL,
-                    &e) < 0) {
+    if (config_load(cfg, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL, &e) <
+        0) {
         fprintf(stderr, "maillog alerts: %s\n", e.text);
         free(cfg);
         return 1;

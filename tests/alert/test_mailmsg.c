@@ -131,7 +131,8 @@ START_TEST(clean_and_html_escape_untrusted_text)
 {
     struct mbuf b = {0};
     mbuf_put_clean(&b, "a\r\nb\x1b[31m\xff\xc3(\xe2\x80\xaeZ\xc3\xa9", 64);
-    ck_assert_str_eq(b.data, "a??b?[31m?" "?(?Z\xc3\xa9");
+    ck_assert_str_eq(b.data, "a??b?[31m?"
+                             "?(?Z\xc3\xa9");
     b.len = 0;
     mbuf_put_html(&b, "<script>alert('x')</script>&\"", 64);
     ck_assert_str_eq(b.data, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
@@ -154,8 +155,8 @@ START_TEST(compose_has_the_headers_and_both_parts)
 {
     struct mbuf b = {0};
     struct err e;
-    struct mail_head h = {"mail-log@host.example", "owner@example.com",
-                          "Test \xe2\x80\x93 report", 1764082800};
+    struct mail_head h = {"mail-log@host.example", "owner@example.com", "Test \xe2\x80\x93 report",
+                          1764082800};
     const char *sep;
 
     ck_assert_int_eq(mail_compose(&h, "plain text\n", "<p>html</p>\n", &b, &e), 0);

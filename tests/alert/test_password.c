@@ -42,9 +42,8 @@ START_TEST(default_template_splits_without_shell)
     char *argv[PASSWORD_ARGV_MAX];
     struct err e;
 
-    ck_assert_int_eq(password_argv(PASSWORD_COMMAND_DEFAULT, "info@example.com", st, sizeof st,
-                                   argv, &e),
-                     7);
+    ck_assert_int_eq(
+        password_argv(PASSWORD_COMMAND_DEFAULT, "info@example.com", st, sizeof st, argv, &e), 7);
     ck_assert_str_eq(argv[0], "/usr/sbin/plesk");
     ck_assert_str_eq(argv[3], "--update");
     ck_assert_str_eq(argv[4], "info@example.com");
@@ -52,16 +51,15 @@ START_TEST(default_template_splits_without_shell)
     ck_assert_str_eq(argv[6], "");
     ck_assert_ptr_null(argv[7]);
 
-    ck_assert_int_eq(password_argv("/bin/x 'a b' \"c\\\"d\" e\\ f {mailbox}", "m@d", st,
-                                   sizeof st, argv, &e),
-                     5);
+    ck_assert_int_eq(
+        password_argv("/bin/x 'a b' \"c\\\"d\" e\\ f {mailbox}", "m@d", st, sizeof st, argv, &e),
+        5);
     ck_assert_str_eq(argv[1], "a b");
     ck_assert_str_eq(argv[2], "c\"d");
     ck_assert_str_eq(argv[3], "e f");
     ck_assert_str_eq(argv[4], "m@d");
     /* shell syntax is just text */
-    ck_assert_int_eq(password_argv("/bin/x $(id) ; {mailbox}", "m@d", st, sizeof st, argv, &e),
-                     4);
+    ck_assert_int_eq(password_argv("/bin/x $(id) ; {mailbox}", "m@d", st, sizeof st, argv, &e), 4);
     ck_assert_str_eq(argv[1], "$(id)");
     ck_assert_str_eq(argv[2], ";");
 }
@@ -74,10 +72,8 @@ START_TEST(bad_templates_are_refused)
     struct err e;
 
     ck_assert_int_eq(password_argv("", "m@d", st, sizeof st, argv, &e), -1);
-    ck_assert_int_eq(password_argv("/bin/x 'open {mailbox}", "m@d", st, sizeof st, argv, &e),
-                     -1);
-    ck_assert_int_eq(password_argv("/bin/x --user={mailbox}", "m@d", st, sizeof st, argv, &e),
-                     -1);
+    ck_assert_int_eq(password_argv("/bin/x 'open {mailbox}", "m@d", st, sizeof st, argv, &e), -1);
+    ck_assert_int_eq(password_argv("/bin/x --user={mailbox}", "m@d", st, sizeof st, argv, &e), -1);
     ck_assert_int_eq(password_argv("/bin/x", "m@d", st, sizeof st, argv, &e), -1);
     ck_assert_int_eq(password_argv("/bin/x {mailbox} {mailbox}", "m@d", st, sizeof st, argv, &e),
                      -1);
