@@ -237,8 +237,12 @@ static void consider_password(struct alert_findings *f, const char *mailbox)
             return;
     if (f->password_count >= ALERT_MAILBOXES_MAX)
         return;
-    snprintf(f->passwords[f->password_count].mailbox, sizeof f->passwords[0].mailbox, "%s",
-             mailbox);
+    /* Mail names are case-insensitive; panels and passwd-files keep them lower-case. */
+    char *box = f->passwords[f->password_count].mailbox;
+    snprintf(box, sizeof f->passwords[0].mailbox, "%s", mailbox);
+    for (; *box; box++)
+        if (*box >= 'A' && *box <= 'Z')
+            *box = (char)(*box - 'A' + 'a');
     f->password_count++;
 }
 
@@ -366,13 +370,16 @@ static int send_mail(struct run *r, const char *to, bool notice, struct end_ctx 
     h.subject = subject;
     h.date = (time_t)r->o->now;
     rc = mail_compose(&h, text.data ? text.data : "", html.data ? html.data : "", &msg, e);
-    explicit_bzero(text.data, text.cap);
-    explicit_bzero(html.data, html.cap);
+    if (text.data != NULL)
+        explicit_bzero(text.data, text.cap);
+    if (html.data != NULL)
+        explicit_bzero(html.data, html.cap);
     mbuf_free(&text);
     mbuf_free(&html);
     if (rc == 0)
         rc = smtp_send(r->cfg, to, msg.data, msg.len, ctx ? before_end : NULL, ctx, e);
-    explicit_bzero(msg.data, msg.cap);
+    if (msg.data != NULL)
+        explicit_bzero(msg.data, msg.cap);
     mbuf_free(&msg);
     return rc;
 }

@@ -124,10 +124,11 @@ static void render_passwords(const struct alert_findings *f, struct mbuf *text, 
         return;
     mbuf_puts(text, "The passwords of these mailboxes are being changed now. New passwords\n"
                     "(the old ones stop working; if a change fails you will get another\n"
-                    "message saying so):\n\n");
+                    "message saying so; after several reports the newest one counts):\n\n");
     mbuf_puts(html, "<h3>New passwords</h3>\n<p>The passwords of these mailboxes are being "
                     "changed now; the old ones stop working. If a change fails you will get "
-                    "another message saying so.</p>\n<table border=\"1\" cellpadding=\"4\" "
+                    "another message saying so. After several reports the newest one "
+                    "counts.</p>\n<table border=\"1\" cellpadding=\"4\" "
                     "cellspacing=\"0\">\n<tr><th>Mailbox</th><th>New password</th></tr>\n");
     for (int i = 0; i < f->password_count; i++) {
         const struct alert_password *p = &f->passwords[i];

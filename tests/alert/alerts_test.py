@@ -342,15 +342,18 @@ def forced_env(mailboxes=("info@example.com",), **kw):
 
 
 def test_forced_change_password_only_in_environment():
-    env = forced_env(("info@example.com", "sales@example.com"))
+    env = forced_env(("info@example.com", "Sales@Example.COM"))
     try:
+        env.event(H9 + 650, "sales@example.com", "203.0.113.30", "US")  # same mailbox
         # Not a valid mailbox for a command (option-like): reported, never changed.
         env.event(H9 + 700, "-passwd@example.com", "203.0.113.66", "US")
         r = env.run()
         assert r.returncode == 0, r.stderr
         (m,) = env.mails()
         pw = m.passwords()
+        # one change per mailbox, whatever the case it was logged in
         assert sorted(pw) == ["info@example.com", "sales@example.com"], (pw, m.text)
+        assert "Sales@Example.COM" in m.text
         calls = env.commands()
         assert sorted(c[0][0] for c in calls) == sorted(pw), calls
         for argv, secret in calls:
