@@ -121,7 +121,8 @@ static void print_summary(const struct track_counts *c)
         json_object_set_new(unknown, c->unknown_by_program[i].program,
                             json_integer((json_int_t)c->unknown_by_program[i].count));
     json_t *summary =
-        json_pack("{s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines,
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines,
+        "hops", (json_int_t)c->hops,
                   "lines_mail", (json_int_t)c->lines_mail, "lines_unrecognized",
                   (json_int_t)c->lines_unrecognized, "messages", (json_int_t)c->messages,
                   "deliveries", deliveries, "access", "ok", (json_int_t)c->access_ok, "failed",

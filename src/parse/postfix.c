@@ -31,7 +31,7 @@ static const struct word smtpd_noise[] = {
     WORD("xclient"), WORD("xforward"), WORD("ehlo_"), WORD("flush_"), WORD("defer_"),
     WORD("report:"), WORD(">>>"), WORD("input attribute"), WORD("connection "), WORD("process "),
     WORD("Run-time"), WORD("Compiled"), WORD("idle "), WORD("before "), WORD("after "),
-    WORD("unverified_"), WORD("unknown_"), {NULL, 0}};
+    WORD("unverified_"), WORD("unknown_"), WORD("bare <LF>"), {NULL, 0}};
 
 /* Verbose mode (-v) traces: "function_name: …" in lower case. */
 static bool is_verbose_trace(struct slice s)

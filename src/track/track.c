@@ -446,7 +446,9 @@ static int put_delivery(struct tracker *t, struct open_message *o, struct mail_d
     if (ensure_stored(t, o, e) != 0)
         return -1;
     d->message_id = o->m.id;
-    if (!d->is_hop)
+    if (d->is_hop)
+        t->counts.hops++;
+    else
         t->counts.deliveries[d->status]++;
     if (d->status == DELIVERY_DEFERRED)
         remember_deferred(o, d);
@@ -511,14 +513,21 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
     return 0;
 }
 
-/* A pipe delivery (bogofilter, …) whose mail came back through pickup with
- * the same Message-ID moments ago. */
+/* Pipe transports that store mail in a mailbox. A copy that comes back
+ * through pickup after one of these is a new mail (a Sieve redirect, a
+ * vacation reply), not the same mail re-injected by a filter. */
+static const struct word final_pipe_transports[] = {
+    WORD("dovecot"), WORD("dovecot-lda"), WORD("plesk_virtual"), WORD("maildrop"), WORD("cyrus"),
+    WORD("procmail"), WORD("deliver"), WORD("lda"), WORD("mailman"), WORD("uucp"), {NULL, 0}};
+
+/* A pipe delivery to a filter (bogofilter, spamassassin, …) whose mail came
+ * back through pickup with the same Message-ID moments ago. */
 static int link_pipe_reinjection(struct tracker *t, const struct event *ev,
                                  struct open_message *o, struct mail_delivery *d, struct err *e)
 {
     uint64_t msgid_hash;
 
-    if (o->m.message_id[0] == '\0')
+    if (o->m.message_id[0] == '\0' || slice_in_words(ev->relay, final_pipe_transports))
         return 0;
     msgid_hash = hash_bytes(14695981039346656037ULL, o->m.message_id, strlen(o->m.message_id));
     for (unsigned i = 0; i < PICKUPS; i++) {

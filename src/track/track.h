@@ -48,6 +48,7 @@ struct track_counts {
     uint64_t lines_unrecognized; /* of those, lines no rule understood */
     uint64_t messages;           /* messages created (queue-id lives + NOQUEUE rejections) */
     uint64_t deliveries[DELIVERY_STATUS_COUNT]; /* delivery attempts by status (hops excluded) */
+    uint64_t hops;               /* hand-overs to a content filter or another instance */
     uint64_t access_ok;
     uint64_t access_failed;
     /* unrecognised lines per program (daemon name; "-" for lines without a
