@@ -1,6 +1,8 @@
 /*
  * route_settings.c — GET|PUT /v1/domains/{domain}/settings, GET|PUT
- * /v1/settings (admin) and POST /v1/alerts/test (admin).
+ * /v1/settings (admin) and POST /v1/alerts/test (admin: a sample report
+ * through the configured SMTP server, alert_send_test(); 502 with the
+ * server's answer when it is refused).
  *
  * A PUT body is typed field by field into a patch (unknown keys and wrong
  * types → 422 naming the field) before the database is touched; the patch
@@ -11,6 +13,7 @@
  * visibility" allows (hidden → 403, readonly → 403 on PUT). Resellers follow
  * the clients' rule: Plesk has only the one setting.
  */
+#include "alert/alert.h"
 #include "api/routes.h"
 
 #include <stdlib.h>
@@ -420,6 +423,7 @@ int route_alert_test(struct api *a)
     const char *key;
     json_t *v;
     char addr[256];
+    struct err e;
 
     if (request_check_unused(a->req, a->reply) < 0)
         return -1;
@@ -444,6 +448,7 @@ int route_alert_test(struct api *a)
     json_decref(body);
     if (api_open(a) < 0)
         return -1;
-    (void)addr;
-    return reply_fail(a->reply, 503, "unavailable", NULL, "test mails are not available yet");
+    if (alert_send_test(a->cfg, addr, &e) < 0)
+        return reply_fail(a->reply, 502, "bad_gateway", NULL, "%s", e.text);
+    return reply_json(a->reply, json_pack("{s:b}", "sent", 1));
 }

@@ -318,6 +318,7 @@ int world_create(struct world *w)
     snprintf(text, sizeof text,
              "# written by tests/api (check-api)\n[maillog]\ndb = %s\nlog = %s\n"
              "domains = %s/domains.json\ngeoip = %s/country.mmdb\nmax_lines = 25\n"
+             "[smtp]\nurl = smtp://127.0.0.1:9\n"
              "[users]\nadmin = admin\nres1 = reseller:example.com,example.org\n"
              "cli1 = client:example.com\ncli2 = client:example.net\n",
              w->db, w->log, w->dir, w->dir);

@@ -682,6 +682,13 @@ START_TEST(alert_test_route)
     call(WHO_CLI1, "POST", "/v1/alerts/test", NULL, "{\"to\":\"a@example.com\"}", &r);
     ck_assert_int_eq(r.status, 403);
     resp_free(&r);
+    /* Nothing listens on the configured SMTP port (9, discard): the
+     * server's failure comes back as 502 with its explanation. */
+    call(WHO_ADMIN, "POST", "/v1/alerts/test", NULL, "{\"to\":\"admin@example.com\"}", &r);
+    ck_assert_int_eq(r.status, 502);
+    ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "code"), "bad_gateway");
+    ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r.json, "error"), "message"), "127.0.0.1"));
+    resp_free(&r);
     call(WHO_ADMIN, "GET", "/v1/alerts/test", NULL, NULL, &r);
     ck_assert_int_eq(r.status, 405);
     ck_assert_ptr_nonnull(strstr(r.headers, "Allow: POST"));
