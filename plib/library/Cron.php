@@ -3,9 +3,8 @@
  * Cron.php — the body of the scheduled tasks (plib/scripts/ingest.php and
  * alerts.php): refresh the domains file from Plesk, then run the C command.
  *
- *  - ingest: `maillog ingest`;
- *  - alerts: `maillog alerts`, then `maillog purge` (retention, in bounded
- *    chunks; hourly is often enough).
+ *  - ingest: `maillog ingest` (which also applies the retention);
+ *  - alerts: `maillog alerts`.
  * One run at a time per task (a non-blocking flock on VAR/<task>.lock): a
  * run that finds the previous one still going exits 0 and leaves it alone.
  * Returns the exit code for the script; the programs' output is passed on.
@@ -14,7 +13,7 @@ class Modules_MailLog_Cron
 {
     public static function run($task)
     {
-        $steps = ['ingest' => ['ingest'], 'alerts' => ['alerts', 'purge']];
+        $steps = ['ingest' => ['ingest'], 'alerts' => ['alerts']];
         if (!isset($steps[$task])) {
             fwrite(STDERR, "mail-log: unknown task '$task'\n");
             return 2;

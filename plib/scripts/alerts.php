@@ -1,7 +1,7 @@
 <?php
 /*
  * alerts.php — scheduled hourly at minute 9: refresh the domains file, then
- * `maillog alerts` and `maillog purge`. See Modules_MailLog_Cron.
+ * `maillog alerts`. See Modules_MailLog_Cron.
  */
 pm_Context::init('mail-log');
 exit(Modules_MailLog_Cron::run('alerts'));

@@ -368,8 +368,7 @@ check(is_file("$tmp/fresh/var/domains.json"), 'ingest task writes the domains fi
 unlink("$tmp/fresh/var/calls.log");
 touch("$tmp/fresh/var/fail-alerts");
 eq(Modules_MailLog_Cron::run('alerts'), 4, "alerts task: alerts' failure is the exit code");
-eq(file("$tmp/fresh/var/calls.log", FILE_IGNORE_NEW_LINES),
-   ["alerts --config $tmp/fresh/var/maillog.ini", "purge --config $tmp/fresh/var/maillog.ini"], 'alerts task: alerts, then purge even so');
+eq(file("$tmp/fresh/var/calls.log", FILE_IGNORE_NEW_LINES), ["alerts --config $tmp/fresh/var/maillog.ini"], 'alerts task runs `maillog alerts --config …`');
 unlink("$tmp/fresh/var/calls.log");
 $held = fopen("$tmp/fresh/var/ingest.lock", 'c');
 flock($held, LOCK_EX);
@@ -378,16 +377,48 @@ check(!file_exists("$tmp/fresh/var/calls.log"), 'ingest while another ingest run
 flock($held, LOCK_UN);
 fclose($held);
 
-/* ---- the real maillog.cgi, when built ------------------------------------------- */
+/* ---- the real binaries, when built: install, ingest, API through the bridge ---- */
 $real = getenv('MAILLOG_REAL_SBIN');
 if ($real !== false && $real !== '') {
     pm_ApiCli::$sbinDir = $real;
     pm_Context::$varDir = "$tmp/real/";
+    pm_Scheduler::resetInstance();
     mkdir("$tmp/real");
-    file_put_contents("$tmp/real/maillog.ini", Modules_MailLog_Installer::configText("$tmp/real/", ["$tmp/real/mail.log"], "$tmp/real/none.mmdb"));
-    touch("$tmp/real/mail.log");
-    Modules_MailLog_DomainsFile::write("$tmp/real/domains.json", $entries);
-    $init = Modules_MailLog_Sbin::maillog('settings', ['--get']);
+    /* The config as post-install writes it, but with a log of our own. */
+    file_put_contents("$tmp/real/maillog.ini",
+        Modules_MailLog_Installer::configText("$tmp/real/", ["$tmp/real/mail.log"], "$tmp/real/none.mmdb"));
+    $t = gmdate('Y-m-d\TH:i:s') . '.000000+00:00';
+    $lines = [];
+    foreach ([['3F1A2B3C4D', 'bob@example.com', 'alice@sender.example'],
+              ['4B2C3D4E5F', 'carol@two.example', 'dave@sender.example']] as $i => $m) {
+        list($qid, $to, $from) = $m;
+        $pid = 100 + 10 * $i;
+        $lines[] = "$t mx postfix/smtpd[$pid]: connect from unknown[192.0.2.1$i]";
+        $lines[] = "$t mx postfix/smtpd[$pid]: $qid: client=unknown[192.0.2.1$i]";
+        $lines[] = "$t mx postfix/cleanup[101]: $qid: message-id=<m$i@sender.example>";
+        $lines[] = "$t mx postfix/qmgr[102]: $qid: from=<$from>, size=123$i, nrcpt=1 (queue active)";
+        $lines[] = "$t mx postfix/virtual[103]: $qid: to=<$to>, relay=virtual, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to maildir)";
+        $lines[] = "$t mx postfix/qmgr[102]: $qid: removed";
+        $lines[] = "$t mx postfix/smtpd[$pid]: disconnect from unknown[192.0.2.1$i]";
+    }
+    file_put_contents("$tmp/real/mail.log", implode("\n", $lines) . "\n");
+
+    $threw = null;
+    try {
+        $log = Modules_MailLog_Installer::install();
+    } catch (RuntimeException $e) {
+        $threw = $e->getMessage();
+        $log = [];
+    }
+    if ($threw !== null && strpos($threw, 'not built yet') !== false) {
+        echo "test_bridge: SKIP real install/ingest: maillog settings is still the placeholder\n";
+    } else {
+        eq($threw, null, 'real maillog: post-install succeeds');
+        eq($log, ['database ready', 'added ingest.php', 'added alerts.php'], 'real maillog: post-install log');
+        check(is_file("$tmp/real/maillog.db"), 'real maillog: post-install created the database');
+        eq(Modules_MailLog_Cron::run('ingest'), 0, 'real maillog: the ingest task succeeds');
+    }
+
     pm_Session::$client = $cli1;
     $r = request(['uri' => '/modules/mail-log/index.php/api/v1/me']);
     if ($r['status'] === 503 && strpos($r['body'], 'not built yet') !== false) {
@@ -405,7 +436,25 @@ if ($real !== false && $real !== '') {
         eq($r['status'], 403, 'real CGI: a client may not read the admin settings');
         $r = request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=two.example']);
         check($r['status'] === 403 || $r['status'] === 404, "real CGI: another customer's domain refused ({$r['status']})");
-        echo "test_bridge: real maillog.cgi from $real checked through the bridge\n";
+        if ($threw === null) {
+            /* What the ingest task stored, seen through the bridge per identity. */
+            $r = request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=example.com']);
+            $got = json_decode($r['body'], true);
+            eq([$r['status'], isset($got['total']) ? $got['total'] : null], [200, 1], 'real: cli1 sees one received mail');
+            eq(isset($got['rows'][0]) ? [$got['rows'][0]['mailbox'], $got['rows'][0]['sender']] : null,
+               ['bob@example.com', 'alice@sender.example'], 'real: the mail of the log, to cli1\'s mailbox');
+            $r = request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=example.com&format=csv']);
+            eq(isset($r['headers']['Content-Type']) ? strpos($r['headers']['Content-Type'], 'text/csv') : null, 0, 'real: CSV relayed as text/csv');
+            check(strpos($r['body'], 'bob@example.com') !== false && strpos($r['body'], 'carol@two.example') === false,
+                  "real: cli1's CSV holds its mail and not cli2's");
+            pm_Session::$client = $cli2;
+            $got = json_decode(request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=two.example'])['body'], true);
+            eq(isset($got['rows'][0]['mailbox']) ? [$got['total'], $got['rows'][0]['mailbox']] : null, [1, 'carol@two.example'], 'real: cli2 sees its own mail');
+            pm_Session::$client = $admin;
+            $got = json_decode(request(['uri' => '/modules/mail-log/index.php/api/v1/received'])['body'], true);
+            eq(isset($got['total']) ? $got['total'] : null, 2, 'real: admin sees both');
+        }
+        echo "test_bridge: real binaries from $real checked through the bridge\n";
     }
 }
 
