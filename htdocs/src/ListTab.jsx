@@ -211,7 +211,7 @@ export default function ListTab({ api, tab, domain }) {
     );
 
     return (
-        <div className="ml-listtab" data-tab={tab.id}>
+        <div className="ml-listtab" data-tab={tab.id} data-loading={loading ? "true" : "false"}>
             {error ? (
                 <Alert intent="danger" data-testid="list-error">
                     {error.message}

@@ -1,0 +1,713 @@
+// run.mjs — browser tests of the Mail log UI (make check-browser).
+//
+// Starts the real thing with scripts/demo.sh --background: lighttpd on
+// 127.0.0.1, maillog.cgi, a database ingested from a generated log
+// (scripts/demo-log.mjs, fixed seed; its manifest.json is the ground truth),
+// then drives Debian's /usr/bin/chromium through playwright-core as the
+// admin, a reseller and a client: every tab, search, sort, paging, filters,
+// CSV download, message trace, settings with a validation error, the
+// client's scope, hidden/read-only configuration, keyboard-only use, and no
+// console errors. Screenshots of every screen at 1280×800 go to
+// tests/browser/screenshots/ (not committed).
+//
+// Output is TAP-like ("ok N - name" / "not ok N - name"); exit status 1 when
+// a test failed. Environment (development): BROWSER_KEEP=1 leaves the server
+// running; BROWSER_ONLY=REGEX runs the matching tests only; BROWSER_BASE=URL
+// with BROWSER_DEMO_DIR=DIR uses a server that is already running.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const top = path.resolve(here, '../..');
+const demoDir = process.env.BROWSER_DEMO_DIR || path.join(top, 'build/browser-demo');
+const shots = path.join(here, 'screenshots');
+const SEED = 7;
+const TZ = 'America/New_York'; // the viewer's zone: times must be shown in it
+const USERS = {
+    admin: { password: 'admin', domains: ['example.com', 'example.net', 'example.org'] },
+    res1: { password: 'res1', domains: ['example.com', 'example.net'] },
+    cli1: { password: 'cli1', domains: ['example.com'] },
+};
+const TAB_TITLES = {
+    access: 'Mailbox access logs',
+    received: 'Emails received',
+    sent: 'Emails sent',
+    'not-received': 'Emails not received',
+    'not-sent': 'Emails not sent',
+    config: 'Configuration',
+};
+const CHROMIUM_ARGS = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+];
+
+// ---------------------------------------------------------------- harness
+
+const results = [];
+let current = null;
+async function test(name, fn) {
+    if (process.env.BROWSER_ONLY && !new RegExp(process.env.BROWSER_ONLY).test(name)) return;
+    const n = results.length + 1;
+    current = { name, consoleErrors: [] };
+    const t0 = Date.now();
+    try {
+        await fn();
+        results.push({ name, ok: true });
+        console.log(`ok ${n} - ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+        results.push({ name, ok: false });
+        console.log(`not ok ${n} - ${name}\n  ${String(e && e.stack ? e.stack : e).split('\n').slice(0, 6).join('\n  ')}`);
+    }
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+// One browser per role: a persistent context on a fresh profile directory,
+// with the role's HTTP auth credentials. Console errors and page errors are
+// recorded; `allow` lists expected "Failed to load resource" statuses (the
+// 4xx answers a test provokes on purpose).
+async function openAs(user, base) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'maillog-chromium-'));
+    const ctx = await chromium.launchPersistentContext(profile, {
+        executablePath: '/usr/bin/chromium',
+        headless: true,
+        args: CHROMIUM_ARGS,
+        viewport: { width: 1280, height: 800 },
+        httpCredentials: { username: user, password: USERS[user].password },
+        timezoneId: TZ,
+        locale: 'en-US',
+        acceptDownloads: true,
+        timeout: 30000,
+    });
+    ctx.setDefaultTimeout(10000);
+    const role = { user, ctx, errors: [], allow: new Set(), base };
+    ctx.on('page', (p) => watch(p, role));
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    watch(page, role);
+    role.page = page;
+    role.close = async () => {
+        await ctx.close();
+        fs.rmSync(profile, { recursive: true, force: true });
+    };
+    return role;
+}
+
+function watch(page, role) {
+    page.on('console', (m) => {
+        if (m.type() !== 'error') return;
+        const t = m.text();
+        const st = t.match(/status of (\d{3})/);
+        if (st && role.allow.has(Number(st[1]))) return;
+        role.errors.push(`console: ${t}`);
+    });
+    page.on('pageerror', (e) => role.errors.push(`pageerror: ${e.message}`));
+    page.on('requestfailed', (r) => {
+        // A download navigates away from nothing; everything else must load.
+        if (!/format=csv/.test(r.url())) role.errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`);
+    });
+    page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.hostname !== '127.0.0.1' && u.protocol !== 'data:' && u.protocol !== 'blob:')
+            role.errors.push(`off-host request: ${r.url()}`);
+    });
+}
+
+function noErrors(role) {
+    const e = role.errors.splice(0);
+    assert.deepEqual(e, [], `${role.user}: console errors`);
+}
+
+async function shot(page, name) {
+    await page.waitForTimeout(150); // let transitions settle
+    await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+// The table of the visible list tab as [{Header: text}], plus row ids.
+async function table(page) {
+    return page.evaluate(() => {
+        const root = document.querySelector('.ml-listtab');
+        if (!root) return null;
+        const heads = [...root.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+        return [...root.querySelectorAll('tbody tr[data-row-id]')].map((tr) => {
+            const o = { _id: tr.getAttribute('data-row-id') };
+            [...tr.children].forEach((td, i) => (o[heads[i]] = td.textContent.trim()));
+            return o;
+        });
+    });
+}
+
+async function counts(page) {
+    const t = await page.getByTestId('count').textContent();
+    const m = t.match(/(\d+) of (\d+)/);
+    assert.ok(m, `count text: ${t}`);
+    return { shown: Number(m[1]), total: Number(m[2]) };
+}
+
+// Runs action and waits for the list answer it causes, then for React.
+async function listLoad(page, tab, action) {
+    const [res] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname.endsWith(`/v1/${tab}`) && r.request().method() === 'GET'),
+        action(),
+    ]);
+    assert.equal(res.status(), 200, `GET /v1/${tab} status`);
+    const body = await res.json();
+    await page.locator(`.ml-listtab[data-tab="${tab}"][data-loading="false"]`).waitFor();
+    return body;
+}
+
+async function openTab(page, id) {
+    const tab = page.getByRole('tab', { name: TAB_TITLES[id], exact: true });
+    if ((await tab.getAttribute('aria-selected')) === 'true' && id !== 'config') {
+        // Already open: go through another tab so that the list loads afresh.
+        const other = id === 'access' ? 'received' : 'access';
+        await listLoad(page, other, () => page.getByRole('tab', { name: TAB_TITLES[other], exact: true }).click());
+    }
+    if (id === 'config') {
+        await tab.click();
+        await page.getByTestId('config').or(page.getByText('Choose a domain')).first().waitFor();
+        return null;
+    }
+    return listLoad(page, id, () => tab.click());
+}
+
+async function tabNames(page) {
+    return page.getByRole('tab').allTextContents();
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+function localIn(tz, epoch) {
+    const parts = Object.fromEntries(
+        new Intl.DateTimeFormat('en-US', {
+            timeZone: tz,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+        })
+            .formatToParts(new Date(epoch * 1000))
+            .map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${pad(Number(parts.hour))}:${parts.minute}:${parts.second}`;
+}
+
+async function apiAs(role, method, route, body) {
+    return role.page.evaluate(
+        async ({ method, route, body }) => {
+            const me = await (await fetch('/cgi-bin/maillog.cgi/v1/me')).json();
+            const r = await fetch(`/cgi-bin/maillog.cgi/v1${route}`, {
+                method,
+                headers: { 'Content-Type': 'application/json', 'X-Maillog-Csrf': me.csrf_token || '' },
+                body: body === undefined ? undefined : JSON.stringify(body),
+            });
+            let j = null;
+            try {
+                j = await r.json();
+            } catch {
+                j = null;
+            }
+            return { status: r.status, body: j };
+        },
+        { method, route, body },
+    );
+}
+
+async function setAdmin(admin, patch) {
+    const cur = await apiAs(admin, 'GET', '/settings');
+    assert.equal(cur.status, 200);
+    const res = await apiAs(admin, 'PUT', '/settings', { ...cur.body, ...patch });
+    assert.equal(res.status, 200, `PUT /v1/settings ${JSON.stringify(res.body)}`);
+}
+
+// ---------------------------------------------------------------- the run
+
+async function main() {
+    fs.rmSync(shots, { recursive: true, force: true });
+    fs.mkdirSync(shots, { recursive: true });
+    const demo = path.join(top, 'scripts/demo.sh');
+    let base = process.env.BROWSER_BASE; // development: a server already running on demoDir
+    if (!base) {
+        const port = await freePort();
+        // Data up to the last full hour, so that the tabs' default views hold it.
+        const end = Math.floor(Date.now() / 1000 / 3600) * 3600;
+        execFileSync(demo, ['--dir', demoDir, '--sample', '--seed', String(SEED), '--end', String(end), '--port', String(port), '--background', '--no-build'], {
+            stdio: ['ignore', 'inherit', 'inherit'],
+            timeout: 120000,
+        });
+        base = `http://127.0.0.1:${port}/`;
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(demoDir, 'manifest.json'), 'utf8'));
+    const logLines = fs.readFileSync(path.join(demoDir, 'mail.log'), 'utf8').split('\n').filter(Boolean);
+    const haveGeo = fs.existsSync(path.join(top, 'build/geoip/country.mmdb'));
+    const sum = (f) => Object.values(manifest.domains).reduce((s, d) => s + f(d), 0);
+    const marker = (d) => manifest.markers.find((m) => m.domain === d);
+    const roles = [];
+    try {
+        await suite({ base, manifest, logLines, haveGeo, sum, marker, roles });
+    } finally {
+        for (const r of roles) await r.close().catch(() => {});
+        if (!process.env.BROWSER_KEEP && !process.env.BROWSER_BASE) execFileSync(demo, ['--stop', '--dir', demoDir], { stdio: 'inherit' });
+        else console.log(`# server left running at ${base}`);
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    console.log(`1..${results.length}\n# ${results.length - failed} passed, ${failed} failed; screenshots in ${path.relative(top, shots)}/`);
+    process.exit(failed ? 1 : 0);
+}
+
+async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) {
+    const admin = await openAs('admin', base);
+    roles.push(admin);
+    const ap = admin.page;
+    const mCom = marker('example.com');
+    const mNet = marker('example.net');
+
+    await test('admin: page loads, identity and every domain in the selector', async () => {
+        await listLoad(ap, 'access', () => ap.goto(base));
+        assert.match(await ap.getByTestId('whoami').textContent(), /admin \(admin\)/);
+        const opts = await ap.getByTestId('domain-select').locator('option').allTextContents();
+        assert.deepEqual(opts, ['All domains', ...USERS.admin.domains]);
+        assert.deepEqual(await tabNames(ap), Object.values(TAB_TITLES));
+        noErrors(admin);
+    });
+
+    await test('admin: overview totals and chart come from /v1/stats', async () => {
+        await ap.getByTestId('overview').waitFor();
+        const logins = Number(await ap.locator('[data-total="access_ok"] strong').textContent());
+        assert.equal(logins, sum((d) => d.logins.ok), 'successful logins in the overview = logins generated');
+        const failed = Number(await ap.locator('[data-total="access_failed"] strong').textContent());
+        assert.equal(failed, sum((d) => d.logins.failed), 'failed logins in the overview');
+        assert.ok((await ap.locator('.ml-chart rect').count()) > 0, 'chart has bars');
+        await shot(ap, 'admin-overview');
+    });
+
+    await test('admin: every tab opens, lists rows, and is screenshotted', async () => {
+        for (const id of Object.keys(TAB_TITLES)) {
+            const res = await openTab(ap, id);
+            if (res) {
+                assert.ok(res.total > 0, `${id}: total > 0`);
+                const rows = await table(ap);
+                assert.equal(rows.length, Math.min(50, res.total), `${id}: first page rows`);
+            }
+            await shot(ap, `admin-tab-${id}`);
+        }
+        noErrors(admin);
+    });
+
+    await test('admin: access tab shows every generated login, countries as code + name', async () => {
+        const res = await openTab(ap, 'access');
+        assert.equal(res.total, sum((d) => d.logins.ok + d.logins.failed), 'access total = logins generated');
+        if (haveGeo) {
+            await listLoad(ap, 'access', async () => {
+                await ap.getByTestId('search').fill('81.2.69.160');
+                await ap.getByTestId('search').press('Enter');
+            });
+            const rows = await table(ap);
+            assert.ok(rows.length > 0, 'logins from 81.2.69.160');
+            for (const r of rows) assert.equal(r.Country, 'GB United Kingdom');
+            await listLoad(ap, 'access', async () => {
+                await ap.getByTestId('search').fill('192.168.1.20');
+                await ap.getByTestId('search').press('Enter');
+            });
+            for (const r of await table(ap)) assert.equal(r.Country, 'local', 'private address shown as local');
+        }
+    });
+
+    await test('admin: search with Enter finds the marker mail, local time and human size', async () => {
+        await openTab(ap, 'received');
+        const res = await listLoad(ap, 'received', async () => {
+            await ap.getByTestId('search').fill(mCom.msgid.slice(1, -1));
+            await ap.getByTestId('search').press('Enter');
+        });
+        assert.equal(res.total, 1);
+        const [row] = await table(ap);
+        assert.equal(row.Sender, mCom.sender);
+        assert.equal(row.Mailbox, mCom.mailbox);
+        assert.equal(row.Date, localIn(TZ, mCom.date), `date in ${TZ}`);
+        const kb = mCom.size / 1024;
+        assert.equal(row.Size, `${kb < 10 ? kb.toFixed(1) : Math.round(kb)} KB`);
+        assert.match(row.Status, /sent/);
+        await shot(ap, 'admin-search');
+    });
+
+    await test('admin: a click on a row opens the message trace', async () => {
+        const [res] = await Promise.all([
+            ap.waitForResponse((r) => /\/v1\/messages\//.test(r.url())),
+            ap.locator('.ml-listtab tbody tr[data-row-id]').first().locator('td').first().click(),
+        ]);
+        assert.equal(res.status(), 200);
+        const trace = ap.getByTestId('trace');
+        await trace.getByTestId('trace-lines').waitFor();
+        const text = await trace.textContent();
+        assert.ok(text.includes(mCom.queue_id), 'queue id in the trace');
+        assert.ok(text.includes(mCom.mailbox), 'recipient in the trace');
+        const lines = (await trace.getByTestId('trace-lines').textContent()).split('\n');
+        const expected = logLines.filter((l) => l.includes(`${mCom.queue_id}:`));
+        for (const l of expected) assert.ok(lines.some((x) => l.includes(x) || x.includes(l.slice(l.indexOf('postfix')))), `raw line shown: ${l}`);
+        await shot(ap, 'admin-trace');
+        await ap.keyboard.press('Escape');
+        await trace.waitFor({ state: 'detached' });
+    });
+
+    await test('admin: sort by a column, both directions', async () => {
+        await listLoad(ap, 'received', async () => {
+            await ap.getByTestId('search').fill('');
+            await ap.getByTestId('search').press('Enter');
+        });
+        const col = ap.locator('.ml-listtab thead th', { hasText: 'Sender' });
+        await listLoad(ap, 'received', () => col.click());
+        const asc = (await table(ap)).map((r) => r.Sender);
+        assert.deepEqual(asc, [...asc].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), 'ascending by sender');
+        assert.equal(await col.getAttribute('aria-sort'), 'ascending');
+        await listLoad(ap, 'received', () => col.click());
+        const desc = (await table(ap)).map((r) => r.Sender);
+        assert.deepEqual(desc, [...desc].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)), 'descending by sender');
+        assert.notDeepEqual(asc, desc);
+    });
+
+    await test('admin: "Load more" pages with the keyset cursor, no row twice', async () => {
+        const res = await openTab(ap, 'received');
+        assert.ok(res.total > 50, 'enough rows to page');
+        assert.ok(res.next_cursor, 'a cursor for the next page');
+        const more = await listLoad(ap, 'received', () => ap.getByTestId('more').click());
+        assert.equal(more.rows.length, Math.min(50, res.total - 50));
+        const rows = await table(ap);
+        assert.equal(rows.length, Math.min(100, res.total));
+        assert.equal(new Set(rows.map((r) => r._id)).size, rows.length, 'distinct rows');
+        const c = await counts(ap);
+        assert.equal(c.shown, rows.length);
+        assert.equal(c.total, res.total);
+    });
+
+    await test('admin: status filter and date range filter', async () => {
+        await openTab(ap, 'sent');
+        const res = await listLoad(ap, 'sent', () => ap.getByTestId('status').selectOption('bounced'));
+        assert.equal(res.total, sum((d) => d.sent.bounced), 'bounced = generated bounces');
+        for (const r of await table(ap)) assert.match(r.Status, /^bounced/);
+        await listLoad(ap, 'sent', () => ap.getByTestId('status').selectOption(''));
+        const day = localIn(TZ, mCom.date).slice(0, 10);
+        await listLoad(ap, 'sent', () => ap.getByTestId('from').fill(day));
+        const res2 = await listLoad(ap, 'sent', () => ap.getByTestId('to').fill(day));
+        for (const r of await table(ap)) assert.equal(r.Date.slice(0, 10), day, 'row inside the chosen day');
+        assert.ok(res2.total <= sum((d) => d.sent.sent + d.sent.deferred_then_sent + d.sent.bounced + d.sent.expired));
+        await shot(ap, 'admin-filtered');
+        await listLoad(ap, 'sent', () => ap.getByTestId('from').fill(''));
+        await listLoad(ap, 'sent', () => ap.getByTestId('to').fill(''));
+    });
+
+    await test('admin: CSV download carries the same filters', async () => {
+        await openTab(ap, 'received');
+        await listLoad(ap, 'received', async () => {
+            await ap.getByTestId('search').fill(mNet.sender);
+            await ap.getByTestId('search').press('Enter');
+        });
+        const href = await ap.getByTestId('csv').getAttribute('href');
+        const q = new URL(href, base).searchParams;
+        assert.equal(q.get('format'), 'csv');
+        assert.equal(q.get('q'), mNet.sender);
+        const [dl] = await Promise.all([ap.waitForEvent('download'), ap.getByTestId('csv').click()]);
+        const file = await dl.path();
+        const csv = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/);
+        assert.equal(csv.length, 2, 'header + the one matching mail');
+        assert.ok(csv[1].includes(mNet.sender) && csv[1].includes(mNet.mailbox), csv[1]);
+        assert.ok(!csv.slice(1).some((l) => l.includes(mCom.sender)), 'other mails not exported');
+    });
+
+    await test('admin: settings page — validation error next to the field, save, persist', async () => {
+        await ap.goto(`${base}#/settings`);
+        const form = ap.getByTestId('admin-settings');
+        await form.waitFor();
+        const days = form.locator('input[name="retention_days"]');
+        await days.fill('0');
+        admin.allow.add(422);
+        const [bad] = await Promise.all([
+            ap.waitForResponse((r) => r.url().endsWith('/v1/settings') && r.request().method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        assert.equal(bad.status(), 422);
+        const err = (await bad.json()).error;
+        assert.equal(err.field, 'retention_days');
+        const field = ap.locator('.pul-form-field', { has: ap.locator('input[name="retention_days"]') });
+        await field.getByText(err.message).waitFor();
+        await shot(ap, 'admin-settings-error');
+        await days.fill('10');
+        await form.getByTestId('retention-warning').waitFor();
+        await form.locator('input[name="ignore_terms_smtp"]').fill('some term, other term');
+        const [ok] = await Promise.all([
+            ap.waitForResponse((r) => r.url().endsWith('/v1/settings') && r.request().method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        assert.equal(ok.status(), 200);
+        assert.deepEqual(JSON.parse(ok.request().postData()).ignore_terms_smtp, ['some term', 'other term']);
+        await ap.getByTestId('saved').waitFor();
+        await ap.reload();
+        await form.waitFor();
+        assert.equal(await form.locator('input[name="retention_days"]').inputValue(), '10');
+        assert.equal(await form.locator('input[name="ignore_terms_smtp"]').inputValue(), 'some term, other term');
+        await shot(ap, 'admin-settings');
+        await setAdmin(admin, { retention_days: 7, ignore_terms_smtp: [] });
+    });
+
+    await test('admin: last log lines with a filter box', async () => {
+        await ap.goto(`${base}#/settings`);
+        const tail = ap.getByTestId('log-tail');
+        await tail.waitFor();
+        const all = (await ap.getByTestId('tail-lines').textContent()).split('\n');
+        assert.equal(all[all.length - 1], logLines[logLines.length - 1], 'the last line of the log');
+        await ap.getByTestId('tail-filter').fill(mCom.queue_id);
+        const shown = (await ap.getByTestId('tail-lines').textContent()).split('\n');
+        const want = logLines.filter((l) => l.includes(mCom.queue_id));
+        assert.deepEqual(shown, want);
+        await shot(ap, 'admin-log-tail');
+        noErrors(admin);
+    });
+
+    const cli = await openAs('cli1', base);
+    roles.push(cli);
+    const cp = cli.page;
+
+    await test('client: sees exactly their own domain, in every tab', async () => {
+        await setAdmin(admin, { client_config_visibility: 'editable', hide_from_clients: false });
+        await listLoad(cp, 'access', () => cp.goto(base));
+        assert.equal(await cp.getByTestId('domain').textContent(), 'Domain: example.com');
+        assert.equal(await cp.getByTestId('nav-settings').count(), 0, 'no settings link');
+        const mine = manifest.domains['example.com'];
+        const expectTotals = { access: mine.logins.ok + mine.logins.failed };
+        for (const id of ['access', 'received', 'sent', 'not-received', 'not-sent']) {
+            const res = await openTab(cp, id);
+            if (expectTotals[id] !== undefined) assert.equal(res.total, expectTotals[id], `${id} total`);
+            let rows = res.rows;
+            let cursor = res.next_cursor;
+            while (cursor) {
+                const more = await listLoad(cp, id, () => cp.getByTestId('more').click());
+                rows = rows.concat(more.rows);
+                cursor = more.next_cursor;
+            }
+            assert.equal(rows.length, res.total, `${id}: all pages`);
+            for (const r of rows) assert.match(r.mailbox, /@example\.com$/, `${id}: ${r.mailbox}`);
+            for (const r of await table(cp)) assert.match(r.Mailbox, /@example\.com$/, `${id} (shown): ${r.Mailbox}`);
+            await shot(cp, `client-tab-${id}`);
+        }
+        noErrors(cli);
+    });
+
+    await test("client: another customer's mail is neither found nor traceable", async () => {
+        await openTab(cp, 'received');
+        const res = await listLoad(cp, 'received', async () => {
+            await cp.getByTestId('search').fill(mNet.msgid.slice(1, -1));
+            await cp.getByTestId('search').press('Enter');
+        });
+        assert.equal(res.total, 0);
+        await cp.getByText('Nothing matches these filters').waitFor();
+        await shot(cp, 'client-empty');
+        cli.allow.add(403).add(404);
+        const other = await apiAs(admin, 'GET', `/received?q=${encodeURIComponent(mNet.msgid.slice(1, -1))}`);
+        assert.equal(other.body.total, 1, 'the admin finds it');
+        const id = other.body.rows[0].message_id;
+        assert.equal((await apiAs(cli, 'GET', `/messages/${id}`)).status, 404);
+        assert.equal((await apiAs(cli, 'GET', '/received?domain=example.net')).status, 403);
+    });
+
+    await test('client: configuration is editable, a bad IP is refused next to the field, a good one saved', async () => {
+        await openTab(cp, 'config');
+        const form = cp.getByTestId('config');
+        const ips = form.locator('input[name="ip_exceptions"]');
+        await ips.fill('198.51.100.7, not-an-ip');
+        cli.allow.add(422);
+        const [bad] = await Promise.all([
+            cp.waitForResponse((r) => /\/settings$/.test(r.url()) && r.request().method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        assert.equal(bad.status(), 422);
+        const err = (await bad.json()).error;
+        assert.equal(err.field, 'ip_exceptions');
+        await cp.locator('.pul-form-field', { has: cp.locator('input[name="ip_exceptions"]') }).getByText(err.message).waitFor();
+        await shot(cp, 'client-config-error');
+        // Forced password change needs notifications: disabled until they are on.
+        const force = form.locator('input[type="checkbox"][name="force_password_change"]');
+        const notify = form.locator('input[type="checkbox"][name="notify"]');
+        if (await notify.isChecked()) await notify.uncheck({ force: true });
+        assert.equal(await force.isDisabled(), true, 'force disabled while notify is off');
+        await form.getByText('Turn on notifications first').waitFor();
+        await notify.check({ force: true });
+        assert.equal(await force.isDisabled(), false);
+        await force.check({ force: true });
+        await ips.fill('198.51.100.7, 2001:db8::/32');
+        const [ok] = await Promise.all([
+            cp.waitForResponse((r) => /\/settings$/.test(r.url()) && r.request().method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        assert.equal(ok.status(), 200);
+        const sent = JSON.parse(ok.request().postData());
+        assert.deepEqual(sent.ip_exceptions, ['198.51.100.7', '2001:db8::/32']);
+        assert.equal(sent.notify, true);
+        assert.equal(sent.force_password_change, true);
+        const back = await apiAs(cli, 'GET', '/domains/example.com/settings');
+        assert.deepEqual(back.body.ip_exceptions, ['198.51.100.7', '2001:db8::/32']);
+        assert.equal(back.body.force_password_change, true);
+        await shot(cp, 'client-config');
+    });
+
+    await test('client: read-only configuration cannot be saved', async () => {
+        await setAdmin(admin, { client_config_visibility: 'readonly' });
+        await listLoad(cp, 'access', () => cp.reload());
+        await openTab(cp, 'config');
+        await cp.getByTestId('readonly-notice').waitFor();
+        assert.equal(await cp.getByTestId('config').getByRole('button', { name: 'Save' }).count(), 0, 'no Save button');
+        assert.equal(await cp.locator('input[name="ip_exceptions"]').isDisabled(), true);
+        assert.equal(await cp.locator('input[type="checkbox"][name="notify"]').isDisabled(), true);
+        const put = await apiAs(cli, 'PUT', '/domains/example.com/settings', { usual_countries: [], notify: false, force_password_change: false, ip_exceptions: [] });
+        assert.equal(put.status, 403, 'the API refuses the change too');
+        await shot(cp, 'client-config-readonly');
+    });
+
+    await test('client: hidden configuration gives five tabs', async () => {
+        await setAdmin(admin, { client_config_visibility: 'hidden' });
+        await listLoad(cp, 'access', () => cp.reload());
+        assert.deepEqual(await tabNames(cp), Object.values(TAB_TITLES).slice(0, 5));
+        await shot(cp, 'client-five-tabs');
+    });
+
+    await test('client: "hide from clients" hides the page', async () => {
+        await setAdmin(admin, { hide_from_clients: true });
+        await cp.reload();
+        await cp.getByTestId('forbidden').waitFor();
+        assert.equal(await cp.getByRole('tab').count(), 0);
+        await shot(cp, 'client-hidden');
+        await setAdmin(admin, { hide_from_clients: false, client_config_visibility: 'editable' });
+    });
+
+    await test('client: keyboard only — tab order, Enter to search, Enter to open a trace', async () => {
+        await listLoad(cp, 'access', () => cp.reload());
+        // Tab from the top of the page to the received tab, activate it with Enter.
+        const order = [];
+        let reached = false;
+        for (let i = 0; i < 40 && !reached; i++) {
+            await cp.keyboard.press('Tab');
+            const f = await cp.evaluate(() => {
+                const a = document.activeElement;
+                return { text: (a.textContent || '').trim().slice(0, 40), tag: a.tagName, role: a.getAttribute('role'), testid: a.getAttribute('data-testid') };
+            });
+            order.push(f);
+            reached = f.role === 'tab' && f.text === TAB_TITLES.received;
+        }
+        assert.ok(reached, `reached the "Emails received" tab by keyboard: ${JSON.stringify(order.map((o) => o.text || o.tag))}`);
+        await listLoad(cp, 'received', () => cp.keyboard.press('Enter'));
+        // Onwards to the search box, which comes before the list.
+        let inSearch = false;
+        for (let i = 0; i < 20 && !inSearch; i++) {
+            await cp.keyboard.press('Tab');
+            inSearch = await cp.evaluate(() => document.activeElement.getAttribute('data-testid') === 'search');
+        }
+        assert.ok(inSearch, 'search box reachable with Tab');
+        await cp.keyboard.type(mCom.msgid.slice(1, -1));
+        const res = await listLoad(cp, 'received', () => cp.keyboard.press('Enter'));
+        assert.equal(res.total, 1, 'Enter searched');
+        let onTrace = false;
+        for (let i = 0; i < 40 && !onTrace; i++) {
+            await cp.keyboard.press('Tab');
+            onTrace = await cp.evaluate(() => document.activeElement.getAttribute('data-testid') === 'open-trace');
+        }
+        assert.ok(onTrace, 'the message link is reachable with Tab');
+        await Promise.all([cp.waitForResponse((r) => /\/v1\/messages\//.test(r.url())), cp.keyboard.press('Enter')]);
+        await cp.getByTestId('trace-lines').waitFor();
+        await cp.keyboard.press('Escape');
+        await cp.getByTestId('trace').waitFor({ state: 'detached' });
+        noErrors(cli);
+    });
+
+    const res1 = await openAs('res1', base);
+    roles.push(res1);
+    const rp = res1.page;
+
+    await test("reseller: their customers' domains only, switching domains", async () => {
+        await listLoad(rp, 'access', () => rp.goto(base));
+        const opts = await rp.getByTestId('domain-select').locator('option').allTextContents();
+        assert.deepEqual(opts, USERS.res1.domains);
+        const res = await listLoad(rp, 'access', () => rp.getByTestId('domain-select').selectOption('example.net'));
+        const net = manifest.domains['example.net'];
+        assert.equal(res.total, net.logins.ok + net.logins.failed);
+        for (const r of await table(rp)) assert.match(r.Mailbox, /@example\.net$/);
+        for (const id of Object.keys(TAB_TITLES)) {
+            await openTab(rp, id);
+            await shot(rp, `reseller-tab-${id}`);
+        }
+        assert.equal(await rp.getByTestId('nav-settings').count(), 0);
+        await rp.goto(`${base}#/settings`);
+        await rp.getByTestId('forbidden').waitFor();
+        res1.allow.add(403);
+        assert.equal((await apiAs(res1, 'GET', '/settings')).status, 403, 'admin settings refused');
+        noErrors(res1);
+    });
+
+    await test('reseller: choose usual countries with the searchable multi-select, save', async () => {
+        await listLoad(rp, 'access', () => rp.goto(base));
+        await openTab(rp, 'config');
+        const form = rp.getByTestId('config');
+        const field = form.locator('.pul-form-field', { hasText: 'Usual countries' });
+        await field.locator('[role="combobox"], input').first().click();
+        await rp.keyboard.type('Austr');
+        await rp.getByRole('option', { name: /^AT Austria/ }).click();
+        await rp.keyboard.press('Escape');
+        const [ok] = await Promise.all([
+            rp.waitForResponse((r) => /\/settings$/.test(r.url()) && r.request().method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        assert.equal(ok.status(), 200);
+        assert.ok(JSON.parse(ok.request().postData()).usual_countries.includes('AT'));
+        const back = await apiAs(res1, 'GET', '/domains/example.com/settings');
+        assert.ok(back.body.usual_countries.includes('AT'));
+        await shot(rp, 'reseller-config');
+    });
+
+    await test('admin: log tail disabled notice when max_lines is 0', async () => {
+        const ini = path.join(demoDir, 'maillog.ini');
+        const text = fs.readFileSync(ini, 'utf8');
+        fs.writeFileSync(ini, text.replace(/^max_lines = .*$/m, 'max_lines = 0'));
+        try {
+            admin.allow.add(404);
+            await ap.goto(`${base}#/settings`);
+            await ap.reload();
+            await ap.getByTestId('log-tail-disabled').waitFor();
+            await shot(ap, 'admin-log-tail-disabled');
+        } finally {
+            fs.writeFileSync(ini, text);
+        }
+        noErrors(admin);
+    });
+
+    for (const r of roles) {
+        await test(`${r.user}: no console errors over the whole run`, async () => noErrors(r));
+    }
+}
+
+main().catch((e) => {
+    console.error(e);
+    try {
+        execFileSync(path.join(top, 'scripts/demo.sh'), ['--stop', '--dir', demoDir], { stdio: 'inherit' });
+    } catch {
+        /* already stopped */
+    }
+    process.exit(1);
+});
