@@ -17,10 +17,14 @@ enum { ALLOW_GET = 1, ALLOW_PUT = 2, ALLOW_POST = 4 };
 static const char *allow_text(int allow)
 {
     switch (allow) {
-    case ALLOW_GET: return "GET, HEAD";
-    case ALLOW_GET | ALLOW_PUT: return "GET, HEAD, PUT";
-    case ALLOW_POST: return "POST";
-    default: return "GET, HEAD";
+    case ALLOW_GET:
+        return "GET, HEAD";
+    case ALLOW_GET | ALLOW_PUT:
+        return "GET, HEAD, PUT";
+    case ALLOW_POST:
+        return "POST";
+    default:
+        return "GET, HEAD";
     }
 }
 
@@ -28,8 +32,8 @@ static int method_allowed(struct api *a, int allow)
 {
     int m = a->req->method;
     int bit = (m == METHOD_GET || m == METHOD_HEAD) ? ALLOW_GET
-              : m == METHOD_PUT                    ? ALLOW_PUT
-                                                   : ALLOW_POST;
+              : m == METHOD_PUT                     ? ALLOW_PUT
+                                                    : ALLOW_POST;
 
     if (allow & bit)
         return 0;
@@ -216,7 +220,8 @@ int api_store_error(struct api *a, const struct err *e)
 
     if (e->text[n] == ':') {
         if (n == 6 && strncmp(e->text, "domain", 6) == 0)
-            return reply_fail(a->reply, 403, "forbidden", "domain", "domain: not one of your domains");
+            return reply_fail(a->reply, 403, "forbidden", "domain",
+                              "domain: not one of your domains");
         for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
             if (strlen(inputs[i]) == n && strncmp(e->text, inputs[i], n) == 0) {
                 char field[16];

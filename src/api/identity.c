@@ -20,9 +20,12 @@
 const char *identity_role_name(enum user_role role)
 {
     switch (role) {
-    case ROLE_ADMIN: return "admin";
-    case ROLE_RESELLER: return "reseller";
-    case ROLE_CLIENT: return "client";
+    case ROLE_ADMIN:
+        return "admin";
+    case ROLE_RESELLER:
+        return "reseller";
+    case ROLE_CLIENT:
+        return "client";
     }
     return "client";
 }
@@ -169,8 +172,7 @@ bool identity_has_domain(const struct identity *id, const char *domain)
 {
     if (identity_is_admin(id))
         return true;
-    return bsearch(&domain, id->domains, id->domain_count, sizeof *id->domains, cmp_domain) !=
-           NULL;
+    return bsearch(&domain, id->domains, id->domain_count, sizeof *id->domains, cmp_domain) != NULL;
 }
 
 void identity_scope(const struct identity *id, struct query_scope *scope)
@@ -240,8 +242,7 @@ static int create_secret(const char *file, unsigned char secret[CSRF_SECRET_LEN]
     return 0;
 }
 
-int csrf_token(const char *db_path, const char *user, char out[CSRF_TOKEN_LEN + 1],
-               struct err *e)
+int csrf_token(const char *db_path, const char *user, char out[CSRF_TOKEN_LEN + 1], struct err *e)
 {
     static const char hex[] = "0123456789abcdef";
     static const char label[] = "maillog-csrf-v1:";

@@ -32,8 +32,8 @@
 struct identity {
     enum user_role role;
     char user[IDENTITY_USER_MAX + 1];
-    bool plesk;            /* from the bridge: Plesk checks CSRF itself */
-    char **domains;        /* lower-case, sorted, unique; heap */
+    bool plesk;     /* from the bridge: Plesk checks CSRF itself */
+    char **domains; /* lower-case, sorted, unique; heap */
     size_t domain_count;
 };
 
@@ -51,8 +51,7 @@ const char *identity_role_name(enum user_role role);
 
 /* The token for user, from the secret beside db_path (created when missing).
  * out gets CSRF_TOKEN_LEN hex digits + NUL. */
-int csrf_token(const char *db_path, const char *user, char out[CSRF_TOKEN_LEN + 1],
-               struct err *e);
+int csrf_token(const char *db_path, const char *user, char out[CSRF_TOKEN_LEN + 1], struct err *e);
 /* Constant-time comparison of the expected token with the one given. */
 bool csrf_equal(const char *expected, const char *given);
 

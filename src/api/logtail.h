@@ -17,8 +17,8 @@
 #define LOGTAIL_LINE_MAX 8192
 
 struct logtail {
-    char *buf;     /* the bytes read; lines point into it (NUL-terminated) */
-    char **lines;  /* oldest first */
+    char *buf;    /* the bytes read; lines point into it (NUL-terminated) */
+    char **lines; /* oldest first */
     size_t count;
 };
 

@@ -17,15 +17,15 @@
 #include <stdio.h>
 
 struct reply {
-    int status;         /* 200 unless an error was set */
-    const char *code;   /* error code (static string), NULL on success */
-    char field[64];     /* "" when no single input is at fault */
+    int status;       /* 200 unless an error was set */
+    const char *code; /* error code (static string), NULL on success */
+    char field[64];   /* "" when no single input is at fault */
     char message[512];
-    const char *allow;  /* for 405: the methods the route accepts */
-    json_t *json;       /* success body, owned */
-    struct buf csv;     /* success body when csv_name is set */
+    const char *allow;    /* for 405: the methods the route accepts */
+    json_t *json;         /* success body, owned */
+    struct buf csv;       /* success body when csv_name is set */
     const char *csv_name; /* download file name (static string) */
-    int head_only;      /* HEAD: headers without a body */
+    int head_only;        /* HEAD: headers without a body */
 };
 
 void reply_init(struct reply *r);
@@ -33,8 +33,8 @@ void reply_free(struct reply *r);
 
 /* Sets the error (replacing any success body) and returns -1. field may be
  * NULL. The message must not contain request bytes that were not validated. */
-int reply_fail(struct reply *r, int status, const char *code, const char *field,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int reply_fail(struct reply *r, int status, const char *code, const char *field, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
 
 /* Shorthands. */
 int reply_bad_param(struct reply *r, const char *field, const char *what);

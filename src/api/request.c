@@ -16,8 +16,8 @@ static int read_method(const char *m, enum http_method *out, struct reply *reply
     static const struct {
         const char *name;
         enum http_method method;
-    } methods[] = {{"GET", METHOD_GET}, {"HEAD", METHOD_HEAD}, {"PUT", METHOD_PUT},
-                   {"POST", METHOD_POST}};
+    } methods[] = {
+        {"GET", METHOD_GET}, {"HEAD", METHOD_HEAD}, {"PUT", METHOD_PUT}, {"POST", METHOD_POST}};
 
     if (m != NULL)
         for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -31,8 +31,8 @@ static int read_method(const char *m, enum http_method *out, struct reply *reply
 
 static bool path_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '/';
 }
 
 static int read_path(const char *p, char out[API_PATH_MAX + 1], struct reply *reply)
@@ -149,8 +149,7 @@ static bool is_json_type(const char *t)
     return t[n] == '\0' || t[n] == ';' || t[n] == ' ';
 }
 
-static int read_body(const struct cgi_env *env, FILE *in, struct request *req,
-                     struct reply *reply)
+static int read_body(const struct cgi_env *env, FILE *in, struct request *req, struct reply *reply)
 {
     const char *cl = env->content_length;
     size_t len = 0, got = 0;

@@ -33,14 +33,14 @@ struct cgi_env {
     const char *query_string;
     const char *content_type;
     const char *content_length;
-    const char *http_csrf;      /* HTTP_X_MAILLOG_CSRF */
-    const char *remote_user;    /* standalone identity */
-    const char *maillog_role;   /* Plesk bridge identity */
+    const char *http_csrf;    /* HTTP_X_MAILLOG_CSRF */
+    const char *remote_user;  /* standalone identity */
+    const char *maillog_role; /* Plesk bridge identity */
     const char *maillog_user;
     const char *maillog_domains;
     const char *maillog_max_lines; /* Plesk bridge: panel.ini MaxLines */
-    const char *maillog_config; /* config file path (not settable by a browser) */
-    const char *maillog_db;     /* database path override (tests) */
+    const char *maillog_config;    /* config file path (not settable by a browser) */
+    const char *maillog_db;        /* database path override (tests) */
 };
 
 enum http_method { METHOD_GET = 0, METHOD_HEAD, METHOD_PUT, METHOD_POST };
@@ -49,7 +49,7 @@ struct param {
     char name[API_NAME_MAX + 1];
     char *value; /* decoded, NUL-terminated, valid UTF-8; owned by the request */
     size_t len;
-    int used;    /* set by the handler that consumed it: leftovers are unknown */
+    int used; /* set by the handler that consumed it: leftovers are unknown */
 };
 
 struct request {

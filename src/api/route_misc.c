@@ -142,7 +142,8 @@ int route_log_tail(struct api *a)
     if (api_open(a) < 0)
         return -1;
     if (limit <= 0)
-        return reply_fail(a->reply, 404, "not_found", NULL, "the log view is disabled (MaxLines = 0)");
+        return reply_fail(a->reply, 404, "not_found", NULL,
+                          "the log view is disabled (MaxLines = 0)");
     if (lines > limit)
         lines = limit;
     if (lines > LOGTAIL_LINES_MAX)

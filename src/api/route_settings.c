@@ -123,8 +123,7 @@ static void apply_domain_patch(struct domain_settings *cur, const struct domain_
 }
 
 /* Maps a settings validation error "field: …" to 422 naming the field. */
-static int settings_error(struct api *a, const struct err *e, const char *const *fields,
-                          size_t n)
+static int settings_error(struct api *a, const struct err *e, const char *const *fields, size_t n)
 {
     size_t len = strcspn(e->text, ":");
 
@@ -336,27 +335,26 @@ static json_t *settings_json(const struct settings *s)
 
     json_set_int(o, "retention_days", s->retention_days);
     json_object_set_new(o, "cron_enabled", json_boolean(s->cron_enabled));
-    json_object_set_new(o, "ignore_terms_imap",
-                        text_list(&s->ignore_terms_imap[0][0], SETTINGS_TERM_LEN,
-                                  s->ignore_terms_imap_count));
-    json_object_set_new(o, "ignore_terms_smtp",
-                        text_list(&s->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN,
-                                  s->ignore_terms_smtp_count));
+    json_object_set_new(
+        o, "ignore_terms_imap",
+        text_list(&s->ignore_terms_imap[0][0], SETTINGS_TERM_LEN, s->ignore_terms_imap_count));
+    json_object_set_new(
+        o, "ignore_terms_smtp",
+        text_list(&s->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN, s->ignore_terms_smtp_count));
     json_object_set_new(o, "hide_from_clients", json_boolean(s->hide_from_clients));
     json_object_set_new(o, "hide_from_resellers", json_boolean(s->hide_from_resellers));
     json_set_text(o, "client_config_visibility",
                   config_visibility_name(s->client_config_visibility));
-    json_object_set_new(o, "excluded_ips", text_list(&s->excluded_ips[0][0], SETTINGS_IP_LEN,
-                                                     s->excluded_ips_count));
+    json_object_set_new(o, "excluded_ips",
+                        text_list(&s->excluded_ips[0][0], SETTINGS_IP_LEN, s->excluded_ips_count));
     return o;
 }
 
 int route_settings(struct api *a)
 {
     static const char *const fields[] = {
-        "retention_days",      "cron_enabled",      "ignore_terms_imap",
-        "ignore_terms_smtp",   "hide_from_clients", "hide_from_resellers",
-        "client_config_visibility", "excluded_ips"};
+        "retention_days",    "cron_enabled",        "ignore_terms_imap",        "ignore_terms_smtp",
+        "hide_from_clients", "hide_from_resellers", "client_config_visibility", "excluded_ips"};
     struct settings_patch *patch = NULL;
     struct err e;
     int rc = -1;

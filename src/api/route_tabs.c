@@ -13,18 +13,16 @@
 #define CSV_BYTES_MAX (64u << 20)
 
 /* The parameters query_param() types for us, in the order it needs them. */
-static const char *const tab_params[] = {"q",     "from",  "to",    "status",
-                                         "sort",  "order", "limit", "cursor"};
+static const char *const tab_params[] = {"q",    "from",  "to",    "status",
+                                         "sort", "order", "limit", "cursor"};
 
-static const char *const access_columns[] = {"id",       "date",   "mailbox", "ip",
-                                             "country",  "country_name", "protocol",
-                                             "result",   "method", "detail"};
-static const char *const received_columns[] = {"id",     "message_id", "date",
-                                               "sender", "mailbox",    "size",
-                                               "status", "status_text", "msgid"};
-static const char *const sent_columns[] = {"id",        "message_id", "date",
-                                           "mailbox",   "recipient",  "size",
-                                           "status",    "status_text", "msgid"};
+static const char *const access_columns[] = {"id",      "date",         "mailbox",  "ip",
+                                             "country", "country_name", "protocol", "result",
+                                             "method",  "detail"};
+static const char *const received_columns[] = {
+    "id", "message_id", "date", "sender", "mailbox", "size", "status", "status_text", "msgid"};
+static const char *const sent_columns[] = {
+    "id", "message_id", "date", "mailbox", "recipient", "size", "status", "status_text", "msgid"};
 
 static bool is_received(enum query_tab tab)
 {
@@ -85,7 +83,7 @@ static int json_row(void *ctx, const struct query_row *r, struct err *e)
 /* CSV: the same columns as the JSON rows, in the same order. */
 static int csv_header(struct buf *b, enum query_tab tab)
 {
-    const char *const *cols = tab == TAB_ACCESS ? access_columns
+    const char *const *cols = tab == TAB_ACCESS  ? access_columns
                               : is_received(tab) ? received_columns
                                                  : sent_columns;
     size_t n = tab == TAB_ACCESS ? sizeof access_columns / sizeof access_columns[0]
@@ -134,11 +132,16 @@ static int csv_row(void *ctx, const struct query_row *r, struct err *e)
 static const char *csv_name(enum query_tab tab)
 {
     switch (tab) {
-    case TAB_ACCESS: return "maillog-access.csv";
-    case TAB_RECEIVED: return "maillog-received.csv";
-    case TAB_SENT: return "maillog-sent.csv";
-    case TAB_NOT_RECEIVED: return "maillog-not-received.csv";
-    default: return "maillog-not-sent.csv";
+    case TAB_ACCESS:
+        return "maillog-access.csv";
+    case TAB_RECEIVED:
+        return "maillog-received.csv";
+    case TAB_SENT:
+        return "maillog-sent.csv";
+    case TAB_NOT_RECEIVED:
+        return "maillog-not-received.csv";
+    default:
+        return "maillog-not-sent.csv";
     }
 }
 

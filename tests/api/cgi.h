@@ -29,7 +29,7 @@ struct mmsg {
     char rcpt[96];
     const char *status; /* sent, bounced, deferred, rejected */
     char status_text[200];
-    long size;          /* -1 for rejections */
+    long size; /* -1 for rejections */
     char msgid[96];
     char ip[48];
 };
@@ -40,8 +40,8 @@ struct mlogin {
     char ip[48];
     const char *protocol; /* imap, pop3, submission */
     bool ok;
-    const char *country;  /* from the fixture GeoIP data */
-    bool smtp;            /* the SASL login of a sent mail (not a Dovecot line) */
+    const char *country; /* from the fixture GeoIP data */
+    bool smtp;           /* the SASL login of a sent mail (not a Dovecot line) */
 };
 
 struct model {
@@ -82,8 +82,8 @@ const char *model_country(const char *ip);
 struct call {
     const char *method; /* default GET */
     const char *path;
-    const char *query;  /* may be NULL */
-    const char *body;   /* may be NULL */
+    const char *query;        /* may be NULL */
+    const char *body;         /* may be NULL */
     const char *content_type; /* default application/json when there is a body */
     const char *csrf;
     const char *const *who;   /* identity: "K=V" entries, NULL-terminated */
@@ -94,12 +94,12 @@ struct resp {
     int status;
     char type[128];
     char headers[1024];
-    char *raw;    /* whole stdout */
-    char *body;   /* into raw */
+    char *raw;  /* whole stdout */
+    char *body; /* into raw */
     size_t body_len;
-    json_t *json; /* NULL unless the body parsed as JSON */
-    char *err;    /* stderr */
-    int exit_code; /* -1 when killed by a signal */
+    json_t *json;   /* NULL unless the body parsed as JSON */
+    char *err;      /* stderr */
+    int exit_code;  /* -1 when killed by a signal */
     bool sanitizer; /* ASan/UBSan/LSan wrote a report */
 };
 

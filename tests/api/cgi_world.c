@@ -16,8 +16,8 @@
 const char *const model_domains[NDOMAINS] = {"example.com", "example.org", "example.net"};
 static const char *const mailboxes[] = {"info", "bob", "sales.team"};
 
-const char *const WHO_ADMIN[] = {"MAILLOG_ROLE=admin", "MAILLOG_USER=admin", "MAILLOG_DOMAINS=",
-                                 NULL};
+const char *const WHO_ADMIN[] = {"MAILLOG_ROLE=admin", "MAILLOG_USER=admin",
+                                 "MAILLOG_DOMAINS=", NULL};
 const char *const WHO_RES1[] = {"MAILLOG_ROLE=reseller", "MAILLOG_USER=res1",
                                 "MAILLOG_DOMAINS=example.com,example.org", NULL};
 const char *const WHO_CLI1[] = {"MAILLOG_ROLE=client", "MAILLOG_USER=cli1",
@@ -160,7 +160,10 @@ static void add_login(struct model *m, const char *domain, int i)
     l->t = m->t0 + (n / 2) * 37;
     snprintf(l->user, sizeof l->user, "%s@%s", mailboxes[i % 3], domain);
     snprintf(l->ip, sizeof l->ip, "%s.%d",
-             i % 3 == 0 ? "198.51.100" : i % 3 == 1 ? "203.0.113" : "192.0.2", 30 + i);
+             i % 3 == 0   ? "198.51.100"
+             : i % 3 == 1 ? "203.0.113"
+                          : "192.0.2",
+             30 + i);
     l->protocol = i % 2 ? "pop3" : "imap";
     l->ok = i % 4 != 1;
     l->country = model_country(l->ip);
@@ -195,8 +198,10 @@ static void print_msg(FILE *f, const struct mmsg *g, int pid)
                 "%s mx postfix/virtual[%d]: %s: to=<%s>, relay=virtual, delay=0.12, "
                 "delays=0.05/0.01/0/0.06, dsn=%s, status=%s (%s)\n",
                 ts, pid + 2, g->qid, g->rcpt,
-                g->status[0] == 's' ? "2.0.0" : g->status[0] == 'b' ? "5.2.2" : "4.2.1", g->status,
-                g->status_text);
+                g->status[0] == 's'   ? "2.0.0"
+                : g->status[0] == 'b' ? "5.2.2"
+                                      : "4.2.1",
+                g->status, g->status_text);
     else
         fprintf(f,
                 "%s mx postfix/smtp[%d]: %s: to=<%s>, relay=mx.far.test[192.0.2.20]:25, "
@@ -235,8 +240,7 @@ static int append_log(struct world *w, int from_msg, int from_login)
     if (f == NULL)
         return -1;
     while (i < w->m.nmsgs || j < w->m.nlogins) {
-        bool take_msg = j >= w->m.nlogins ||
-                        (i < w->m.nmsgs && w->m.msgs[i].t <= w->m.logins[j].t);
+        bool take_msg = j >= w->m.nlogins || (i < w->m.nmsgs && w->m.msgs[i].t <= w->m.logins[j].t);
         if (take_msg) {
             print_msg(f, &w->m.msgs[i], 1000 + 4 * i);
             i++;
@@ -329,7 +333,6 @@ int world_create(struct world *w)
     if (append_log(w, 0, 0) < 0)
         return -1;
     return run_ingest(w);
-
 }
 
 int world_grow(struct world *w, const char *domain, int n)
@@ -367,8 +370,13 @@ static char *slurp(int fd)
     while (buf != NULL && (n = read(fd, buf + len, cap - len - 1)) > 0) {
         len += (size_t)n;
         if (cap - len < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
             cap *= 2;
-            buf = realloc(buf, cap);
         }
     }
     if (buf != NULL)

@@ -288,8 +288,8 @@ START_TEST(tabs_per_role_match_the_model)
                 snprintf(q, sizeof q, "domain=%s", roles[ri].domains[d]);
                 rows = fetch_all(roles[ri].who, tabs[t], q, 500, &total);
                 ck_assert_msg(total == model_count(tabs[t], roles[ri].domains[d]),
-                              "%s %s: total %lld, model %lld", tabs[t], roles[ri].domains[d],
-                              total, model_count(tabs[t], roles[ri].domains[d]));
+                              "%s %s: total %lld, model %lld", tabs[t], roles[ri].domains[d], total,
+                              model_count(tabs[t], roles[ri].domains[d]));
                 ck_assert_int_eq((long long)json_array_size(rows), total);
                 for (size_t i = 0; i < json_array_size(rows); i++)
                     check_row(json_array_get(rows, i), tabs[t]);
@@ -417,8 +417,8 @@ START_TEST(stats_match_the_model)
         sum += jint(b, "sent") + jint(b, "deferred") + jint(b, "bounced") + jint(b, "expired") +
                jint(b, "rejected") + jint(b, "discarded");
     }
-    ck_assert_int_eq(sum, model_count("received", "example.com") +
-                              model_count("sent", "example.com"));
+    ck_assert_int_eq(sum,
+                     model_count("received", "example.com") + model_count("sent", "example.com"));
     list = json_object_get(doc, "logins_by_country");
     for (size_t i = 0; i < json_array_size(list); i++) {
         ok += jint(json_array_get(list, i), "ok");
@@ -540,17 +540,14 @@ START_TEST(domain_settings_round_trip)
                      422);
     ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "ip_exceptions");
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":\"yes\"}",
-                         NULL, &r),
-                     422);
+    ck_assert_int_eq(
+        put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":\"yes\"}", NULL, &r), 422);
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.net/settings", "{\"notify\":true}", NULL,
-                         &r),
-                     403);
+    ck_assert_int_eq(
+        put(WHO_CLI1, "/v1/domains/example.net/settings", "{\"notify\":true}", NULL, &r), 403);
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":false}",
-                         NULL, &r),
-                     200);
+    ck_assert_int_eq(
+        put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":false}", NULL, &r), 200);
     resp_free(&r);
 }
 END_TEST
@@ -564,17 +561,14 @@ START_TEST(visibility_rules)
     doc = get_ok(WHO_CLI1, "/v1/domains/example.com/settings", NULL, 200, &r);
     ck_assert(json_is_false(json_object_get(doc, "editable")));
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":true}", NULL,
-                         &r),
-                     403);
+    ck_assert_int_eq(
+        put(WHO_CLI1, "/v1/domains/example.com/settings", "{\"notify\":true}", NULL, &r), 403);
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_RES1, "/v1/domains/example.com/settings", "{\"notify\":true}", NULL,
-                         &r),
-                     403);
+    ck_assert_int_eq(
+        put(WHO_RES1, "/v1/domains/example.com/settings", "{\"notify\":true}", NULL, &r), 403);
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_ADMIN, "/v1/domains/example.com/settings", "{\"notify\":false}",
-                         NULL, &r),
-                     200);
+    ck_assert_int_eq(
+        put(WHO_ADMIN, "/v1/domains/example.com/settings", "{\"notify\":false}", NULL, &r), 200);
     resp_free(&r);
     admin_set("{\"client_config_visibility\":\"hidden\"}");
     get(WHO_CLI1, "/v1/domains/example.com/settings", NULL, &r);
@@ -625,14 +619,12 @@ START_TEST(admin_settings_round_trip)
     ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"retention_days\":0}", NULL, &r), 422);
     ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "retention_days");
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"excluded_ips\":[\"300.1.1.1\"]}", NULL,
-                         &r),
+    ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"excluded_ips\":[\"300.1.1.1\"]}", NULL, &r),
                      422);
     ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "excluded_ips");
     resp_free(&r);
-    ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"client_config_visibility\":\"maybe\"}",
-                         NULL, &r),
-                     422);
+    ck_assert_int_eq(
+        put(WHO_ADMIN, "/v1/settings", "{\"client_config_visibility\":\"maybe\"}", NULL, &r), 422);
     resp_free(&r);
     ck_assert_int_eq(put(WHO_CLI1, "/v1/settings", "{\"retention_days\":1}", NULL, &r), 403);
     resp_free(&r);
@@ -767,6 +759,8 @@ START_TEST(csv_download_escapes)
                     g = &W.m.msgs[k];
         }
         ck_assert_msg(g != NULL, "csv row %zu: sender %s not in the model", i, sender);
+        if (g == NULL)
+            continue; /* not reached: for the analyser */
         if (strchr("=+-@", g->sender[0])) {
             ck_assert_int_eq(sender[0], '\'');
             formula++;
@@ -784,12 +778,12 @@ END_TEST
 
 /* ---- sort and search ---------------------------------------------------- */
 
-static const char *const access_sorts[] = {"date", "mailbox", "ip", "country", "protocol",
-                                           "result", NULL};
-static const char *const received_sorts[] = {"date", "sender", "mailbox", "size",
-                                             "status", "msgid", NULL};
-static const char *const sent_sorts[] = {"date", "mailbox", "recipient", "size",
-                                         "status", "msgid", NULL};
+static const char *const access_sorts[] = {"date",     "mailbox", "ip", "country",
+                                           "protocol", "result",  NULL};
+static const char *const received_sorts[] = {"date",   "sender", "mailbox", "size",
+                                             "status", "msgid",  NULL};
+static const char *const sent_sorts[] = {"date",   "mailbox", "recipient", "size",
+                                         "status", "msgid",   NULL};
 
 static const char *const *sorts_of(const char *tab)
 {
@@ -802,10 +796,10 @@ static const char *const *sorts_of(const char *tab)
  * not alphabetically. */
 static int rank(const char *col, const char *value)
 {
-    static const char *const statuses[] = {"sent",     "deferred", "bounced", "expired",
+    static const char *const statuses[] = {"sent",     "deferred",  "bounced", "expired",
                                            "rejected", "discarded", NULL};
-    static const char *const protocols[] = {"imap", "pop3", "smtp", "submission", "managesieve",
-                                            NULL};
+    static const char *const protocols[] = {"imap",       "pop3",        "smtp",
+                                            "submission", "managesieve", NULL};
     static const char *const results[] = {"failed", "ok", NULL};
     const char *const *order = strcmp(col, "status") == 0     ? statuses
                                : strcmp(col, "protocol") == 0 ? protocols
@@ -849,8 +843,8 @@ START_TEST(sort_on_every_column)
             ck_assert_int_eq((long long)json_array_size(rows), model_count(tab, "example.com"));
             for (size_t i = 1; i < json_array_size(rows); i++) {
                 int d = cmp_col(json_array_get(rows, i - 1), json_array_get(rows, i), cols[c]);
-                ck_assert_msg(o ? d <= 0 : d >= 0, "%s sort=%s order=%s: row %zu out of order",
-                              tab, cols[c], o ? "asc" : "desc", i);
+                ck_assert_msg(o ? d <= 0 : d >= 0, "%s sort=%s order=%s: row %zu out of order", tab,
+                              cols[c], o ? "asc" : "desc", i);
                 ck_assert_int_ne(jint(json_array_get(rows, i - 1), "id"),
                                  jint(json_array_get(rows, i), "id"));
             }
@@ -937,8 +931,8 @@ START_TEST(pagination_during_ingest)
     for (;;) {
         struct resp r;
         json_t *doc, *rows, *next;
-        snprintf(query, sizeof query, "domain=example.com&limit=6%s%s",
-                 cursor[0] ? "&cursor=" : "", cursor);
+        snprintf(query, sizeof query, "domain=example.com&limit=6%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
         doc = get_ok(WHO_CLI1, "/v1/received", query, 200, &r);
         rows = json_object_get(doc, "rows");
         for (size_t i = 0; i < json_array_size(rows); i++) {
@@ -1063,8 +1057,9 @@ static const struct bad bad_inputs[] = {
     {"GET", "/v1/received", "domain=example.com&q[]=x", NULL, NULL, 400, 400},
     {"GET", "/v1/received", "domain=example.com&%71=x", NULL, NULL, 400, 400},
     {"GET", "/v1/received", "domain=example.com&=x", NULL, NULL, 400, 400},
-    {"GET", "/v1/received", "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16"
-                            "&r=17",
+    {"GET", "/v1/received",
+     "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16"
+     "&r=17",
      NULL, NULL, 400, 400},
     /* SQL meta characters where text is allowed: fine, but never an error or a leak */
     {"GET", "/v1/received", "domain=example.com&q=%27%20OR%20%271%27%3D%271", NULL, NULL, 200, 200},
@@ -1146,8 +1141,12 @@ START_TEST(bad_input_matrix)
     for (size_t w = 0; w < 2; w++)
         for (size_t i = 0; i < n; i++) {
             const struct bad *b = &bad_inputs[i];
-            struct call c = {.method = b->method, .path = b->path, .query = b->query,
-                             .body = b->body, .content_type = b->type, .who = who[w]};
+            struct call c = {.method = b->method,
+                             .path = b->path,
+                             .query = b->query,
+                             .body = b->body,
+                             .content_type = b->type,
+                             .who = who[w]};
             struct resp r;
             char token[80] = "";
             if (w == 1 && b->body != NULL) { /* standalone: send the right token */

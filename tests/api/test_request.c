@@ -48,7 +48,8 @@ START_TEST(query_parameters_are_decoded)
     ck_assert_int_eq(o.req.param_count, 3);
     p = request_param(&o.req, "q");
     ck_assert_str_eq(p->value, "a@b c");
-    ck_assert_int_eq(request_check_unused(&o.req, &(struct reply){0}), -1); /* domain, limit unused */
+    ck_assert_int_eq(request_check_unused(&o.req, &(struct reply){0}),
+                     -1); /* domain, limit unused */
     request_param(&o.req, "domain");
     request_param(&o.req, "limit");
     ck_assert_int_eq(request_check_unused(&o.req, &(struct reply){0}), 0);
@@ -63,14 +64,14 @@ START_TEST(query_abuse_is_refused)
         int status;
         const char *field;
     } cases[] = {
-        {"q=%ff", 400, "q"},                 /* invalid UTF-8 */
-        {"q=%c0%af", 400, "q"},              /* overlong */
-        {"q=a%00b", 400, "q"},               /* NUL */
-        {"q=a%0ab", 400, "q"},               /* newline */
-        {"q=%zz", 400, "q"},                 /* bad escape */
+        {"q=%ff", 400, "q"},    /* invalid UTF-8 */
+        {"q=%c0%af", 400, "q"}, /* overlong */
+        {"q=a%00b", 400, "q"},  /* NUL */
+        {"q=a%0ab", 400, "q"},  /* newline */
+        {"q=%zz", 400, "q"},    /* bad escape */
         {"q=%4", 400, "q"},
-        {"q=1&q=2", 400, "q"},               /* twice */
-        {"Q=1", 400, ""},                    /* names are lower case */
+        {"q=1&q=2", 400, "q"}, /* twice */
+        {"Q=1", 400, ""},      /* names are lower case */
         {"a%20b=1", 400, ""},
         {"=1", 400, ""},
         {"name.with.dots=1", 400, ""},

@@ -17,10 +17,10 @@ static int valid(const char *s)
 START_TEST(utf8_accepts_well_formed_text)
 {
     ck_assert(valid("plain ascii"));
-    ck_assert(valid("M\xc3\xbcller"));                /* ü */
-    ck_assert(valid("\xe2\x82\xac"));                 /* € */
-    ck_assert(valid("\xf0\x9f\x98\x80"));             /* U+1F600 */
-    ck_assert(valid("\xf4\x8f\xbf\xbf"));             /* U+10FFFF */
+    ck_assert(valid("M\xc3\xbcller"));    /* ü */
+    ck_assert(valid("\xe2\x82\xac"));     /* € */
+    ck_assert(valid("\xf0\x9f\x98\x80")); /* U+1F600 */
+    ck_assert(valid("\xf4\x8f\xbf\xbf")); /* U+10FFFF */
     ck_assert(valid("tab\there"));
     ck_assert(valid(""));
 }
@@ -33,9 +33,9 @@ START_TEST(utf8_rejects_malformed_and_controls)
     ck_assert(!valid("\xed\xa0\x80"));     /* surrogate D800 */
     ck_assert(!valid("\xf4\x90\x80\x80")); /* > U+10FFFF */
     ck_assert(!valid("\xf5\x80\x80\x80"));
-    ck_assert(!valid("\x80"));             /* lone continuation */
-    ck_assert(!valid("\xc3"));             /* truncated */
-    ck_assert(!valid("a\xe2\x82"));        /* truncated at end */
+    ck_assert(!valid("\x80"));      /* lone continuation */
+    ck_assert(!valid("\xc3"));      /* truncated */
+    ck_assert(!valid("a\xe2\x82")); /* truncated at end */
     ck_assert(!valid("\xff"));
     ck_assert(!valid("line\nbreak"));
     ck_assert(!valid("cr\r"));
@@ -103,9 +103,11 @@ END_TEST
 
 START_TEST(json_text_replaces_invalid_bytes)
 {
-    json_t *j = api_json_text("a\xff" "b\xc3\xbc\xed\xa0\x80");
+    json_t *j = api_json_text("a\xff"
+                              "b\xc3\xbc\xed\xa0\x80");
     ck_assert_ptr_nonnull(j);
-    ck_assert_str_eq(json_string_value(j), "a\xef\xbf\xbd" "b\xc3\xbc\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    ck_assert_str_eq(json_string_value(j), "a\xef\xbf\xbd"
+                                           "b\xc3\xbc\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     json_decref(j);
     j = api_json_text("ctl\x01");
     ck_assert_str_eq(json_string_value(j), "ctl\x01"); /* kept: JSON escapes it */
