@@ -19,7 +19,7 @@
 #   ... traffic ...
 #   itest_wait_queue                # until Postfix has nothing in flight (deferred mail may stay)
 #   itest_sync_logs                 # until rsyslogd has written everything logged so far
-#   itest_rotate_logs               # logrotate (rename + HUP rsyslogd) with the config written here
+#   itest_rotate_logs [rhel|debian] # logrotate (rename + HUP rsyslogd) with the configs written here
 #   itest_set_password USER PASS    # change a mailbox password in Dovecot's passwd-file (live)
 #   itest_maildir USER              # prints USER's Maildir (new mail is in $(itest_maildir u)/new)
 #
@@ -191,7 +191,7 @@ mail.* action(type="omfile" file="$ITEST_LOG_RHEL" template="RSYSLOG_Traditional
 # Debian default: RFC3339 high precision.
 mail.* action(type="omfile" file="$ITEST_LOG_DEBIAN" template="RSYSLOG_FileFormat")
 EOF
-    cat >"$d/rsyslog/logrotate.conf" <<EOF
+    cat >"$d/rsyslog/logrotate-rhel.conf" <<EOF
 # RHEL style: dated names, not compressed.
 $ITEST_LOG_RHEL {
     dateext
@@ -203,6 +203,8 @@ $ITEST_LOG_RHEL {
         kill -HUP \$(cat $ITEST_PIDS_DIR/rsyslogd.pid)
     endscript
 }
+EOF
+    cat >"$d/rsyslog/logrotate-debian.conf" <<EOF
 # Debian style: numbered, compressed from the second rotation on.
 $ITEST_LOG_DEBIAN {
     rotate 5
@@ -537,11 +539,16 @@ itest_sync_logs() {
     itest_die "rsyslogd did not write the sync marker"
 }
 
-# itest_rotate_logs — rotates both logs as a distribution would: logrotate
-# renames them and HUPs rsyslogd, which reopens the original names.
+# itest_rotate_logs [rhel|debian] — rotates both logs (or one) as the
+# distributions do: logrotate renames them and HUPs rsyslogd, which reopens
+# the original names. RHEL: maillog-YYYYMMDD (so once a day at most);
+# Debian: mail.log.1, then mail.log.2.gz (compress + delaycompress).
 itest_rotate_logs() {
-    logrotate -f -s "$ITEST_DIR/rsyslog/logrotate.state" "$ITEST_DIR/rsyslog/logrotate.conf" ||
-        itest_die "logrotate failed"
+    local which=${1:-rhel debian} w
+    for w in $which; do
+        logrotate -f -s "$ITEST_DIR/rsyslog/logrotate-$w.state" "$ITEST_DIR/rsyslog/logrotate-$w.conf" ||
+            itest_die "logrotate ($w) failed"
+    done
 }
 
 # itest_set_password USER PASSWORD — replaces USER's password in the

@@ -13,6 +13,8 @@
 # 4. drive.py phase "b": more bulk traffic; halfway through, logrotate
 #    renames both logs and HUPs rsyslogd while mail keeps flowing.
 # 5. Third ingest (it must finish the rotated file and start the new one).
+#    Then phases "c" and "d" rotate the Debian log twice before the fourth
+#    ingest, so the unread part has moved on to mail.log.2.gz.
 # 6. check.py: the raw logs agree with the driver (harness self-check, and
 #    every event is in the rotated+current files exactly once), then the
 #    product's tabs through `maillog search` and `maillog.cgi` hold exactly
@@ -24,7 +26,8 @@
 #
 # Environment: MAILLOG_BIN (default build/maillog), MAILLOG_CGI (default
 # build/maillog.cgi), ITEST_BULK_A / ITEST_BULK_B (bulk message counts,
-# default 40 / 60), ITEST_THREADS (default 4).
+# default 40 / 60; ITEST_BULK_C for phases c and d, default 30),
+# ITEST_THREADS (default 4).
 set -euo pipefail
 
 ITEST_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -59,6 +62,13 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
+# One snapshot of the binaries for every round (a rebuild during the run
+# must not mix versions).
+mkdir "$run/bin"
+cp "$MAILLOG_BIN" "$run/bin/maillog"
+cp "$MAILLOG_CGI" "$run/bin/maillog.cgi"
+export MAILLOG_BIN=$run/bin/maillog MAILLOG_CGI=$run/bin/maillog.cgi
+
 start=$(date +%s)
 itest_init "$run/srv"
 itest_start_all
@@ -67,7 +77,7 @@ itest_start_all
 cat >"$run/rotate" <<EOF
 #!/bin/bash
 . "$ITEST_SRCDIR/tests/integration/lib.sh"
-itest_rotate_logs
+itest_rotate_logs "\$@"
 EOF
 chmod 755 "$run/rotate"
 
@@ -87,6 +97,16 @@ itest_sync_logs
 itest_wait_queue
 itest_sync_logs
 "$py" "$here/check.py" ingest --run "$run" --round 3
+
+# Phases c and d: the Debian log is rotated twice before the next ingest,
+# each time while mail flows, so the part not yet read is in mail.log.2.gz.
+"$py" "$here/drive.py" --phase c --out "$run/expected.jsonl" \
+    --bulk "${ITEST_BULK_C:-30}" --threads "${ITEST_THREADS:-4}" --seed 3 --during "$run/rotate debian"
+"$py" "$here/drive.py" --phase d --out "$run/expected.jsonl" \
+    --bulk "${ITEST_BULK_C:-30}" --threads "${ITEST_THREADS:-4}" --seed 4 --during "$run/rotate debian"
+itest_wait_queue
+itest_sync_logs
+"$py" "$here/check.py" ingest --run "$run" --round 4
 
 "$py" "$here/check.py" verify --run "$run"
 ok=1
