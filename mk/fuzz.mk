@@ -1,0 +1,46 @@
+# Fuzzing (libFuzzer, clang + Debian's libclang-rt-14-dev): the line parser
+# with the tracker, and the CGI request reader. `make fuzz` runs each for
+# FUZZ_SECONDS; `make check` runs each for FUZZ_CHECK_SECONDS as a smoke test.
+# Seeds: tests/fuzz/seeds/<target>/ (our fixtures) plus, for the parser, the
+# real logs of ../shared/corpus when present. Findings land in build/fuzz/;
+# each one fixed becomes a fixture or a seed here.
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
+    $(shell pkg-config --cflags jansson 2>/dev/null)
+FUZZ_TRACK_SRC := tests/fuzz/fuzz_track.c src/util/err.c $(wildcard src/parse/*.c src/track/*.c)
+FUZZ_REQUEST_SRC := tests/fuzz/fuzz_request.c src/util/err.c src/api/request.c src/api/reply.c src/api/csv.c \
+    src/api/text.c
+
+build/fuzz/fuzz_track: $(FUZZ_TRACK_SRC) build/.deps-test
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_TRACK_SRC) -ljansson
+
+build/fuzz/fuzz_request: $(FUZZ_REQUEST_SRC) build/.deps-test
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_REQUEST_SRC) -ljansson
+
+# run-fuzz TARGET SECONDS EXTRA-SEED-DIRS
+define run-fuzz
+	@mkdir -p build/fuzz/$(1)-corpus build/fuzz/$(1)-findings
+	cd build/fuzz && ./$(1) -max_total_time=$(2) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(1)-findings/ -print_final_stats=1 \
+	    $(1)-corpus $(CURDIR)/tests/fuzz/seeds/$(patsubst fuzz_%,%,$(1)) $(3) 2>&1 | \
+	    grep -E '^(#[0-9]+.*DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY)' || true
+	@test -z "$$(ls build/fuzz/$(1)-findings)" || { echo "fuzz: $(1) found crashes:"; ls build/fuzz/$(1)-findings; exit 1; }
+endef
+
+FUZZ_CORPUS_SEEDS := $(wildcard $(CURDIR)/../shared/corpus/*/)
+
+fuzz: build/fuzz/fuzz_track build/fuzz/fuzz_request
+	$(call run-fuzz,fuzz_track,$(FUZZ_SECONDS),$(FUZZ_CORPUS_SEEDS))
+	$(call run-fuzz,fuzz_request,$(FUZZ_SECONDS),)
+
+check-fuzz: build/fuzz/fuzz_track build/fuzz/fuzz_request
+	$(call run-fuzz,fuzz_track,$(FUZZ_CHECK_SECONDS),)
+	$(call run-fuzz,fuzz_request,$(FUZZ_CHECK_SECONDS),)
+
+CHECK_TARGETS += check-fuzz
+.PHONY: fuzz check-fuzz
