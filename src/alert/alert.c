@@ -480,9 +480,10 @@ rollback:
     return -1;
 }
 
-/* Examines one hour of one domain; sends when there is something to say. */
-static int examine_hour(struct run *r, const struct domain_settings *ds, const char *owner,
-                        int64_t hour, struct err *e)
+/* Collects the findings of one hour of one domain into r->f: 1 when there
+ * is something to report, 0 when not, -1 on error. */
+static int collect_hour(struct run *r, const struct domain_settings *ds, int64_t hour,
+                        struct err *e)
 {
     struct alert_findings *f = r->f;
 
@@ -492,12 +493,9 @@ static int examine_hour(struct run *r, const struct domain_settings *ds, const c
     for (int i = 0; i < ds->usual_countries_count && i < SETTINGS_COUNTRIES_MAX; i++)
         memcpy(f->usual[i], ds->usual_countries[i], 3);
     f->usual_count = ds->usual_countries_count;
-    r->sum->hours_examined++;
     if (collect_logins(r, ds->force_password_change, e) < 0 || collect_bursts(r, e) < 0)
         return -1;
-    if (f->logins_total == 0 && f->bursts_total == 0)
-        return report_set(r, f->domain, hour, "none", false, NULL, e);
-    return send_report(r, owner, e);
+    return f->logins_total > 0 || f->bursts_total > 0;
 }
 
 /* The settings' validated IP/CIDR texts as one list. */
@@ -513,16 +511,61 @@ static int parse_ip_list(const char (*items)[SETTINGS_IP_LEN], int count, struct
     return cidr_list_parse(joined, out, e);
 }
 
-/* The hours of one domain: the last ALERT_CATCHUP_HOURS complete ones not
- * examined yet, plus older unsent reports still within ALERT_RETRY_HOURS. */
+/* The hours of one domain due for a look: older unsent reports still within
+ * ALERT_RETRY_HOURS (older ones are given up), then the last
+ * ALERT_CATCHUP_HOURS complete hours without a settled row. */
+static int due_hours(struct run *r, const char *domain, int64_t *hours, int *n, struct err *e)
+{
+    int64_t last = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
+    int64_t first = last - (ALERT_CATCHUP_HOURS - 1) * 3600;
+    sqlite3_stmt *q;
+    int step;
+
+    *n = 0;
+    if (prepare(r,
+                "SELECT hour_start FROM alert_reports WHERE domain = ?1 AND state = 'pending'"
+                " AND hour_start < ?2 ORDER BY hour_start",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, first);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW && *n < ALERT_RETRY_HOURS) {
+        int64_t hour = sqlite3_column_int64(q, 0);
+        if (hour >= r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600)
+            hours[(*n)++] = hour;
+    }
+    sqlite3_finalize(q);
+    if (prepare(r,
+                "UPDATE alert_reports SET state = 'failed', updated_at = ?3, last_error ="
+                " 'not accepted by the SMTP server within the retry period: ' || last_error"
+                " WHERE domain = ?1 AND state = 'pending' AND hour_start < ?2",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
+    sqlite3_bind_int64(q, 3, r->o->now);
+    if (step_done(r, q, e) < 0)
+        return -1;
+    for (int64_t hour = first; hour <= last; hour += 3600) {
+        char state[16] = "";
+        int found = report_get(r, domain, hour, state, sizeof state, e);
+
+        if (found < 0)
+            return -1;
+        if (!found || strcmp(state, "pending") == 0)
+            hours[(*n)++] = hour;
+    }
+    return 0;
+}
+
+/* One domain: every due hour is examined in one transaction that records
+ * the quiet ones; then each hour with findings is reported, with the
+ * commits of the exactly-once sequence. */
 static int run_domain(struct run *r, const char *domain, const char *owner, struct err *e)
 {
     struct domain_settings *ds = calloc(1, sizeof *ds);
-    int64_t last = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
-    int64_t first = last - (ALERT_CATCHUP_HOURS - 1) * 3600;
-    sqlite3_stmt *q = NULL;
-    int64_t retry[ALERT_RETRY_HOURS];
-    int nretry = 0, rc = -1, step;
+    int64_t hours[ALERT_RETRY_HOURS + ALERT_CATCHUP_HOURS];
+    int nhours = 0, nsend = 0, rc = -1;
 
     if (ds == NULL)
         return err_set(e, "alerts: out of memory");
@@ -536,43 +579,36 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
         err_prefix(e, "%s: ip_exceptions", domain);
         goto out;
     }
-
-    /* Older unsent reports: retried while young enough, else given up. */
-    if (prepare(r,
-                "SELECT hour_start FROM alert_reports WHERE domain = ?1 AND state = 'pending'"
-                " AND hour_start < ?2 ORDER BY hour_start",
-                &q, e) < 0)
+    if (store_begin(r->st, e) < 0)
         goto out;
-    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, first);
-    while ((step = sqlite3_step(q)) == SQLITE_ROW && nretry < ALERT_RETRY_HOURS)
-        retry[nretry++] = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    for (int i = 0; i < nretry; i++) {
-        if (retry[i] < r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600) {
-            if (report_set(r, domain, retry[i], "failed", false,
-                           "not accepted by the SMTP server within the retry period", e) < 0)
-                goto out;
-            continue;
-        }
-        if (examine_hour(r, ds, owner, retry[i], e) < 0)
-            goto out;
-    }
-    for (int64_t hour = first; hour <= last; hour += 3600) {
-        char state[16] = "";
-        int found = report_get(r, domain, hour, state, sizeof state, e);
+    if (due_hours(r, domain, hours, &nhours, e) < 0)
+        goto rollback;
+    for (int i = 0; i < nhours; i++) {
+        int found = collect_hour(r, ds, hours[i], e);
 
+        r->sum->hours_examined++;
         if (found < 0)
-            goto out;
-        if (found && strcmp(state, "pending") != 0)
-            continue;
-        if (examine_hour(r, ds, owner, hour, e) < 0)
+            goto rollback;
+        if (found)
+            hours[nsend++] = hours[i]; /* nsend <= i: compacting in place */
+        else if (report_set(r, domain, hours[i], "none", false, NULL, e) < 0)
+            goto rollback;
+    }
+    if (store_commit(r->st, e) < 0)
+        goto out;
+    for (int i = 0; i < nsend; i++) {
+        int found = collect_hour(r, ds, hours[i], e);
+
+        if (found < 0 || (found > 0 && send_report(r, owner, e) < 0))
             goto out;
     }
     rc = 0;
 out:
     free(ds);
     return rc;
+rollback:
+    store_rollback(r->st);
+    goto out;
 }
 
 /* ---- notices for passwords that were not changed ----------------------- */
