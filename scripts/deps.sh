@@ -17,6 +17,7 @@ pkgs_for() {
     browser) echo "chromium nodejs" ;;
     servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate python3" ;;
     php) echo "php-cli zip unzip libxml2-utils librsvg2-bin" ;;
+    store) echo "sqlite3 jq gzip util-linux time pflogsumm" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
     esac
 }

@@ -318,9 +318,15 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     store_set_geo(s, geo);
     if (access(o->cfg.domains_path, F_OK) == 0 || strcmp(o->cfg.domains_path,
                                                           CONFIG_DEFAULT_DIR "/domains.json")) {
-        if (store_load_domains(s, o->cfg.domains_path, &we) < 0)
+        if (store_load_domains(s, o->cfg.domains_path, &we) < 0) {
+            /* a bad file keeps the old list; a database error stops the run */
+            if (strncmp(we.text, "domains file", 12) != 0) {
+                *e = we;
+                goto done;
+            }
             fprintf(stderr, "maillog ingest: warning: %s; keeping the previous domain list\n",
                     we.text);
+        }
     }
     store_sink(s, &sink);
     if ((in.tracker = track_new(&sink)) == NULL) {

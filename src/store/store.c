@@ -111,8 +111,40 @@ static const char schema_v1[] =
     " state TEXT NOT NULL, updated_at INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(domain, hour_start, mailbox));";
 
+/* v2: new rows reach the FTS indexes in batches. Insert triggers only note
+ * the row in fts_pending; store_commit() indexes the pending rows before
+ * committing (one INSERT … SELECT per table instead of one FTS insert per
+ * row, and no delete + reinsert while an upsert changes a new row). Update
+ * and delete triggers only touch rows that are already indexed. */
+static const char schema_v2[] =
+    "DROP TRIGGER deliveries_ai; DROP TRIGGER deliveries_ad; DROP TRIGGER deliveries_au;"
+    "DROP TRIGGER access_ai; DROP TRIGGER access_ad;"
+    "CREATE TABLE fts_pending(tbl INTEGER NOT NULL, id INTEGER NOT NULL,"
+    " PRIMARY KEY(tbl, id)) WITHOUT ROWID;"
+    "CREATE TRIGGER deliveries_ai AFTER INSERT ON deliveries BEGIN"
+    " INSERT INTO fts_pending(tbl, id) VALUES (1, new.id); END;"
+    "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " SELECT 'delete', old.id, old.sender, old.recipient, old.msgid, old.status_text"
+    " WHERE NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 1 AND id = old.id);"
+    " DELETE FROM fts_pending WHERE tbl = 1 AND id = old.id; END;"
+    "CREATE TRIGGER deliveries_au AFTER UPDATE OF sender, recipient, msgid, status_text"
+    " ON deliveries WHEN NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 1 AND id = old.id)"
+    " BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid, old.status_text);"
+    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " VALUES (new.id, new.sender, new.recipient, new.msgid, new.status_text); END;"
+    "CREATE TRIGGER access_ai AFTER INSERT ON access_events BEGIN"
+    " INSERT INTO fts_pending(tbl, id) VALUES (2, new.id); END;"
+    "CREATE TRIGGER access_ad AFTER DELETE ON access_events BEGIN"
+    " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
+    " SELECT 'delete', old.id, old.user, old.ip, old.detail"
+    " WHERE NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 2 AND id = old.id);"
+    " DELETE FROM fts_pending WHERE tbl = 2 AND id = old.id; END;";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1};
+static const char *const migrations[] = {schema_v1, schema_v2};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -154,6 +186,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
     [STMT_STATE_GET] = "SELECT device, inode, offset, first_hash, first_len FROM log_state"
                        " WHERE path=?1",
+    [STMT_FTS_DELIVERIES] =
+        "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+        " SELECT d.id, d.sender, d.recipient, d.msgid, d.status_text"
+        " FROM fts_pending p JOIN deliveries d ON d.id = p.id WHERE p.tbl = 1",
+    [STMT_FTS_ACCESS] = "INSERT INTO access_fts(rowid, user, ip, detail)"
+                        " SELECT a.id, a.user, a.ip, a.detail"
+                        " FROM fts_pending p JOIN access_events a ON a.id = p.id WHERE p.tbl = 2",
+    [STMT_FTS_CLEAR] = "DELETE FROM fts_pending",
     [STMT_STATE_PUT] = "INSERT OR REPLACE INTO log_state(path, device, inode, offset, first_hash,"
                        " first_len, updated_at) VALUES (?1,?2,?3,?4,?5,?6,strftime('%s','now'))",
 };
@@ -272,8 +312,14 @@ void store_close(struct store *s)
 {
     if (s == NULL)
         return;
-    for (int i = 0; i < STMT_COUNT; i++)
+    for (int i = 0; i < STMT_COUNT; i++) {
+        if (getenv("MAILLOG_DEBUG_STMTS") && s->stmts[i])
+            fprintf(stderr, "stmt %d: runs %d vm %d sort %d\n", i,
+                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_RUN, 0),
+                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_VM_STEP, 0),
+                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_FULLSCAN_STEP, 0));
         sqlite3_finalize(s->stmts[i]);
+    }
     sqlite3_close(s->db);
     free(s);
 }
@@ -290,23 +336,56 @@ void store_set_geo(struct store *s, struct geo *g)
 
 int store_begin(struct store *s, struct err *e)
 {
+    /* Nested: the outer transaction decides (settings set during a test's
+     * transaction, purge called by a caller that holds one). */
+    if (s->depth > 0) {
+        s->depth++;
+        return 0;
+    }
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
+    s->depth = 1;
+    return 0;
+}
+
+/* Indexes the rows noted in fts_pending (see schema_v2). */
+static int fts_flush(struct store *s, struct err *e)
+{
+    static const enum store_stmt steps[] = {STMT_FTS_DELIVERIES, STMT_FTS_ACCESS, STMT_FTS_CLEAR};
+    sqlite3_stmt *st;
+
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if ((st = store_stmt(s, steps[i], e)) == NULL)
+            return -1;
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return store_sql_error(s, e);
+        sqlite3_reset(st);
+    }
     return 0;
 }
 
 int store_commit(struct store *s, struct err *e)
 {
+    if (s->depth > 1) {
+        s->depth--;
+        return 0;
+    }
+    if (fts_flush(s, e) < 0) {
+        store_rollback(s);
+        return -1;
+    }
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         store_rollback(s);
         return -1;
     }
+    s->depth = 0;
     return 0;
 }
 
 int store_rollback(struct store *s)
 {
+    s->depth = 0;
     if (sqlite3_get_autocommit(s->db))
         return 0;
     return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -620,11 +699,11 @@ static int insert_domain(struct store *s, sqlite3_stmt *st, json_t *item, size_t
     size_t n;
 
     if (!json_is_object(item) || !json_is_string(json_object_get(item, "name")))
-        return err_set(e, "%s: entry %zu: not an object with a \"name\"", path, i);
+        return err_set(e, "domains file %s: entry %zu: not an object with a \"name\"", path, i);
     raw = json_field(item, "name");
     n = strlen(raw);
     if (n == 0 || n >= sizeof name)
-        return err_set(e, "%s: entry %zu: bad domain name", path, i);
+        return err_set(e, "domains file %s: entry %zu: bad domain name", path, i);
     for (size_t k = 0; k <= n; k++)
         name[k] = (raw[k] >= 'A' && raw[k] <= 'Z') ? (char)(raw[k] - 'A' + 'a') : raw[k];
     sqlite3_reset(st);

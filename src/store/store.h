@@ -51,7 +51,9 @@ void store_set_geo(struct store *s, struct geo *g);
 /* The sink the tracker writes through (see track.h); ctx is s. */
 void store_sink(struct store *s, struct track_sink *out);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. The sink must write between
+ * store_begin() and store_commit(): new rows reach the search indexes when
+ * store_commit() runs, just before the COMMIT. */
 int store_begin(struct store *s, struct err *e);
 int store_commit(struct store *s, struct err *e);
 int store_rollback(struct store *s);

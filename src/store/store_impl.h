@@ -21,6 +21,9 @@ enum store_stmt {
     STMT_FIND_OPEN,
     STMT_STATE_GET,
     STMT_STATE_PUT,
+    STMT_FTS_DELIVERIES,
+    STMT_FTS_ACCESS,
+    STMT_FTS_CLEAR,
     STMT_COUNT
 };
 
@@ -28,6 +31,7 @@ struct store {
     sqlite3 *db;
     char path[1024];
     struct geo *geo; /* not owned; may be NULL */
+    int depth;       /* store_begin() nesting; 0: no transaction */
     sqlite3_stmt *stmts[STMT_COUNT];
 };
 

@@ -1,0 +1,387 @@
+#!/bin/sh
+# run.sh — end-to-end tests of `maillog ingest` on real logs from
+# ../shared/corpus (read in place, never copied into the repository):
+#
+#   split     one run == many runs with appends between them, including a
+#             partial last line completed later
+#   kill      kill -9 at random points + a rerun == one uninterrupted run
+#   rotate    rename + new file, copytruncate, rotated file gzipped, several
+#             rotations between two runs: nothing lost, nothing twice
+#   backfill  first run with --backfill reads the rotated .gz files too
+#   errors    missing/corrupt GeoIP (warning, exit 0), unreadable log, missing
+#             log, busy lock, locked database, full disk (tmpfs), bad config
+#   geoip     countries stored for logins and clients == mmdblookup's answer
+#   cli       search/stats/settings/purge basics, ignore terms, cron_enabled off
+#
+# Databases are compared by tests/ingest/canon.sql (user-visible rows in a
+# canonical order, no row ids). Usage: run.sh [MAILLOG] [TEST...]
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+M=${1:-$ROOT/build/maillog}
+[ $# -gt 0 ] && shift
+TESTS=${*:-split kill rotate backfill errors geoip cli}
+CORPUS=${MAILLOG_CORPUS:-$ROOT/../shared/corpus}
+KILL_TRIALS=${KILL_TRIALS:-30}
+CANON=$ROOT/tests/ingest/canon.sql
+W=$(mktemp -d /tmp/maillog-ingest-XXXXXX)
+MNT=""
+cleanup() {
+    [ -n "$MNT" ] && umount "$MNT" 2>/dev/null || true
+    rm -rf "$W"
+}
+[ -n "${KEEP:-}" ] || trap cleanup EXIT
+
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+LOG1=$CORPUS/pixelpark-postfix-logsums/mail.log
+LOG2=$CORPUS/louisitvn-pflgviewer/mail.log
+if [ ! -r "$LOG1" ] || [ ! -r "$LOG2" ]; then
+    echo "skip: corpus not found at $CORPUS"
+    exit 0
+fi
+
+# Keep everything: the corpus is years old.
+printf '[defaults]\nretention_days = 3650\n' >"$W/keep.ini"
+
+ingest() { # DB LOG [args]: quiet ingest, no GeoIP file
+    db=$1 log=$2
+    shift 2
+    "$M" ingest --config "$W/keep.ini" --db "$db" --log "$log" --geoip /nonexistent \
+        --domains "$W/domains.json" --quiet "$@" 2>>"$W/stderr"
+}
+
+canon() { sqlite3 "$1" <"$CANON"; }
+
+same_db() { # NAME DB_EXPECTED DB_GOT
+    canon "$2" >"$W/a.txt"
+    canon "$3" >"$W/b.txt"
+    if [ "$(wc -l <"$W/a.txt")" -lt 100 ]; then
+        fail "$1 (reference database nearly empty)"
+    elif cmp -s "$W/a.txt" "$W/b.txt"; then
+        pass "$1"
+    else
+        fail "$1"
+        diff "$W/a.txt" "$W/b.txt" | head -20
+    fi
+}
+
+fts_ok() { # DB: the FTS indexes agree with their tables
+    sqlite3 "$1" "INSERT INTO deliveries_fts(deliveries_fts) VALUES('integrity-check');
+                  INSERT INTO access_fts(access_fts) VALUES('integrity-check');" 2>&1
+}
+
+printf '[{"name":"uhu-banane.net","owner_email":"owner@uhu-banane.net"},{"name":"uhu-banane.eu"}]\n' \
+    >"$W/domains.json"
+
+# A test log: the two corpus logs, the mtime fixed so the year guess is stable.
+cat "$LOG1" "$LOG2" >"$W/mix.log"
+touch -d '2023-03-20 00:00:00' "$W/mix.log"
+MTIME=$(stat -c %Y "$W/mix.log")
+ingest "$W/ref.db" "$W/mix.log"
+
+# ---- split: one run == many runs with appends (cuts inside lines too) ----
+t_split() {
+    size=$(stat -c %s "$W/mix.log")
+    : >"$W/grow.log"
+    off=0
+    for cut in 1 7 1000 77777 500001 2000000 3333333 5000000 7000001 9999999 $size; do
+        [ "$cut" -gt "$size" ] && cut=$size
+        [ "$cut" -le "$off" ] && continue
+        # append bytes [off, cut): the last line is usually cut in the middle
+        tail -c +$((off + 1)) "$W/mix.log" | head -c $((cut - off)) >>"$W/grow.log"
+        touch -d "@$MTIME" "$W/grow.log"
+        ingest "$W/split.db" "$W/grow.log"
+        off=$cut
+    done
+    cmp -s "$W/grow.log" "$W/mix.log" || fail "split: test log rebuilt wrongly"
+    same_db "split: many runs with appends == one run" "$W/ref.db" "$W/split.db"
+    offset=$(sqlite3 "$W/split.db" "SELECT offset FROM log_state")
+    [ "$offset" = "$size" ] && pass "split: saved offset is the file size" ||
+        fail "split: saved offset $offset != $size"
+}
+
+# ---- kill: kill -9 at random points, then rerun ----
+t_kill() {
+    cp "$W/mix.log" "$W/k.log"
+    touch -d "@$MTIME" "$W/k.log"
+    bad=0
+    killed=0
+    i=0
+    while [ $i -lt "$KILL_TRIALS" ]; do
+        i=$((i + 1))
+        rm -f "$W/k.db" "$W/k.db-wal" "$W/k.db-shm"
+        # several kills per trial, at random times (0..0.4 s)
+        for _ in 1 2 3; do
+            "$M" ingest --config "$W/keep.ini" --db "$W/k.db" --log "$W/k.log" \
+                --geoip /nonexistent --domains "$W/domains.json" --quiet \
+                --checkpoint-lines 3000 2>/dev/null &
+            pid=$!
+            sleep "0.$(shuf -i 0-400 -n 1 | xargs printf '%03d')"
+            if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
+            wait $pid 2>/dev/null || true
+        done
+        ingest "$W/k.db" "$W/k.log" --checkpoint-lines 3000
+        canon "$W/k.db" >"$W/k.txt"
+        canon "$W/ref.db" >"$W/r.txt"
+        if ! cmp -s "$W/k.txt" "$W/r.txt"; then
+            bad=$((bad + 1))
+            diff "$W/r.txt" "$W/k.txt" | head -5
+        fi
+    done
+    echo "     ($KILL_TRIALS trials, $killed processes killed mid-run)"
+    [ $bad -eq 0 ] && [ $killed -gt 0 ] && pass "kill: kill -9 + rerun == uninterrupted run" ||
+        fail "kill: $bad of $KILL_TRIALS trials differ (killed $killed)"
+    [ -z "$(fts_ok "$W/k.db")" ] && pass "kill: FTS index consistent" || fail "kill: FTS index"
+}
+
+# Writes lines [from, to) of mix.log (1-based) to FILE.
+lines() { sed -n "${2},$((${3} - 1))p" "$W/mix.log" >>"$1"; }
+
+# ---- rotate: rename + new, copytruncate, gzip, several rotations at once ----
+t_rotate() {
+    n=$(wc -l <"$W/mix.log")
+    a=$((n / 5)) b=$((2 * n / 5)) c=$((3 * n / 5)) d=$((4 * n / 5))
+    for mode in rename copytruncate gzip multi; do
+        R=$W/rot-$mode
+        mkdir -p "$R"
+        : >"$R/maillog"
+        lines "$R/maillog" 1 $a
+        touch -d "@$MTIME" "$R/maillog"
+        ingest "$R/db" "$R/maillog"
+        lines "$R/maillog" $a $b # written after the last run, before rotation
+        case $mode in
+        rename)
+            mv "$R/maillog" "$R/maillog.1"
+            lines "$R/maillog" $b $((n + 1))
+            ;;
+        copytruncate)
+            cp -p "$R/maillog" "$R/maillog-20230320"
+            : >"$R/maillog" # truncated in place: same inode
+            lines "$R/maillog" $b $((n + 1))
+            ;;
+        gzip)
+            mv "$R/maillog" "$R/maillog.1"
+            gzip "$R/maillog.1"
+            lines "$R/maillog" $b $((n + 1))
+            ;;
+        multi) # two rotations between runs; the older one compressed
+            mv "$R/maillog" "$R/maillog.1"
+            lines "$R/maillog" $b $c
+            touch -d "@$((MTIME - 10))" "$R/maillog.1"
+            mv "$R/maillog.1" "$R/maillog.2" && gzip "$R/maillog.2"
+            mv "$R/maillog" "$R/maillog.1"
+            touch -d "@$((MTIME - 5))" "$R/maillog.1"
+            lines "$R/maillog" $c $d
+            touch -d "@$MTIME" "$R/maillog"
+            ingest "$R/db" "$R/maillog"
+            lines "$R/maillog" $d $((n + 1))
+            ;;
+        esac
+        touch -d "@$MTIME" "$R/maillog"
+        ingest "$R/db" "$R/maillog"
+        ingest "$R/db" "$R/maillog" # a rerun changes nothing
+        same_db "rotate ($mode): nothing lost or twice" "$W/ref.db" "$R/db"
+    done
+}
+
+# ---- backfill: a first run reads the rotated files inside retention ----
+t_backfill() {
+    n=$(wc -l <"$W/mix.log")
+    h=$((n / 2))
+    R=$W/backfill
+    mkdir -p "$R"
+    lines "$R/maillog.1" 1 $h
+    gzip "$R/maillog.1"
+    touch -d "@$((MTIME - 60))" "$R/maillog.1.gz"
+    lines "$R/maillog" $h $((n + 1))
+    touch -d "@$MTIME" "$R/maillog"
+    ingest "$R/db" "$R/maillog" --backfill
+    same_db "backfill: rotated .gz + live log == the whole log" "$W/ref.db" "$R/db"
+}
+
+expect() { # NAME EXPECTED_RC REGEX CMD...: exit code and a message on stderr
+    name=$1 want=$2 re=$3
+    shift 3
+    set +e
+    "$@" >"$W/out" 2>"$W/err"
+    rc=$?
+    set -e
+    if [ $rc -eq "$want" ] && grep -Eq "$re" "$W/err" "$W/out"; then
+        pass "$name"
+    else
+        fail "$name (exit $rc, want $want; stderr: $(head -c 300 "$W/err"))"
+    fi
+}
+
+t_errors() {
+    E=$W/err-db
+    mkdir -p "$E"
+    cp "$W/mix.log" "$E/log"
+    base="$M ingest --config $W/keep.ini --domains $W/domains.json"
+    expect "errors: missing GeoIP file is a warning" 0 "warning: GeoIP.*countries stay empty" \
+        $base --db "$E/g.db" --log "$E/log" --geoip "$E/none.mmdb"
+    printf 'not a maxmind database' >"$E/bad.mmdb"
+    expect "errors: corrupt GeoIP file is a warning" 0 "warning: GeoIP" \
+        $base --db "$E/g2.db" --log "$E/log" --geoip "$E/bad.mmdb"
+    [ "$(sqlite3 "$E/g2.db" "SELECT count(*) FROM access_events WHERE country <> ''")" = 0 ] &&
+        pass "errors: no GeoIP, empty countries" || fail "errors: countries without GeoIP"
+    expect "errors: missing log" 1 "$E/nolog: No such file" \
+        $base --db "$E/m.db" --log "$E/nolog" --geoip /nonexistent
+    expect "errors: a directory as log" 1 "not a regular file" \
+        $base --db "$E/m.db" --log "$E" --geoip /nonexistent
+    if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+        chmod 600 "$E/log"
+        mkdir -p "$E/nb" && chown nobody "$E/nb"
+        expect "errors: unreadable log" 1 "Permission denied" \
+            setpriv --reuid=nobody --regid=nogroup --clear-groups $base --db "$E/nb/u.db" \
+            --log "$E/log" --geoip /nonexistent
+        chmod 644 "$E/log"
+    fi
+    # another ingest holds the lock: exit 0 with a message, database untouched
+    ingest "$E/l.db" "$E/log"
+    before=$(canon "$E/l.db" | md5sum)
+    flock "$E/l.db.lock" sleep 6 &
+    lockpid=$!
+    sleep 0.3
+    expect "errors: busy lock: exit 0 with a message" 0 "another ingest" \
+        $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
+    wait $lockpid
+    # a writer holds the database itself (not our lock): clear message, exit 1
+    (
+        echo "BEGIN EXCLUSIVE; INSERT INTO settings VALUES('x','y');"
+        sleep 9
+        echo "ROLLBACK;"
+    ) | sqlite3 "$E/l.db" &
+    dbpid=$!
+    sleep 0.5
+    echo "more" >>"$E/log"
+    expect "errors: locked database: clear message" 1 "database is locked" \
+        $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
+    wait $dbpid
+    [ "$(canon "$E/l.db" | md5sum)" = "$before" ] && pass "errors: locked: database unchanged" ||
+        fail "errors: locked: database changed"
+    printf '[maillog]\nbogus = 1\n' >"$E/bad.ini"
+    expect "errors: bad config key" 1 "bad.ini:2: bogus: unknown key" \
+        "$M" ingest --config "$E/bad.ini" --db "$E/c.db" --log "$E/log"
+    expect "errors: bad flag" 2 "usage" "$M" ingest --nope
+
+    # full disk: a 2 MiB tmpfs holds the database
+    if [ "$(id -u)" = 0 ]; then
+        MNT=$W/full
+        mkdir -p "$MNT"
+        if mount -t tmpfs -o size=2m tmpfs "$MNT" 2>/dev/null; then
+            expect "errors: full disk: clear message" 1 "disk is full|database or disk is full" \
+                $base --db "$MNT/f.db" --log "$W/mix.log" --geoip /nonexistent \
+                --checkpoint-lines 5000
+            [ "$(sqlite3 "$MNT/f.db" 'PRAGMA integrity_check' 2>&1)" = ok ] &&
+                pass "errors: full disk: database not corrupted" ||
+                fail "errors: full disk: integrity_check"
+            mount -o remount,size=200m "$MNT"
+            ingest "$MNT/f.db" "$W/mix.log"
+            same_db "errors: full disk: a rerun with space completes the database" \
+                "$W/ref.db" "$MNT/f.db"
+            umount "$MNT" && MNT=""
+        else
+            echo "skip full disk: cannot mount tmpfs"
+        fi
+    fi
+}
+
+# ---- geoip: countries of access events and clients match mmdblookup ----
+t_geoip() {
+    G=${GEOIP_DB:-$ROOT/build/geoip/country.mmdb}
+    if [ ! -r "$G" ] || ! command -v mmdblookup >/dev/null; then
+        echo "skip geoip: no $G or no mmdblookup"
+        return 0
+    fi
+    "$M" ingest --config "$W/keep.ini" --db "$W/geo.db" --log "$W/mix.log" --geoip "$G" \
+        --domains "$W/domains.json" --quiet
+    bad=0 checked=0
+    for row in $(sqlite3 -separator , "$W/geo.db" "SELECT DISTINCT ip, country FROM access_events
+            WHERE ip <> '' UNION SELECT DISTINCT client_ip, client_country FROM messages
+            WHERE client_ip <> '' ORDER BY 1 LIMIT 60"); do
+        ip=${row%,*} got=${row#*,}
+        want=$(mmdblookup --file "$G" --ip "$ip" country iso_code 2>/dev/null |
+            sed -n 's/.*"\(..\)" <utf8_string>.*/\1/p')
+        [ -z "$want" ] && want=$(mmdblookup --file "$G" --ip "$ip" registered_country iso_code \
+            2>/dev/null | sed -n 's/.*"\(..\)" <utf8_string>.*/\1/p')
+        case $ip in 127.* | 10.* | 192.168.* | ::1 | fe80:*) want="" ;; esac
+        checked=$((checked + 1))
+        [ "$got" = "$want" ] || { bad=$((bad + 1)); echo "     $ip: got '$got' want '$want'"; }
+    done
+    nonempty=$(sqlite3 "$W/geo.db" "SELECT count(*) FROM access_events WHERE country <> ''")
+    [ $bad -eq 0 ] && [ "$checked" -gt 10 ] && [ "$nonempty" -gt 0 ] &&
+        pass "geoip: $checked addresses' countries agree with mmdblookup" ||
+        fail "geoip: $bad of $checked addresses disagree (countries set: $nonempty)"
+}
+
+t_cli() {
+    C=$W/cli
+    mkdir -p "$C"
+    db=$W/ref.db
+    # received tab for a domain, every page: the rows are exactly the SQL truth
+    want=$(sqlite3 "$db" "SELECT count(*) FROM deliveries WHERE is_hop = 0 AND
+        recipient_domain = 'uhu-banane.net'")
+    got=0 cursor="" pages=0
+    while :; do
+        "$M" search --db "$db" --tab received --domain uhu-banane.net --limit 100 \
+            --format json ${cursor:+--cursor "$cursor"} >"$C/page.json"
+        n=$(jq '.rows | length' "$C/page.json")
+        got=$((got + n))
+        pages=$((pages + 1))
+        cursor=$(jq -r '.next_cursor // empty' "$C/page.json")
+        [ -z "$cursor" ] && break
+        [ $pages -gt 1000 ] && break
+    done
+    [ "$got" = "$want" ] && [ "$want" -gt 100 ] && pass "cli: paging the received tab gives all $want rows" ||
+        fail "cli: paging gave $got of $want rows"
+    "$M" search --db "$db" --tab received --domain uhu-banane.net --format csv --limit 5 >"$C/p.csv"
+    [ "$(wc -l <"$C/p.csv")" = 6 ] && head -1 "$C/p.csv" | grep -q '^date,sender,mailbox' &&
+        pass "cli: csv" || fail "cli: csv"
+    expect "cli: bad sort is a usage error" 2 "sort: not a column" \
+        "$M" search --db "$db" --tab access --sort size
+    expect "cli: unknown domain" 2 "domain: unknown domain" \
+        "$M" search --db "$db" --tab received --domain nowhere.example
+    # stats: counts are the tables'
+    "$M" stats --db "$db" >"$C/stats.json"
+    [ "$(jq .messages "$C/stats.json")" = "$(sqlite3 "$db" 'SELECT count(*) FROM messages')" ] &&
+        [ "$(jq .db_bytes "$C/stats.json")" -gt 0 ] && pass "cli: stats" || fail "cli: stats"
+    # ignore terms hide and unhide existing rows
+    cp "$db" "$C/i.db"
+    term=$(sqlite3 "$C/i.db" "SELECT status_text FROM deliveries WHERE recipient_domain =
+        'uhu-banane.net' AND is_hop = 0 AND status_text <> '' LIMIT 1" | cut -c1-12)
+    echo "     (ignore term: $term)"
+    all=$("$M" search --db "$C/i.db" --tab received --total --format json --limit 1 | jq .total)
+    "$M" settings --db "$C/i.db" --set "ignore_terms_smtp=$term" >/dev/null
+    hid=$("$M" search --db "$C/i.db" --tab received --total --format json --limit 1 | jq .total)
+    "$M" settings --db "$C/i.db" --set "ignore_terms_smtp=" >/dev/null
+    back=$("$M" search --db "$C/i.db" --tab received --total --format json --limit 1 | jq .total)
+    [ "$hid" -lt "$all" ] && [ "$back" = "$all" ] && pass "cli: ignore terms hide ($all -> $hid) and unhide" ||
+        fail "cli: ignore terms $all $hid $back"
+    # cron disabled: ingest exits 0 quickly and reads nothing
+    "$M" settings --db "$C/i.db" --set cron_enabled=off >/dev/null
+    echo "Mar 20 00:00:00 x postfix/qmgr[1]: ABCDEF: removed" >>"$C/extra.log"
+    expect "cli: cron disabled" 0 "disabled" \
+        "$M" ingest --db "$C/i.db" --log "$C/extra.log" --geoip /nonexistent
+    [ -z "$(sqlite3 "$C/i.db" "SELECT 1 FROM log_state WHERE path = '$C/extra.log'")" ] &&
+        pass "cli: cron disabled reads nothing" || fail "cli: cron disabled read the log"
+    # purge with the default retention removes the (years old) records
+    "$M" settings --db "$C/i.db" --set retention_days=7 >/dev/null
+    expect "cli: purge" 0 "rows deleted" "$M" purge --db "$C/i.db"
+    [ "$(sqlite3 "$C/i.db" 'SELECT count(*) FROM deliveries')" = 0 ] && pass "cli: purge emptied" ||
+        fail "cli: purge left rows"
+    expect "cli: settings --get" 0 '"hide_from_clients": false' "$M" settings --db "$db" --get
+    expect "cli: help" 0 "usage: maillog ingest" "$M" ingest --help
+}
+
+for t in $TESTS; do
+    "t_$t"
+done
+if [ $fails -ne 0 ]; then
+    echo "tests/ingest: $fails failed"
+    exit 1
+fi
+echo "tests/ingest: all passed"
