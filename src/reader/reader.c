@@ -322,14 +322,15 @@ static int cmp_candidates(const void *a, const void *b)
 /* The rotated siblings of path, oldest first. */
 static int list_candidates(const char *path, struct candidate *out, int *count, struct err *e)
 {
-    char dir[1024], base[1024];
+    char tmp[1024], dir[1024], base[1024];
     DIR *d;
     struct dirent *de;
 
-    snprintf(dir, sizeof dir, "%s", path);
-    snprintf(base, sizeof base, "%s", path);
-    snprintf(dir, sizeof dir, "%s", dirname(dir));
-    snprintf(base, sizeof base, "%s", basename(base));
+    /* dirname() and basename() may modify their argument: work on copies */
+    snprintf(tmp, sizeof tmp, "%s", path);
+    snprintf(dir, sizeof dir, "%s", dirname(tmp));
+    snprintf(tmp, sizeof tmp, "%s", path);
+    snprintf(base, sizeof base, "%s", basename(tmp));
     *count = 0;
     if ((d = opendir(dir)) == NULL)
         return err_sys(e, "%s", dir);
