@@ -191,6 +191,19 @@ def self_check(fmt, idx, expected, problems):
 
 # --- what the product must show ------------------------------------------
 
+def status_text_expect(r):
+    """What the "status error" text must contain, from how lib.sh set the servers up."""
+    dom = domain_of(r["rcpt"])
+    if r["expect"] == "rejected":
+        return "Relay access denied" if dom not in DOMAINS else "User unknown in virtual mailbox table"
+    if r["expect"] == "bounced":
+        # Dovecot's LMTP does not know the ghost; smtp-sink -f RCPT answers 5xx.
+        return "User doesn't exist" if dom in DOMAINS else "said: 5"
+    if r["expect"] == "deferred":
+        return "Connection refused" if dom == "closed.example" else "said: 4"
+    return None
+
+
 def expected_rows(expected, tab, domain):
     """Rows of one tab for one domain (None: the admin's view of all domains)."""
     def mine(addr):
@@ -212,12 +225,13 @@ def expected_rows(expected, tab, domain):
             queued = r["msgid"] and r["expect"] != "rejected"
             msgid = r["msgid"] if queued else None
             size = r["bytes"] if queued else None
+            text = status_text_expect(r)
             if received and mine(r["rcpt"]):
                 rows.append({"sender": r["sender"], "mailbox": r["rcpt"], "status": r["expect"],
-                             "msgid": msgid, "min_size": size})
+                             "msgid": msgid, "min_size": size, "text": text})
             if not received and mine(r["sender"]) and r["origin"] in ("sasl", "local"):
                 rows.append({"mailbox": r["sender"], "recipient": r["rcpt"], "status": r["expect"],
-                             "msgid": msgid, "min_size": size})
+                             "msgid": msgid, "min_size": size, "text": text})
         elif r["kind"] == "dsn" and received and mine(r["to"]):
             rows.append({"sender": "", "mailbox": r["to"], "status": "sent", "msgid": None, "min_size": 1})
     if tab.startswith("not-"):
@@ -259,6 +273,8 @@ def compare(tab, want, got):
         g = got.pop(match)
         if tab != "access" and w.get("min_size") and not (isinstance(g.get("size"), int) and g["size"] >= w["min_size"]):
             missing.append(dict(w, problem="size %r < %d bytes sent" % (g.get("size"), w["min_size"])))
+        if tab != "access" and w.get("text") and w["text"] not in (g.get("status_text") or ""):
+            missing.append(dict(w, problem="status_text %r lacks %r" % (g.get("status_text"), w["text"])))
     return missing, got
 
 
@@ -408,6 +424,64 @@ def check_tab(fmt, idx, expected, tab, domain, got, via, problems, total=None):
     return len(want)
 
 
+def cgi_get(run, fmt, path):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
+           "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
+           "MAILLOG_ROLE": "admin", "MAILLOG_USER": "admin", "MAILLOG_CONFIG": cfg_path(run, fmt)}
+    p = subprocess.run([os.environ["MAILLOG_CGI"]], env=env, capture_output=True)
+    status, body = parse_cgi(p.stdout)
+    return status, (json.loads(body) if status == 200 else body)
+
+
+def check_traces(run, fmt, idx, expected, message_ids, problems):
+    """/v1/messages/{id} of every queued message: who sent it from where, what
+    happened to each recipient, the DSN link, the raw lines."""
+    by_msgid = collections.defaultdict(list)
+    for r in expected:
+        if r["kind"] == "mail" and r["msgid"]:
+            by_msgid[r["msgid"]].append(r)
+    dsn_of = collections.Counter(r["of_msgid"] for r in expected if r["kind"] == "dsn")
+    checked = 0
+    for msgid, recs in sorted(by_msgid.items()):
+        where = "%s trace of %s" % (fmt, msgid)
+        if msgid not in message_ids:
+            problems.append(("%s: no tab row leads to it" % where, idx.lines_of_msgid(msgid)))
+            continue
+        status, t = cgi_get(run, fmt, "/v1/messages/%d" % message_ids[msgid])
+        if status != 200:
+            problems.append(("%s: HTTP %s %s" % (where, status, t), idx.lines_of_msgid(msgid)))
+            continue
+        checked += 1
+        r0, m = recs[0], t.get("message", {})
+        want = {"msgid": msgid, "sender": r0["sender"], "client_ip": r0["client_ip"],
+                "country": country_of(r0["client_ip"]), "sasl_username": r0["sasl_user"] or "",
+                "origin": r0["origin"]}
+        for k, v in want.items():
+            if norm_msgid(m.get(k)) != v if k == "msgid" else m.get(k) != v:
+                problems.append(("%s: message.%s = %r, expected %r" % (where, k, m.get(k), v),
+                                 idx.lines_of_msgid(msgid)))
+        dels = collections.defaultdict(list)
+        for d in t.get("deliveries", []):
+            if not d.get("is_hop"):
+                dels[d.get("recipient")].append(d.get("status"))
+        for r in recs:
+            got = dels.get(r["rcpt"], [])
+            if r["expect"] == "rejected":
+                ok = all(s == "rejected" for s in got)  # may or may not be attached
+            else:
+                ok = got == [r["expect"]]
+            if not ok:
+                problems.append(("%s: deliveries to %s are %s, expected %s" % (where, r["rcpt"], got, r["expect"]),
+                                 idx.lines_of_msgid(msgid)))
+        rels = [c.get("relation") for c in t.get("chain", [])]
+        if rels.count("dsn") != dsn_of.get(msgid, 0):
+            problems.append(("%s: chain %s, expected %d dsn link(s)" % (where, t.get("chain"), dsn_of.get(msgid, 0)),
+                             idx.lines_of_msgid(msgid)))
+        if not any("message-id=<%s>" % msgid in l for l in t.get("lines", [])):
+            problems.append(("%s: raw lines lack the message-id line" % where, idx.lines_of_msgid(msgid)))
+    return checked
+
+
 def cmd_verify(a):
     run = a.run
     expected = load_expected(run)
@@ -430,9 +504,10 @@ def cmd_verify(a):
     if not product_ready():
         print("check.py: SKIP product checks (maillog ingest not built yet)", file=sys.stderr)
         return 0
-    checked = 0
+    checked = traces = 0
     for fmt in FORMATS:
         idx = indexes[fmt]
+        message_ids = {}
         for tab in TABS:
             for domain in DOMAINS + [None]:
                 status, rows, total = cgi_rows(run, fmt, tab, domain)
@@ -440,6 +515,9 @@ def cmd_verify(a):
                     problems.append(("%s cgi %s domain=%s: HTTP %s %s" % (fmt, tab, domain, status, rows), []))
                 else:
                     checked += check_tab(fmt, idx, expected, tab, domain, rows, "cgi", problems, total)
+                    for row in rows:
+                        if row.get("msgid") and row.get("message_id"):
+                            message_ids.setdefault(norm_msgid(row["msgid"]), row["message_id"])
                 try:
                     rows = cli_rows(run, fmt, tab, domain)
                     checked += check_tab(fmt, idx, expected, tab, domain, rows, "search", problems)
@@ -455,11 +533,12 @@ def cmd_verify(a):
             if status not in (403, 404):
                 problems.append(("%s cgi: client of %s asking for %s %s got HTTP %s"
                                  % (fmt, DOMAINS[0], DOMAINS[1], tab, status), []))
+        traces += check_traces(run, fmt, idx, expected, message_ids, problems)
     if problems:
         report(problems, "the product's tabs do not match what the driver did")
         return 1
-    print("check.py: %d expected rows found in the tabs (2 log formats, CLI and CGI)" % checked,
-          file=sys.stderr)
+    print("check.py: %d expected rows found in the tabs (2 log formats, CLI and CGI), %d message traces right"
+          % (checked, traces), file=sys.stderr)
     return 0
 
 

@@ -21,7 +21,8 @@ what the product printed:
       one row per recipient the driver gave in RCPT TO (rejected ones too);
       "msgid" is null when no queue file exists (NOQUEUE rejection).
   {"kind": "dsn", "phase", "to", "of_msgid", "why": "bounce|success"}
-      a notification Postfix must send to a hosted mailbox (null sender).
+      a notification (null sender) Postfix must send for that message; to a
+      hosted mailbox it is a received row of that domain.
   {"kind": "access", "phase", "user", "ip", "protocol": "imap|pop3|smtp|
    "submission", "ok": bool}
       one login attempt (IMAP/POP3 login, or SMTP AUTH). A successful SMTP
@@ -214,11 +215,12 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
                  "rcpt": r, "client_ip": ip or "127.0.0.1", "origin": origin,
                  "sasl_user": auth[0] if auth else None, "port": port, "expect": expect,
                  "bytes": len(data)})
-        # A hosted sender gets a non-delivery notification for a hard bounce.
-        if expect == "bounced" and sender and is_hosted(sender) and sender in known_users():
-            rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "bounce"})
-        if notify_success and expect == "sent" and sender in known_users():
-            rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "success"})
+    # Hard bounces: one non-delivery notification per message, to the sender
+    # (a hosted mailbox, or a remote sender whose server is the accept sink).
+    if sender and any(expect == "bounced" for _, expect in rows):
+        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "bounce"})
+    if notify_success and sender in known_users() and any(expect == "sent" for _, expect in rows):
+        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "success"})
     return msgid
 
 
