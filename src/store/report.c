@@ -295,45 +295,77 @@ static int stats_totals(struct store *s, const struct stats_query *sq, const cha
     return 0;
 }
 
-static int stats_buckets(struct store *s, const struct stats_query *sq, const char *list,
-                         bool any, int64_t from, int64_t to, struct sqlbuf *b,
-                         struct stats_result *r, struct err *e)
+/* Adds the (bucket, status, count) rows of one statement to r. */
+static int stats_accumulate(struct store *s, struct sqlbuf *b, int64_t size,
+                            struct stats_result *r, struct err *e)
 {
-    int64_t size = sq->by_day ? 86400 : 3600;
     sqlite3_stmt *st;
     int rc;
 
-    if ((r->buckets = calloc(STATS_BUCKETS_MAX, sizeof *r->buckets)) == NULL)
-        return err_set(e, "out of memory");
-    sqlbuf_init(b);
-    sqlbuf_add(b, "SELECT (time / ");
-    sqlbuf_int(b, size);
-    sqlbuf_add(b, ") AS t, status, count(*) FROM deliveries WHERE is_hop = 0 AND time >= ");
-    sqlbuf_int(b, from);
-    sqlbuf_add(b, " AND time < ");
-    sqlbuf_int(b, to);
-    sqlbuf_add(b, " AND (1");
-    stats_scope(b, sq, list, any, "recipient_domain", false);
-    sqlbuf_add(b, " OR sent_domain <> ''");
-    stats_scope(b, sq, list, any, "sent_domain", false);
-    sqlbuf_add(b, ") GROUP BY t, status ORDER BY t");
     if ((st = sqlbuf_prepare(b, s->db, e)) == NULL)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t t = sqlite3_column_int64(st, 0) * size;
         int status = sqlite3_column_int(st, 1);
+        size_t k;
 
-        if (r->bucket_count == 0 || r->buckets[r->bucket_count - 1].t != t) {
+        /* rows come sorted by t; the second statement merges into the first's */
+        for (k = r->bucket_count; k > 0 && r->buckets[k - 1].t > t; k--)
+            ;
+        if (k == 0 || r->buckets[k - 1].t != t) {
             if (r->bucket_count == STATS_BUCKETS_MAX)
-                break;
-            r->buckets[r->bucket_count++].t = t;
+                continue;
+            memmove(&r->buckets[k + 1], &r->buckets[k],
+                    (r->bucket_count - k) * sizeof r->buckets[0]);
+            memset(&r->buckets[k], 0, sizeof r->buckets[0]);
+            r->buckets[k].t = t;
+            r->bucket_count++;
+            k++;
         }
         if (status >= 0 && status < DELIVERY_STATUS_COUNT)
-            r->buckets[r->bucket_count - 1].by_status[status] +=
-                (uint64_t)sqlite3_column_int64(st, 2);
+            r->buckets[k - 1].by_status[status] += (uint64_t)sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+}
+
+/* Deliveries per bucket and status: those received in scope (one walk of the
+ * recipient-domain index), plus those sent from scope to elsewhere (one walk
+ * of the sender-domain index), so internal mail counts once. */
+static int stats_buckets(struct store *s, const struct stats_query *sq, const char *list,
+                         bool any, int64_t from, int64_t to, struct sqlbuf *b,
+                         struct stats_result *r, struct err *e)
+{
+    int64_t size = sq->by_day ? 86400 : 3600;
+
+    if ((r->buckets = calloc(STATS_BUCKETS_MAX + 1, sizeof *r->buckets)) == NULL)
+        return err_set(e, "out of memory");
+    for (int part = 0; part < 2; part++) {
+        bool everything = sq->scope.all && !any && sq->domain[0] == '\0';
+
+        if (everything && part == 1)
+            break;
+        sqlbuf_init(b);
+        sqlbuf_add(b, "SELECT (time / ");
+        sqlbuf_int(b, size);
+        sqlbuf_add(b, ") AS t, status, count(*) FROM deliveries WHERE is_hop = 0");
+        if (part == 1)
+            sqlbuf_add(b, " AND sent_domain <> ''");
+        sqlbuf_add(b, " AND time >= ");
+        sqlbuf_int(b, from);
+        sqlbuf_add(b, " AND time < ");
+        sqlbuf_int(b, to);
+        stats_scope(b, sq, list, any, part == 0 ? "recipient_domain" : "sent_domain", false);
+        if (part == 1 && !everything) {
+            sqlbuf_add(b, " AND NOT (1");
+            stats_scope(b, sq, list, any, "recipient_domain", false);
+            sqlbuf_add(b, ")");
+        }
+        sqlbuf_add(b, " GROUP BY t, status ORDER BY t");
+        if (stats_accumulate(s, b, size, r, e) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int stats_countries(struct store *s, const struct stats_query *sq, const char *list,

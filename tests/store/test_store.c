@@ -179,6 +179,32 @@ START_TEST(tabs_classify_deliveries)
     ck_assert_int_eq(run(TAB_RECEIVED, "", "no-such-text", &c, &res), 0);
     ck_assert_int_eq(run(TAB_SENT, "", "no", &c, &res), 1); /* short text: no FTS */
 
+    /* charts: every visible delivery of the domain once, by status */
+    struct stats_query sq;
+    struct stats_result sr;
+    struct err e;
+    uint64_t n = 0, rejected = 0;
+
+    memset(&sq, 0, sizeof sq);
+    sq.scope.domains = example_only;
+    sq.scope.count = 1;
+    sq.from = 1;
+    sq.to = 10000;
+    ck_assert_msg(store_stats(st, &sq, &sr, &e) == 0, "%s", e.text);
+    for (size_t i = 0; i < sr.bucket_count; i++)
+        for (int k = 0; k < DELIVERY_STATUS_COUNT; k++) {
+            n += sr.buckets[i].by_status[k];
+            if (k == DELIVERY_REJECTED)
+                rejected += sr.buckets[i].by_status[k];
+        }
+    ck_assert_int_eq((int)n, 4); /* 2 received + 2 sent; hop and spoofed not */
+    ck_assert_int_eq((int)rejected, 1);
+    ck_assert_int_eq((int)sr.totals.received, 2);
+    ck_assert_int_eq((int)sr.totals.sent, 2);
+    ck_assert_int_eq((int)sr.totals.not_received, 1);
+    ck_assert_int_eq((int)sr.totals.not_sent, 1);
+    stats_result_free(&sr);
+
     /* attempts are counted by the store */
     sqlite3_stmt *q;
     ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st),
