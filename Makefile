@@ -61,8 +61,10 @@ $(BUILD)/libmaillog.a: $(LIB_OBJ)
 $(BUILD)/maillog: $(BUILD)/src/cli/maillog.o $(BUILD)/libmaillog.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# --as-needed: the CGI runs once per request and does not use libcurl (and its
+# ~30 libraries, several ms of dynamic linking per request); see src/api.
 $(BUILD)/maillog.cgi: $(BUILD)/src/api/maillog_cgi.o $(BUILD)/libmaillog.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # The unit-test runner: one Check program with every tests/<stage>/test_*.c.
 # Each test file defines `Suite *suite_<stage>_<name>(void)`; the list is
