@@ -113,7 +113,10 @@ static void parse_client(struct event *ev, struct slice s)
     struct slice rest = s;
 
     ev->kind = EV_CLIENT;
-    set_client(ev, &rest);
+    /* SASL fields only after a well-formed client: a name with ", " in it
+     * is not one Postfix would log */
+    if (!take_client(&rest, &ev->client_host, &ev->client_ip))
+        return;
     find_field(rest, "sasl_method", &ev->sasl_method);
     find_field(rest, "sasl_username", &ev->sasl_username);
 }

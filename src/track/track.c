@@ -3,7 +3,7 @@
  *
  * Data structures:
  *   - open messages: a chained hash table keyed by (syslog host, queue id),
- *     threaded on an LRU list. At most OPEN_MAX stay in memory; the least
+ *     threaded on an LRU list. At most TRACK_OPEN_MAX stay in memory; the least
  *     recently touched is flushed to the sink and dropped, and comes back
  *     through find_open_message() if its queue id shows up again. Each open
  *     message keeps the raw lines not yet handed over, and copies of its
@@ -27,7 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#define OPEN_MAX 10000
 #define DEFERRED_MAX 32
 #define SESSIONS 4096
 #define PENDING 4096
@@ -265,7 +264,7 @@ static int table_insert(struct tracker *t, struct open_message *o, struct err *e
     lru_append(t, o);
     t->open_count++;
     /* Bounded memory: the least recently used message goes back to the store. */
-    while (t->open_count > OPEN_MAX && t->lru_head != NULL && t->lru_head != o)
+    while (t->open_count > TRACK_OPEN_MAX && t->lru_head != NULL && t->lru_head != o)
         if (retire(t, t->lru_head, e) != 0)
             return -1;
     return 0;
@@ -912,4 +911,9 @@ int track_flush(struct tracker *t, struct err *e)
 const struct track_counts *track_counts(const struct tracker *t)
 {
     return &t->counts;
+}
+
+size_t track_open_count(const struct tracker *t)
+{
+    return t->open_count;
 }

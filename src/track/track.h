@@ -80,4 +80,9 @@ int track_flush(struct tracker *t, struct err *e);
 
 const struct track_counts *track_counts(const struct tracker *t);
 
+/* Messages currently held in memory (at most TRACK_OPEN_MAX; the rest live
+ * in the store until their queue id shows up again). */
+#define TRACK_OPEN_MAX 10000
+size_t track_open_count(const struct tracker *t);
+
 #endif
