@@ -3,7 +3,7 @@
 // by country (ok / failed bars).
 import { useEffect, useState } from 'react';
 import { Alert, SegmentedControl, Skeleton } from '@plesk/ui-library';
-import { countryLabel, localTime } from './format.js';
+import { countryLabel, localTime, utcDay } from './format.js';
 
 const STATUSES = ['sent', 'deferred', 'bounced', 'expired', 'rejected', 'discarded'];
 const COLORS = {
@@ -25,7 +25,7 @@ function MailChart({ buckets, bucket }) {
     const bw = (W - pad.l - pad.r) / n;
     const y = (v) => pad.t + (H - pad.t - pad.b) * (1 - v / max);
     const labelEvery = Math.max(1, Math.ceil(n / 8));
-    const fmt = (t) => (bucket === 'day' ? localTime(t).slice(0, 10) : localTime(t).slice(5, 16));
+    const fmt = (t) => (bucket === 'day' ? utcDay(t) : localTime(t).slice(5, 16));
     return (
         <figure className="ml-chart">
             <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Mails per ${bucket} by status`} width="100%" height={H}>
@@ -143,7 +143,7 @@ export default function Overview({ api, domain }) {
             <div className="ml-overview-panels">
                 <div className="ml-panel">
                     <div className="ml-panel-head">
-                        <h3>Mails per {bucket}</h3>
+                        <h3>Mails per {bucket === 'day' ? 'day (UTC)' : 'hour'}</h3>
                         <SegmentedControl
                             buttons={[
                                 { title: 'Hours', value: 'hour' },

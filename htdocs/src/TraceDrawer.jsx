@@ -68,7 +68,7 @@ export default function TraceDrawer({ api, id, onClose }) {
                             data={deliveries}
                             columns={[
                                 { key: 'recipient', title: 'Recipient', type: 'title', render: (r) => r.recipient + (r.orig_to && r.orig_to !== r.recipient ? ` (to ${r.orig_to})` : '') },
-                                { key: 'date', title: 'Date', render: (r) => localTime(r.date) },
+                                { key: 'date', title: 'Date', render: (r) => <span className="ml-nowrap">{localTime(r.date)}</span> },
                                 {
                                     key: 'status',
                                     title: 'Status',

@@ -27,10 +27,28 @@ export function humanSize(n) {
     return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
-// ISO code + English name; "" is a private or unknown address.
+let regionNames = null;
+function regionName(code) {
+    try {
+        regionNames = regionNames || new Intl.DisplayNames(['en'], { type: 'region' });
+        const n = regionNames.of(code);
+        return n && n !== code ? n : '';
+    } catch {
+        return '';
+    }
+}
+
+// ISO code + English name (the API's, else the browser's); "" is a private
+// or unknown address.
 export function countryLabel(code, name) {
     if (!code) return 'local';
-    return name ? `${code} ${name}` : code;
+    const n = name || regionName(code);
+    return n ? `${code} ${n}` : code;
+}
+
+// Epoch seconds → "YYYY-MM-DD" of the UTC day (the API's day buckets are UTC days).
+export function utcDay(t) {
+    return new Date(Number(t) * 1000).toISOString().slice(0, 10);
 }
 
 // A date input's value ("YYYY-MM-DD", local midnight) → epoch seconds.
