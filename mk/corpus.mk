@@ -4,6 +4,8 @@
 CORPUS_DIR ?= $(CURDIR)/../shared/corpus
 
 check-corpus: build/.deps-test $(BUILD)/maillog
+	$(MAKE) SANITIZE=1 build/asan/maillog
+	tests/corpus/run-asan.sh build/asan/maillog $(CORPUS_DIR)
 	tests/corpus/check-pflogsumm.sh $(BUILD)/maillog $(CORPUS_DIR)
 
 bench-parse: build/.deps-test $(BUILD)/maillog
