@@ -82,7 +82,8 @@ $(BUILD)/tests/check_main.o: tests/check_main.c $(BUILD)/tests/suites.h
 $(BUILD)/test_unit: $(BUILD)/tests/check_main.o $(TEST_OBJ) $(BUILD)/libmaillog.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
-build/.deps-test:
+build/.deps-test: scripts/deps.sh
+	@mkdir -p build
 	scripts/deps.sh build test
 	@touch $@
 
