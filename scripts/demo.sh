@@ -17,6 +17,7 @@
 #   --dir DIR       demo directory (default build/demo; replaced on each run)
 #   --port N        port (default: the first free one from 8080)
 #   --sample        use the generated sample even when a system log exists
+#   --log FILE      ingest FILE instead of the system's mail log
 #   --seed N, --end EPOCH   passed to the sample generator (reproducible logs)
 #   --max-lines N   the config's max_lines (log tail; 0 disables it)
 #   --background    start lighttpd in the background and return (tests);
@@ -27,6 +28,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 
 dir=build/demo
+log=""
 port=""
 sample=0
 seed=1
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --dir) dir=$2; shift ;;
     --port) port=$2; shift ;;
     --sample) sample=1 ;;
+    --log) log=$2; shift ;;
     --seed) seed=$2; shift ;;
     --end) end=$2; shift ;;
     --max-lines) max_lines=$2; shift ;;
@@ -90,20 +93,22 @@ rm -rf "$dir"
 mkdir -p "$dir/www"
 
 # The log and the hosted domains.
-log=""
-if [ $sample = 0 ]; then
+case "$log" in "" | /*) ;; *) log=$top/$log ;; esac
+if [ $sample = 0 ] && [ -z "$log" ]; then
     for f in /var/log/maillog /var/log/mail.log; do
         if [ -r "$f" ] && [ -s "$f" ]; then log=$f; break; fi
     done
 fi
-if [ -n "$log" ]; then
-    say "using this machine's mail log $log"
+if [ $sample = 0 ] && [ -n "$log" ]; then
+    say "using the mail log $log"
     # Hosted domains: Postfix's own list when there is one, else the
-    # domains that received mail in the log.
-    doms=$( (postconf -h virtual_mailbox_domains mydestination 2>/dev/null || true) |
+    # domains delivered to locally (LMTP, local, virtual, Plesk) in the log.
+    doms=$( (postconf -xh virtual_mailbox_domains mydestination 2>/dev/null || true) |
         tr ', ' '\n\n' | grep -E '^[A-Za-z0-9.-]+\.[A-Za-z]+$' | grep -v '^localhost' | sort -u | head -50)
-    [ -n "$doms" ] || doms=$(grep -oE 'to=<[^@>]+@[A-Za-z0-9.-]+>.*status=sent' "$log" 2>/dev/null |
-        sed -E 's/^to=<[^@]+@([^>]+)>.*/\1/' | tr 'A-Z' 'a-z' | sort | uniq -c | sort -rn | awk '{print $2}' | head -10)
+    [ -n "$doms" ] || doms=$(grep -E 'status=sent' "$log" 2>/dev/null |
+        grep -E 'relay=([^,]*lmtp|local|virtual|plesk_virtual|dovecot)' |
+        grep -oE 'to=<[^@>]+@[A-Za-z0-9.-]+>' | sed -E 's/^to=<[^@]+@([^>]+)>/\1/' | tr 'A-Z' 'a-z' |
+        sort | uniq -c | sort -rn | awk '{print $2}' | head -10)
     [ -n "$doms" ] || doms=example.com
     printf '%s\n' $doms | awk 'BEGIN{printf "["} {printf "%s{\"name\":\"%s\",\"owner_email\":\"postmaster@%s\",\"client\":\"%s\",\"reseller\":\"res1\"}", (NR>1?",":""), $1, $1, (NR==1?"cli1":"client" NR)} END{print "]"}' >"$dir/domains.json"
     first=$(printf '%s\n' $doms | head -1)
