@@ -46,6 +46,8 @@ GEO = [
 ]
 TABS = ["access", "received", "sent", "not-received", "not-sent"]
 MAX_REPORTED = 25
+CGI_PAGE = 50  # the API's default page size
+CLI_PAGE = 37
 
 
 def country_of(ip):
@@ -344,8 +346,8 @@ def cmd_ingest(a):
 def cgi_rows(run, fmt, tab, domain, role="admin", scope=None):
     """All rows of a tab through maillog.cgi (following next_cursor)."""
     rows, cursor, total = [], None, None
-    for _ in range(100):
-        qs = "limit=500"
+    for _ in range(1000):
+        qs = "limit=%d" % CGI_PAGE
         if domain:
             qs += "&domain=" + domain
         if cursor:
@@ -384,21 +386,26 @@ def parse_cgi(out):
 
 
 def cli_rows(run, fmt, tab, domain):
-    args = [os.environ["MAILLOG_BIN"], "search", "--config", cfg_path(run, fmt), "--tab", tab,
-            "--format", "json", "--limit", "500"]
-    if domain:
-        args += ["--domain", domain]
-    p = subprocess.run(args, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError("maillog search %s failed (%d): %s" % (" ".join(args[2:]), p.returncode, p.stderr))
-    text = p.stdout.strip()
-    if not text:
-        return []
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    return data["rows"] if isinstance(data, dict) else data
+    """All rows of a tab through `maillog search`, in pages of CLI_PAGE rows
+    (many rows share one second: keyset pagination must neither skip nor
+    repeat any)."""
+    rows, cursor = [], None
+    for _ in range(1000):
+        args = [os.environ["MAILLOG_BIN"], "search", "--config", cfg_path(run, fmt), "--tab", tab,
+                "--format", "json", "--limit", str(CLI_PAGE)]
+        if domain:
+            args += ["--domain", domain]
+        if cursor:
+            args += ["--cursor", cursor]
+        p = subprocess.run(args, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("maillog search %s failed (%d): %s" % (" ".join(args[2:]), p.returncode, p.stderr))
+        data = json.loads(p.stdout)
+        rows.extend(data["rows"])
+        cursor = data.get("next_cursor")
+        if not cursor:
+            return rows
+    raise RuntimeError("maillog search %s: more than 1000 pages" % tab)
 
 
 def report(problems, title):
