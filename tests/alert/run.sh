@@ -11,7 +11,10 @@
 #    `maillog alerts` mailing the owner through the real Postfix into the
 #    owner's Dovecot mailbox, the password changed by
 #    tests/fixtures/alert/dovecot-passwd.sh; then IMAP with the new password
-#    succeeds and with the old one fails.
+#    succeeds and with the old one fails. The report goes over STARTTLS with
+#    certificate verification and SMTP AUTH (Postfix submission, a test CA
+#    bind-mounted into the namespace's CA bundle); before the CA is trusted
+#    the run must fail and change nothing.
 #
 # Needs root (installs scripts/deps.sh groups servers and geoip when
 # missing). About half a minute. Ends with "alerts: N passed, N failed".
@@ -69,11 +72,43 @@ trap 'exit 130' INT TERM
 
 e2e_fail() {
     echo "FAIL e2e_dovecot_password_change: $*"
-    exit_e2e=1
+}
+
+# tls_setup — a test CA and a certificate for "localhost"; Postfix offers
+# STARTTLS with it and notes TLS and the SASL sender in Received headers.
+tls_setup() {
+    local t=$run/tls
+    mkdir -p "$t"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj "/CN=maillog alert test CA" -keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+        -keyout "$t/srv.key" -out "$t/srv.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost\n' >"$t/ext"
+    openssl x509 -req -in "$t/srv.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial \
+        -days 2 -extfile "$t/ext" -out "$t/srv.crt" 2>/dev/null
+    chmod 600 "$t/srv.key"
+    postconf -c "$ITEST_POSTFIX_DIR" -e "smtpd_tls_cert_file = $t/srv.crt" \
+        "smtpd_tls_key_file = $t/srv.key" "smtpd_tls_security_level = may" \
+        "smtpd_tls_received_header = yes" "smtpd_sasl_authenticated_header = yes"
+    postconf -c "$ITEST_POSTFIX_DIR" -M "tlsmgr/unix=tlsmgr unix - - n 1000? 1 tlsmgr"
+}
+
+# tls_trust — inside our mount namespace only: the system CA bundle plus the
+# test CA, bind-mounted over the bundle libcurl reads.
+tls_trust() {
+    cat /etc/ssl/certs/ca-certificates.crt "$run/tls/ca.crt" >"$run/tls/bundle.crt"
+    mount --bind "$run/tls/bundle.crt" /etc/ssl/certs/ca-certificates.crt
 }
 
 e2e() {
     itest_init "$run/srv"
+    local tls=0
+    if [ "${ITEST_NS:-}" = 1 ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+        tls=1
+        tls_setup
+    else
+        itest_log "no private mount namespace: the report goes over plain SMTP"
+    fi
     itest_start_all
 
     printf '203.0.113.0/24\tUS\n198.51.100.0/24\tDE\n' >"$run/geo.tsv"
@@ -88,8 +123,13 @@ db = $run/maillog.db
 log = $ITEST_LOG_RHEL
 domains = $run/domains.json
 geoip = $run/geo.mmdb
-[smtp]
-url = smtp://127.0.0.1:$ITEST_SMTP_PORT
+$(if [ "$tls" = 1 ]; then
+        # STARTTLS with certificate verification and SMTP AUTH, on submission.
+        printf '[smtp]\nurl = smtp://localhost:%s\ntls = starttls\n' "$ITEST_SUBMISSION_PORT"
+        printf 'user = bob@hosted-a.example\npassword = Bob-pw2\n'
+    else
+        printf '[smtp]\nurl = smtp://127.0.0.1:%s\n' "$ITEST_SMTP_PORT"
+    fi)
 from = mail-log@server.example
 [password]
 command = $ITEST_SRCDIR/tests/fixtures/alert/dovecot-passwd.sh $ITEST_USERS_FILE {mailbox}
@@ -108,8 +148,26 @@ INI
     done
     # The hour of the logins is complete five minutes after its end.
     now=$(((t / 3600 + 1) * 3600 + 540))
+    if [ "$tls" = 1 ]; then
+        # The server's certificate is not trusted yet: nothing may be sent or changed.
+        if "$maillog" alerts --config "$run/maillog.ini" --now "$now" 2>"$run/alerts.err"; then
+            e2e_fail "alerts succeeded with an untrusted certificate"; return
+        fi
+        grep -qi "certificate" "$run/alerts.err" || { e2e_fail "$(cat "$run/alerts.err")"; return; }
+        $helper login "$imap" alice@hosted-a.example Alice-pw1 198.51.100.9 ||
+            { e2e_fail "a password changed although the report was not sent"; return; }
+        tls_trust
+    fi
     "$maillog" alerts --config "$run/maillog.ini" --now "$now" || { e2e_fail "alerts"; return; }
-    itest_wait_queue
+    itest_wait_queue 60
+    if [ "$tls" = 1 ]; then
+        local got
+        got=$(grep -l "^Subject: =?UTF-8" "$ITEST_DIR/mail/hosted-b.example/dave/Maildir/new/"* | head -1)
+        if ! grep -q "using TLS" "$got" || ! grep -q "Authenticated sender: bob@hosted-a.example" "$got"; then
+            e2e_fail "the report did not come over STARTTLS with SMTP AUTH"
+            return
+        fi
+    fi
 
     # alice's domain belongs to dave: the report is in dave's mailbox.
     pw=$($helper report "$ITEST_DIR/mail/hosted-b.example/dave/Maildir" alice@hosted-a.example) ||
@@ -132,7 +190,6 @@ INI
     e2e_ok=1
 }
 
-exit_e2e=0
 if ! "$maillog" ingest --help >/dev/null 2>&1; then
     echo "FAIL e2e_dovecot_password_change: maillog ingest is not available"
     failed=$((failed + 1))
