@@ -3,7 +3,7 @@
 # with real Postfix and Dovecot (tests/integration/lib.sh): a login from an
 # unusual country, ingest, the report in the owner's mailbox, and an IMAP
 # login with the new password while the old one fails. Needs root (installs
-# scripts/deps.sh groups servers + geoip when missing). About half a minute.
+# scripts/deps.sh groups servers, geoip, alerts when missing). About half a minute.
 # The C unit tests of src/alert (tests/alert/test_*.c) run in check-unit.
 
 .PHONY: check-alerts

@@ -16,6 +16,7 @@ pkgs_for() {
     web) echo "lighttpd apache2-utils nodejs" ;;
     browser) echo "chromium nodejs" ;;
     servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate python3" ;;
+    alerts) echo "openssl ca-certificates" ;;
     php) echo "php-cli zip unzip libxml2-utils librsvg2-bin" ;;
     store) echo "sqlite3 jq gzip util-linux time pflogsumm" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;

@@ -16,7 +16,7 @@
 #    bind-mounted into the namespace's CA bundle); before the CA is trusted
 #    the run must fail and change nothing.
 #
-# Needs root (installs scripts/deps.sh groups servers and geoip when
+# Needs root (installs scripts/deps.sh groups servers, geoip and alerts when
 # missing). About half a minute. Ends with "alerts: N passed, N failed".
 # Environment: MAILLOG_BIN (default build/maillog), ALERTS_KEEP=1 keeps the
 # run directory.
@@ -30,7 +30,7 @@ export ITEST_SRCDIR
 if [ -z "${ITEST_NS:-}" ]; then
     [ "$(id -u)" = 0 ] || itest_die "run as root: it installs and starts Postfix and Dovecot"
     itest_deps
-    "$ITEST_SRCDIR/scripts/deps.sh" geoip
+    "$ITEST_SRCDIR/scripts/deps.sh" geoip alerts
 fi
 itest_enter_ns "$0" "$@"
 
