@@ -6,7 +6,7 @@
 #                     answers, the CLI; on the corpus logs (~2 min)
 #   make bench-store  ingest throughput against pflogsumm on the same files,
 #                     peak memory, and query latencies on a generated database
-#                     of 10M deliveries + 5M logins (cached in build/bench/)
+#                     of 10M deliveries + 5M logins (cached in build/bench/store/)
 #
 # The store's unit tests (tests/store/test_store.c) run in check-unit.
 

@@ -8,7 +8,9 @@
  * from the cursor; the WHERE clause repeats the partial indexes' conditions
  * literally so that SQLite can use them. A search text of 3 bytes or more
  * goes through the FTS5 trigram tables; shorter ones are filtered row by row
- * inside the domain's index walk.
+ * inside the domain's index walk. The trigram index answers a superset
+ * (rows holding every trigram of the text); each candidate is checked with
+ * instr() on the searched columns.
  */
 #include "store/query.h"
 
@@ -447,7 +449,7 @@ struct tab_sql {
     const char *domain_column;
     const char *conditions; /* the partial index's WHERE, repeated literally */
     const char *fts;
-    const char *fallback_columns[4]; /* for a search text under 3 bytes */
+    const char *fallback_columns[4]; /* the searched columns, for the exact test */
 };
 
 static const struct tab_sql tab_sql[TAB_COUNT] = {
@@ -563,19 +565,47 @@ static void cursor_encode(char *out, size_t size, bool is_text, const char *tval
     snprintf(out + n, size - n, ".%lld", (long long)id);
 }
 
-/* The FTS5 phrase for a substring: the text quoted, quotes doubled. */
-static void fts_phrase(const char *q, char *out, size_t size)
-{
-    size_t n = 0;
+#define MATCH_TRIGRAMS_MAX 24
 
-    out[n++] = '"';
-    for (; *q && n + 3 < size; q++) {
-        if (*q == '"')
-            out[n++] = '"';
-        out[n++] = *q;
+/* The FTS5 query for a substring on a trigram index without positions: the
+ * AND of the text's trigrams (by UTF-8 character; at most MATCH_TRIGRAMS_MAX,
+ * spread over the text, first and last included), each quoted. Rows matching
+ * it contain every trigram: a superset that the caller checks exactly.
+ * Returns false when the text has fewer than 3 characters. */
+static bool fts_trigrams(const char *q, char *out, size_t size)
+{
+    size_t starts[QUERY_Q_MAX + 1], nchars = 0, n = 0, len = strlen(q);
+    size_t count, pick;
+
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)q[i] & 0xc0) != 0x80)
+            starts[nchars++] = i;
+    if (nchars < 3)
+        return false;
+    starts[nchars] = len;
+    count = nchars - 2;
+    pick = count < MATCH_TRIGRAMS_MAX ? count : MATCH_TRIGRAMS_MAX;
+    out[0] = '\0';
+    for (size_t k = 0; k < pick; k++) {
+        size_t t = pick == 1 ? 0 : k * (count - 1) / (pick - 1);
+        size_t a = starts[t], z = starts[t + 3];
+
+        if (n + 2 * (z - a) + 8 >= size)
+            break;
+        if (k > 0) {
+            memcpy(out + n, " AND ", 5);
+            n += 5;
+        }
+        out[n++] = '"';
+        for (size_t i = a; i < z; i++) {
+            if (q[i] == '"')
+                out[n++] = '"';
+            out[n++] = q[i];
+        }
+        out[n++] = '"';
+        out[n] = '\0';
     }
-    out[n++] = '"';
-    out[n] = '\0';
+    return true;
 }
 
 /* Everything after FROM that the page and the total share. */
@@ -583,7 +613,7 @@ struct where_ctx {
     const struct query *q;
     const struct scope_sql *scope;
     const struct ignore_terms *ignore;
-    char phrase[2 * QUERY_Q_MAX + 4];
+    char phrase[MATCH_TRIGRAMS_MAX * 32];
     char qlower[QUERY_Q_MAX + 1];
 };
 
@@ -614,22 +644,23 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
             sqlbuf_int(b, q->status);
         }
     }
-    if (strlen(q->q) >= 3) {
-        fts_phrase(q->q, w->phrase, sizeof w->phrase);
-        sqlbuf_add(b, " AND id IN (SELECT rowid FROM ");
-        sqlbuf_add(b, t->fts);
-        sqlbuf_add(b, " WHERE ");
-        sqlbuf_add(b, t->fts);
-        sqlbuf_add(b, " MATCH ");
-        sqlbuf_text(b, w->phrase);
-        sqlbuf_add(b, ")");
-    } else if (q->q[0] != '\0') {
+    if (q->q[0] != '\0') {
         size_t i;
 
         for (i = 0; q->q[i]; i++)
             w->qlower[i] = (q->q[i] >= 'A' && q->q[i] <= 'Z') ? (char)(q->q[i] - 'A' + 'a')
                                                               : q->q[i];
         w->qlower[i] = '\0';
+        if (fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
+            sqlbuf_add(b, " AND id IN (SELECT rowid FROM ");
+            sqlbuf_add(b, t->fts);
+            sqlbuf_add(b, " WHERE ");
+            sqlbuf_add(b, t->fts);
+            sqlbuf_add(b, " MATCH ");
+            sqlbuf_text(b, w->phrase);
+            sqlbuf_add(b, ")");
+        }
+        /* the exact test (for short texts, the only one) */
         sqlbuf_add(b, " AND (0");
         for (i = 0; i < 4 && t->fallback_columns[i]; i++) {
             sqlbuf_add(b, " OR instr(lower(");

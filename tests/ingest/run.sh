@@ -345,6 +345,21 @@ t_cli() {
         "$M" search --db "$db" --tab access --sort size
     expect "cli: unknown domain" 2 "domain: unknown domain" \
         "$M" search --db "$db" --tab received --domain nowhere.example
+    # search: exactly the rows holding the text (any case) in a searched column
+    for q in "$(sqlite3 "$db" "SELECT upper(substr(sender, 2, 7)) FROM deliveries WHERE
+            is_hop = 0 AND recipient_domain = 'uhu-banane.net' AND length(sender) > 9 LIMIT 1")" \
+            "$(sqlite3 "$db" "SELECT substr(status_text, 5, 12) FROM deliveries WHERE is_hop = 0
+            AND status <> 0 AND recipient_domain = 'uhu-banane.net' LIMIT 1")" ab; do
+        lq=$(printf '%s' "$q" | tr 'A-Z' 'a-z' | sed "s/'/''/g")
+        want=$(sqlite3 "$db" "SELECT count(*) FROM deliveries WHERE is_hop = 0 AND
+            recipient_domain IN (SELECT name FROM domains) AND (instr(lower(sender), '$lq') OR
+            instr(lower(recipient), '$lq') OR instr(lower(msgid), '$lq') OR
+            instr(lower(status_text), '$lq'))")
+        got=$("$M" search --db "$db" --tab received --q "$q" --total --format json --limit 1 |
+            jq .total)
+        [ "$got" = "$want" ] && [ "$want" -gt 0 ] && pass "cli: search '$q' finds its $want rows" ||
+            fail "cli: search '$q' found $got, want $want"
+    done
     # stats: counts are the tables'
     "$M" stats --db "$db" >"$C/stats.json"
     [ "$(jq .messages "$C/stats.json")" = "$(sqlite3 "$db" 'SELECT count(*) FROM messages')" ] &&

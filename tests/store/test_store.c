@@ -414,7 +414,7 @@ START_TEST(purge_deletes_exactly_the_old)
     int64_t now = 100 * 86400, cutoff = now - 7 * 86400;
 
     for (int i = -3; i <= 3; i++) {
-        char qid[8];
+        char qid[16];
         snprintf(qid, sizeof qid, "P%d", i + 3);
         int64_t m = put_msg(qid, "x@remote.org", ORIGIN_REMOTE, cutoff + i);
         put_dlv(m, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "ok",
