@@ -160,8 +160,12 @@ static int tab_csv(struct api *a, struct query *q, bool paged)
         q->limit = QUERY_LIMIT_MAX;
     q->want_total = false;
     do {
-        if (store_query(a->store, q, csv_row, a, &res, &e) < 0)
+        if (store_query(a->store, q, csv_row, a, &res, &e) < 0) {
+            if (strncmp(e.text, "csv:", 4) == 0)
+                return reply_fail(a->reply, 413, "too_large", NULL, "%s (narrow the search)",
+                                  e.text);
             return api_store_error(a, &e);
+        }
         rows += res.rows;
         memcpy(q->cursor, res.next_cursor, sizeof q->cursor);
     } while (!paged && res.next_cursor[0] != '\0' && rows < CSV_ROWS_MAX);
