@@ -666,6 +666,16 @@ static int send_notices(struct run *r, struct err *e)
     bool have = false;
 
     memset(r->f, 0, sizeof *r->f);
+    /* Notices that could not be delivered for ALERT_RETRY_HOURS are given up. */
+    if (prepare(r,
+                "UPDATE password_changes SET state = state || '_unnotified', updated_at = ?2"
+                " WHERE state IN ('failed', 'abandoned', 'unsure') AND hour_start < ?1",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_int64(q, 1, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
+    sqlite3_bind_int64(q, 2, r->o->now);
+    if (step_done(r, q, e) < 0)
+        return -1;
     if (prepare(r,
                 "SELECT domain, hour_start, mailbox, state FROM password_changes"
                 " WHERE state IN ('failed', 'abandoned', 'unsure')"

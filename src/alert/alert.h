@@ -38,12 +38,16 @@
  *            failed; or the run died before the command ran (the password
  *            was lost with it); or it died while the command ran
  *   failed_notified / abandoned_notified / unsure_notified   notice accepted
+ *   failed_unnotified / …   the notice was not accepted for ALERT_RETRY_HOURS
  * Order for one report: generate → record pending → send (accepted) → record
  * sent → per mailbox: record changing → run command → record changed/failed
  * → notice for anything not changed. A password is never set unless the
  * report carrying it was accepted; a report that was accepted is never sent
  * again; a report that was not accepted is sent again (with new passwords)
- * on the next run. Overlapping runs are excluded with a lock file beside
+ * on the next run. A server that takes the data but never answers has not
+ * accepted it: the report is sent again, with new passwords (the owner may
+ * then hold two reports; the newer one's passwords are the ones set, and the
+ * report says the newest counts). Overlapping runs are excluded with a lock file beside
  * the database.
  */
 #ifndef MAILLOG_ALERT_ALERT_H

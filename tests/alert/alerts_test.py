@@ -398,6 +398,61 @@ def test_command_failure_sends_a_notice():
         env.close()
 
 
+def test_notice_retried_until_delivered_then_given_up():
+    for give_up in (False, True):
+        env = forced_env()
+        try:
+            open(env.record + ".fail", "w").close()
+            with open(env.record + ".kill", "w") as f:  # the command stops the SMTP server
+                f.write(str(env.sink.proc.pid))
+            r = env.run()
+            assert r.returncode == 1, r.stderr
+            assert len(reports(env.mails())) == 1 and notices(env.mails()) == []
+            assert env.pw_states() == {"info@example.com": "failed"}
+            first = env.sink
+            env.sink = Sink(env.dir)
+            env.port = env.sink.port
+            env.write_config()
+            later = NOW + (8 * 86400 if give_up else 3600)
+            r = env.run(now=later)
+            if give_up:  # a week later the notice is given up, not sent
+                assert env.mails() == [], [m.subject for m in env.mails()]
+                assert env.pw_states() == {"info@example.com": "failed_unnotified"}
+            else:
+                assert r.returncode == 0, r.stderr
+                (n,) = notices(env.mails())
+                assert "info@example.com" in n.text
+                assert env.pw_states() == {"info@example.com": "failed_notified"}
+            assert len(env.commands()) == 1
+            first.stop()
+        finally:
+            env.close()
+
+
+def test_no_reply_after_the_data_is_not_acceptance():
+    # This smtp-sink stores the mail and exits before answering the end of data.
+    env = forced_env(sink_args=["-M", "1"])
+    try:
+        r = env.run()
+        assert r.returncode == 1, r.stderr
+        (lost,) = env.mails()
+        assert env.commands() == [] and env.pw_states() == {}
+        assert env.states() == {("example.com", H9): "pending"}
+        first = env.sink
+        env.sink = Sink(env.dir)
+        env.port = env.sink.port
+        env.write_config()
+        assert env.run(now=NOW + 3600).returncode == 0
+        (m,) = env.mails()
+        (call,) = env.commands()
+        # The password set is the one of the report the server confirmed.
+        assert call[1] == m.passwords()["info@example.com"]
+        assert call[1] != lost.passwords()["info@example.com"]
+        first.stop()
+    finally:
+        env.close()
+
+
 def test_smtp_down_is_retried_and_changes_nothing():
     env = forced_env(start_sink=False)  # nothing listens on the configured port
     try:
