@@ -384,10 +384,16 @@ static int send_mail(struct run *r, const char *to, bool notice, struct end_ctx 
     return rc;
 }
 
-static void report_error(const char *what, const struct err *e)
+/* A per-item failure: recorded and retried by the caller of this; told to
+ * the run's caller once, here. */
+static void report_error(const struct run *r, const char *what, const struct err *e)
 {
-    /* A per-domain failure: recorded and retried, reported once here. */
-    fprintf(stderr, "maillog alerts: %s: %s\n", what, e->text);
+    char line[sizeof e->text + 300];
+
+    if (r->o->problem == NULL)
+        return;
+    snprintf(line, sizeof line, "%s: %s", what, e->text);
+    r->o->problem(r->o->problem_ctx, line);
 }
 
 /* Steps after acceptance: one command per mailbox, each recorded before and
@@ -417,7 +423,7 @@ static int change_passwords(struct run *r, struct err *e)
             r->sum->passwords_changed++;
         } else {
             r->sum->passwords_failed++;
-            report_error(p->mailbox, &ce);
+            report_error(r, p->mailbox, &ce);
         }
     }
     return 0;
@@ -433,7 +439,7 @@ static int send_report(struct run *r, const char *owner, struct err *e)
     if (!mail_addr_ok(owner)) {
         err_set(&se, "%s: no usable owner address ('%.100s') in the domains file", f->domain,
                 owner);
-        report_error("report", &se);
+        report_error(r, "report", &se);
         r->sum->reports_unsent++;
         return report_set(r, f->domain, f->hour_start, "pending", true, se.text, e);
     }
@@ -456,7 +462,7 @@ static int send_report(struct run *r, const char *owner, struct err *e)
 
     if (send_mail(r, owner, false, &ctx, &se) < 0) {
         wipe_passwords(f);
-        report_error(f->domain, &se);
+        report_error(r, f->domain, &se);
         r->sum->reports_unsent++;
         if (store_begin(r->st, e) < 0)
             return -1;
@@ -639,12 +645,12 @@ static int notice_one(struct run *r, struct err *e)
         return -1;
     if (!mail_addr_ok(owner)) {
         err_set(&se, "%s: no usable owner address for the password notice", f->domain);
-        report_error("notice", &se);
+        report_error(r, "notice", &se);
         r->sum->reports_unsent++;
         return 0;
     }
     if (send_mail(r, owner, true, NULL, &se) < 0) {
-        report_error(f->domain, &se);
+        report_error(r, f->domain, &se);
         r->sum->reports_unsent++;
         return 0; /* still owed: next run */
     }

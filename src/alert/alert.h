@@ -82,8 +82,15 @@ enum alert_crash {
  * "after-accept", "after-sent", "after-command"); -1 for anything else. */
 int alert_crash_from_name(const char *name);
 
+/* Called for each problem the run records and carries on after (a report
+ * or notice not accepted, a password command that failed): the caller
+ * decides how to show it. text is one line, without the password. */
+typedef void (*alert_problem_fn)(void *ctx, const char *text);
+
 struct alert_options {
-    int64_t now;            /* the run's clock: time(NULL), or --now */
+    int64_t now;              /* the run's clock: time(NULL), or --now */
+    alert_problem_fn problem; /* may be NULL */
+    void *problem_ctx;
     int command_timeout_s;  /* per password command; 0 = PASSWORD_TIMEOUT_S */
     enum alert_crash crash; /* tests only */
 };

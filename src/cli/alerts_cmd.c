@@ -67,6 +67,12 @@ static int parse_now(const char *s, int64_t *out)
     return 0;
 }
 
+static void print_problem(void *ctx, const char *text)
+{
+    (void)ctx;
+    fprintf(stderr, "maillog alerts: %s\n", text);
+}
+
 static int run_alerts(const struct config *cfg, int64_t now)
 {
     struct alert_options o = {0};
@@ -77,6 +83,7 @@ static int run_alerts(const struct config *cfg, int64_t now)
     int rc;
 
     o.now = now;
+    o.problem = print_problem;
     if (crash != NULL && crash[0] != '\0') {
         int c = alert_crash_from_name(crash);
         if (c < 0) {
