@@ -47,6 +47,7 @@ GEO = [
 TABS = ["access", "received", "sent", "not-received", "not-sent"]
 MAX_REPORTED = 25
 CGI_PAGE = 50  # the API's default page size
+TIME_BEFORE, TIME_AFTER = 3, 30  # seconds a row's date may be before / after the driver's action
 CLI_PAGE = 37
 
 
@@ -217,7 +218,8 @@ def expected_rows(expected, tab, domain):
         for r in expected:
             if r["kind"] == "access" and (domain is None or domain_of(r["user"]) == domain):
                 rows.append({"mailbox": r["user"], "ip": r["ip"], "protocol": r["protocol"],
-                             "result": "ok" if r["ok"] else "failed", "country": country_of(r["ip"])})
+                             "result": "ok" if r["ok"] else "failed", "country": country_of(r["ip"]),
+                             "time": r["time"]})
         return rows
     received = tab in ("received", "not-received")
     for r in expected:
@@ -230,12 +232,13 @@ def expected_rows(expected, tab, domain):
             text = status_text_expect(r)
             if received and mine(r["rcpt"]):
                 rows.append({"sender": r["sender"], "mailbox": r["rcpt"], "status": r["expect"],
-                             "msgid": msgid, "min_size": size, "text": text})
+                             "msgid": msgid, "min_size": size, "text": text, "time": r["time"]})
             if not received and mine(r["sender"]) and r["origin"] in ("sasl", "local"):
                 rows.append({"mailbox": r["sender"], "recipient": r["rcpt"], "status": r["expect"],
-                             "msgid": msgid, "min_size": size, "text": text})
+                             "msgid": msgid, "min_size": size, "text": text, "time": r["time"]})
         elif r["kind"] == "dsn" and received and mine(r["to"]):
-            rows.append({"sender": "", "mailbox": r["to"], "status": "sent", "msgid": None, "min_size": 1})
+            rows.append({"sender": "", "mailbox": r["to"], "status": "sent", "msgid": None, "min_size": 1,
+                         "time": r["time"]})
     if tab.startswith("not-"):
         rows = [x for x in rows if x["status"] != "sent"]
     return rows
@@ -258,21 +261,27 @@ def compare(tab, want, got):
     """Multiset comparison: (missing expected rows, unexpected product rows)."""
     got = list(got)
     missing = []
-    # Rows with a known Message-ID first, so wildcard rows cannot steal them.
-    for w in sorted(want, key=lambda x: x.get("msgid") is None):
+    # Rows with a known Message-ID first, so wildcard rows cannot steal them;
+    # among equal candidates the one nearest in time.
+    for w in sorted(want, key=lambda x: (x.get("msgid") is None, x["time"])):
         k = row_key(tab, w)
-        match = None
+        match, best = None, None
         for i, g in enumerate(got):
             if row_key(tab, g) != k:
                 continue
             if tab != "access" and w.get("msgid") and norm_msgid(g.get("msgid")) != w["msgid"]:
                 continue
-            match = i
-            break
+            dist = abs((g.get("date") or 0) - w["time"])
+            if best is None or dist < best:
+                match, best = i, dist
         if match is None:
             missing.append(w)
             continue
         g = got.pop(match)
+        # The time of the row is when the server logged it: within seconds of
+        # what the driver did (a wrong year, time zone or offset is hours off).
+        if not (isinstance(g.get("date"), int) and w["time"] - TIME_BEFORE <= g["date"] <= w["time"] + TIME_AFTER):
+            missing.append(dict(w, problem="date %r, driver acted at %d" % (g.get("date"), w["time"])))
         if tab != "access" and w.get("min_size") and not (isinstance(g.get("size"), int) and g["size"] >= w["min_size"]):
             missing.append(dict(w, problem="size %r < %d bytes sent" % (g.get("size"), w["min_size"])))
         if tab != "access" and w.get("text") and w["text"] not in (g.get("status_text") or ""):
@@ -330,8 +339,10 @@ def cmd_ingest(a):
         return 0
     for fmt in FORMATS:
         t0 = time.monotonic()
+        # The product reads "Nov 25 14:38:27" as local time: the servers' TZ.
+        env = dict(os.environ, TZ=os.environ.get("ITEST_TZ", os.environ.get("TZ", "")))
         p = subprocess.run([os.environ["MAILLOG_BIN"], "ingest", "--config", cfg_path(run, fmt)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         dt = time.monotonic() - t0
         with open(os.path.join(run, "ingest-%s-%d.out" % (fmt, a.round)), "w") as f:
             f.write(p.stdout + p.stderr)

@@ -17,7 +17,7 @@ what the product printed:
 
   {"kind": "mail", "phase", "msgid", "sender", "rcpt", "client_ip", "origin":
    "remote|sasl|local", "sasl_user", "port": "smtp|submission", "expect":
-   "sent|bounced|deferred|rejected", "bytes"}
+   "sent|bounced|deferred|rejected", "bytes", "time"}
       one row per recipient the driver gave in RCPT TO (rejected ones too);
       "msgid" is null when no queue file exists (NOQUEUE rejection).
   {"kind": "dsn", "phase", "to", "of_msgid", "why": "bounce|success"}
@@ -95,6 +95,7 @@ class Recorder:
 
     def add(self, rec):
         rec["phase"] = self.phase
+        rec.setdefault("time", time.time())
         with self.lock:
             self.f.write(json.dumps(rec, sort_keys=True) + "\n")
             self.f.flush()
@@ -206,6 +207,7 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
             if code != 250:
                 raise RuntimeError("DATA refused: %d %s" % (code, msg))
             queued = True
+        when = time.time()
         s.quit()
     except Exception:
         s.close()
@@ -214,13 +216,13 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
         rec.add({"kind": "mail", "msgid": msgid if queued else None, "sender": sender or "",
                  "rcpt": r, "client_ip": ip or "127.0.0.1", "origin": origin,
                  "sasl_user": auth[0] if auth else None, "port": port, "expect": expect,
-                 "bytes": len(data)})
+                 "bytes": len(data), "time": when})
     # Hard bounces: one non-delivery notification per message, to the sender
     # (a hosted mailbox, or a remote sender whose server is the accept sink).
     if sender and any(expect == "bounced" for _, expect in rows):
-        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "bounce"})
+        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "bounce", "time": when})
     if notify_success and sender in known_users() and any(expect == "sent" for _, expect in rows):
-        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "success"})
+        rec.add({"kind": "dsn", "to": sender, "of_msgid": msgid, "why": "success", "time": when})
     return msgid
 
 

@@ -31,6 +31,8 @@
 #   ITEST_DIR               the directory everything lives in
 #   ITEST_LOG_RHEL          mail log in the RHEL/Plesk format ("Nov 25 14:38:27 host prog[pid]: msg")
 #   ITEST_LOG_DEBIAN        mail log in Debian's format (RFC3339 with microseconds and offset)
+#   ITEST_TZ                (set by the caller, optional) the time zone rsyslogd writes in, e.g.
+#                           a POSIX TZ string; the product must read the logs with the same TZ
 #   ITEST_SMTP_PORT         Postfix smtpd (port-25 role): XCLIENT from loopback, SASL, relay for
 #                           mynetworks (127.0.0.0/8) and SASL users only
 #   ITEST_SUBMISSION_PORT   Postfix smtpd as "postfix/submission": SASL required, XCLIENT allowed
@@ -400,7 +402,8 @@ itest_start_rsyslog() {
         ln -s "$ITEST_SYSLOG_SOCKET" /dev/log
         echo 1 >"$ITEST_PIDS_DIR/devlog-ours"
     fi
-    rsyslogd -f "$ITEST_RSYSLOG_CONF" -i "$ITEST_PIDS_DIR/rsyslogd.pid" ||
+    # rsyslogd stamps lines with its reception time in its local time zone.
+    TZ=${ITEST_TZ:-${TZ:-}} rsyslogd -f "$ITEST_RSYSLOG_CONF" -i "$ITEST_PIDS_DIR/rsyslogd.pid" ||
         itest_die "rsyslogd did not start"
     local i
     for i in $(seq 1 100); do
