@@ -340,7 +340,9 @@ def cmd_ingest(a):
     for fmt in FORMATS:
         t0 = time.monotonic()
         # The product reads "Nov 25 14:38:27" as local time: the servers' TZ.
-        env = dict(os.environ, TZ=os.environ.get("ITEST_TZ", os.environ.get("TZ", "")))
+        env = dict(os.environ)
+        if os.environ.get("ITEST_TZ"):
+            env["TZ"] = os.environ["ITEST_TZ"]
         p = subprocess.run([os.environ["MAILLOG_BIN"], "ingest", "--config", cfg_path(run, fmt)],
                            capture_output=True, text=True, env=env)
         dt = time.monotonic() - t0

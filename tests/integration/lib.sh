@@ -403,8 +403,10 @@ itest_start_rsyslog() {
         echo 1 >"$ITEST_PIDS_DIR/devlog-ours"
     fi
     # rsyslogd stamps lines with its reception time in its local time zone.
-    TZ=${ITEST_TZ:-${TZ:-}} rsyslogd -f "$ITEST_RSYSLOG_CONF" -i "$ITEST_PIDS_DIR/rsyslogd.pid" ||
-        itest_die "rsyslogd did not start"
+    (
+        [ -n "${ITEST_TZ:-}" ] && export TZ=$ITEST_TZ
+        exec rsyslogd -f "$ITEST_RSYSLOG_CONF" -i "$ITEST_PIDS_DIR/rsyslogd.pid"
+    ) || itest_die "rsyslogd did not start"
     local i
     for i in $(seq 1 100); do
         [ -S "$ITEST_SYSLOG_SOCKET" ] && [ -s "$ITEST_PIDS_DIR/rsyslogd.pid" ] && return 0
