@@ -27,12 +27,22 @@ enum store_stmt {
     STMT_COUNT
 };
 
+/* What the deliveries of a message carry as copies of its fields (a hash of
+ * sender, origin, size, msgid), so that put_message() skips the copy update
+ * when nothing changed. fp 0: unknown. Direct-mapped by message id. */
+#define COPY_CACHE_SLOTS 4096
+struct copy_slot {
+    int64_t id;
+    uint64_t fp;
+};
+
 struct store {
     sqlite3 *db;
     char path[1024];
     struct geo *geo; /* not owned; may be NULL */
     int depth;       /* store_begin() nesting; 0: no transaction */
     sqlite3_stmt *stmts[STMT_COUNT];
+    struct copy_slot copies[COPY_CACHE_SLOTS];
 };
 
 /* The prepared statement `which`, reset and unbound; NULL with e set. */
