@@ -118,8 +118,8 @@ int main(int argc, char **argv)
     snprintf(q, sizeof q, "domain=%s&sort=size&order=asc", domain);
     bench("first page received sort=size (client)", cgi, config, db, "/v1/received", q, "client",
           domain);
-    bench("first page received, all domains (admin)", cgi, config, db, "/v1/received", "",
-          "admin", "");
+    bench("first page received, all domains (admin)", cgi, config, db, "/v1/received", "", "admin",
+          "");
     snprintf(q, sizeof q, "domain=%s&q=%s", domain, common);
     snprintf(label, sizeof label, "search received q=%s, one domain", common);
     bench(label, cgi, config, db, "/v1/received", q, "client", domain);

@@ -97,7 +97,8 @@ static void add_received(struct model *m, const char *domain, int i)
     if (strcmp(g->status, "sent") == 0)
         snprintf(g->status_text, sizeof g->status_text, "delivered to maildir");
     else if (strcmp(g->status, "bounced") == 0)
-        snprintf(g->status_text, sizeof g->status_text, "mailbox full, \"over quota\" %d", i);
+        /* Log bytes are not always UTF-8: 0xFF must come out as U+FFFD. */
+        snprintf(g->status_text, sizeof g->status_text, "mailbox full, \"over quota\" %d \xff", i);
     else
         snprintf(g->status_text, sizeof g->status_text, "mailbox busy, try later");
     g->size = 1000 + (m->seq * 7919) % 50000;
