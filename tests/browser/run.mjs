@@ -213,25 +213,26 @@ function localIn(tz, epoch) {
     return `${parts.year}-${parts.month}-${parts.day} ${pad(Number(parts.hour))}:${parts.minute}:${parts.second}`;
 }
 
+// A request made by the role's browser (its credentials), outside the UI.
 async function apiAs(role, method, route, body) {
-    return role.page.evaluate(
-        async ({ method, route, body }) => {
-            const me = await (await fetch('/cgi-bin/maillog.cgi/v1/me')).json();
-            const r = await fetch(`/cgi-bin/maillog.cgi/v1${route}`, {
-                method,
-                headers: { 'Content-Type': 'application/json', 'X-Maillog-Csrf': me.csrf_token || '' },
-                body: body === undefined ? undefined : JSON.stringify(body),
-            });
-            let j = null;
-            try {
-                j = await r.json();
-            } catch {
-                j = null;
-            }
-            return { status: r.status, body: j };
-        },
-        { method, route, body },
-    );
+    const url = (r) => `${role.base}cgi-bin/maillog.cgi/v1${r}`;
+    const headers = { 'Content-Type': 'application/json' };
+    if (method !== 'GET') {
+        const me = await role.ctx.request.get(url('/me'));
+        if (me.ok()) headers['X-Maillog-Csrf'] = (await me.json()).csrf_token;
+    }
+    const r = await role.ctx.request.fetch(url(route), {
+        method,
+        headers,
+        data: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let j = null;
+    try {
+        j = await r.json();
+    } catch {
+        j = null;
+    }
+    return { status: r.status(), body: j };
 }
 
 async function setAdmin(admin, patch) {
@@ -695,6 +696,91 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
             fs.writeFileSync(ini, text);
         }
         noErrors(admin);
+    });
+
+    await test('log data is shown as text, never as HTML (new lines ingested incrementally)', async () => {
+        // Lines a hostile sender can cause, appended the way syslog would and
+        // picked up by the next ingest run.
+        const t = new Date((manifest.end - 1800) * 1000).toISOString().slice(0, 19);
+        const q = '4F5E6D7C8B';
+        const from = '"<script>window.__xss=2</script>"@evil.test';
+        const lines = [
+            `${t}.100000+00:00 mx1 postfix/smtpd[77001]: connect from evil.test[203.0.113.66]`,
+            `${t}.200000+00:00 mx1 postfix/smtpd[77001]: ${q}: client=evil.test[203.0.113.66]`,
+            `${t}.300000+00:00 mx1 postfix/cleanup[77002]: ${q}: message-id=<<img src=x onerror=window.__xss=1>@evil.test>`,
+            `${t}.400000+00:00 mx1 postfix/qmgr[900]: ${q}: from=<${from}>, size=4242, nrcpt=1 (queue active)`,
+            `${t}.500000+00:00 mx1 postfix/lmtp[77003]: ${q}: to=<info@example.com>, relay=mx1[private/dovecot-lmtp], delay=0.2, delays=0.1/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <info@example.com> <b>Saved</b>)`,
+            `${t}.600000+00:00 mx1 postfix/qmgr[900]: ${q}: removed`,
+        ];
+        fs.appendFileSync(path.join(demoDir, 'mail.log'), lines.join('\n') + '\n');
+        execFileSync(path.join(top, 'build/maillog'), ['ingest', '--quiet', '--config', path.join(demoDir, 'maillog.ini')], { stdio: 'inherit' });
+        await listLoad(ap, 'access', () => ap.goto(base));
+        await openTab(ap, 'received');
+        const res = await listLoad(ap, 'received', async () => {
+            await ap.getByTestId('search').fill('evil.test');
+            await ap.getByTestId('search').press('Enter');
+        });
+        assert.equal(res.total, 1, 'the new mail was ingested and is found');
+        const [row] = await table(ap);
+        assert.ok(row.Sender.includes('<script>window.__xss=2</script>'), `sender shown literally: ${row.Sender}`);
+        assert.ok(row['Message ID'].includes('onerror'), `message id shown literally: ${row['Message ID']}`);
+        await Promise.all([ap.waitForResponse((r) => /\/v1\/messages\//.test(r.url())), ap.getByTestId('open-trace').click()]);
+        const traceText = await ap.getByTestId('trace-lines').textContent();
+        assert.ok(traceText.includes('<b>Saved</b>'), 'raw line shown literally');
+        await shot(ap, 'admin-hostile-data');
+        const injected = await ap.evaluate(() => ({
+            xss: window.__xss,
+            img: document.querySelectorAll('img[src="x"]').length,
+            bold: [...document.querySelectorAll('b')].filter((b) => b.textContent === 'Saved').length,
+        }));
+        assert.deepEqual(injected, { xss: undefined, img: 0, bold: 0 });
+        await ap.keyboard.press('Escape');
+        noErrors(admin);
+    });
+
+    await test('Plesk mount: admin view, both CSRF headers on PUT', async () => {
+        const page = await admin.ctx.newPage();
+        const html = `<!doctype html><html><head><meta charset="utf-8">
+<meta name="forgery_protection_token" content="plesk-token-123">
+<link rel="stylesheet" href="/dist/main.css?v=42"></head><body>
+<div id="maillog-root" data-api-base="/cgi-bin/maillog.cgi" data-mode="plesk" data-view="admin" data-domain=""></div>
+<script src="/dist/main.js?v=42" defer></script></body></html>`;
+        await page.route(`${base}plesk-page`, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: html }));
+        await page.goto(`${base}plesk-page`);
+        const form = page.getByTestId('admin-settings');
+        await form.waitFor();
+        assert.equal(await page.getByTestId('whoami').count(), 0, 'no standalone header inside Plesk');
+        await page.getByTestId('log-tail').waitFor();
+        const [put] = await Promise.all([
+            page.waitForRequest((r) => r.url().endsWith('/v1/settings') && r.method() === 'PUT'),
+            form.getByRole('button', { name: 'Save' }).click(),
+        ]);
+        const h = put.headers();
+        assert.equal(h['x-forgery-protection-token'], 'plesk-token-123');
+        const me = await apiAs(admin, 'GET', '/me');
+        assert.equal(h['x-maillog-csrf'], me.body.csrf_token);
+        await page.getByTestId('saved').waitFor();
+        await page.close();
+        noErrors(admin);
+    });
+
+    await test('Plesk mount: subscription view opens the preselected domain, icons beside main.js?v=', async () => {
+        const page = await res1.ctx.newPage();
+        const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/dist/main.css"></head><body>
+<div id="maillog-root" data-api-base="/cgi-bin/maillog.cgi" data-mode="plesk" data-view="subscription" data-domain="example.net"></div>
+<script src="/dist/main.js?v=7" defer></script></body></html>`;
+        await page.route(`${base}plesk-sub`, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: html }));
+        const res = await listLoad(page, 'access', () => page.goto(`${base}plesk-sub`));
+        assert.equal(await page.getByTestId('domain-select').inputValue(), 'example.net');
+        assert.ok(res.rows.length > 0);
+        for (const r of await table(page)) assert.match(r.Mailbox, /@example\.net$/);
+        // Icons point into the sprite beside main.js, whatever the page's URL.
+        const href = await page.getByTestId('csv').locator('svg use').getAttribute('href');
+        assert.ok(href.startsWith(`${base}dist/symbols.svg#`), href);
+        const sprite = await page.request.get(href.split('#')[0]);
+        assert.equal(sprite.status(), 200, 'icon sprite served');
+        await page.close();
+        noErrors(res1);
     });
 
     for (const r of roles) {
