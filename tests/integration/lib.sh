@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh — real Postfix, Dovecot and rsyslog on loopback, for tests (bash, sourced).
 #
 # Starts unmodified Debian daemons with configurations written into one
@@ -129,8 +130,8 @@ itest_port_free() {
 
 # itest_pick_ports — eight consecutive free ports from a random base.
 itest_pick_ports() {
-    local try base p ok
-    for try in 1 2 3 4 5 6 7 8 9 10; do
+    local _ base p ok
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
         base=$((20000 + (RANDOM % 400) * 100))
         ok=1
         for p in $(seq "$base" $((base + 7))); do
@@ -384,8 +385,8 @@ EOF
 
 # itest_wait_listen PORT WHAT — waits (10 s at most) for a listener.
 itest_wait_listen() {
-    local i
-    for i in $(seq 1 100); do
+    local _
+    for _ in $(seq 1 100); do
         itest_port_free "$1" || return 0
         sleep 0.1
     done
@@ -407,8 +408,8 @@ itest_start_rsyslog() {
         [ -n "${ITEST_TZ:-}" ] && export TZ=$ITEST_TZ
         exec rsyslogd -f "$ITEST_RSYSLOG_CONF" -i "$ITEST_PIDS_DIR/rsyslogd.pid"
     ) || itest_die "rsyslogd did not start"
-    local i
-    for i in $(seq 1 100); do
+    local _
+    for _ in $(seq 1 100); do
         [ -S "$ITEST_SYSLOG_SOCKET" ] && [ -s "$ITEST_PIDS_DIR/rsyslogd.pid" ] && return 0
         sleep 0.1
     done
@@ -438,8 +439,8 @@ itest_start_dovecot() {
     dovecot -c "$ITEST_DOVECOT_CONF" || itest_die "dovecot did not start"
     itest_wait_listen "$ITEST_IMAP_PORT" "dovecot imap"
     itest_wait_listen "$ITEST_POP3_PORT" "dovecot pop3"
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
         [ -S "$ITEST_DIR/dovecot/run/lmtp" ] && [ -S "$ITEST_DIR/dovecot/run/auth-postfix" ] && break
         sleep 0.1
     done
@@ -471,12 +472,12 @@ itest_start_all() {
 
 # itest_stop_pid NAME — SIGTERM the pid in pids/NAME.pid, wait 5 s, then SIGKILL.
 itest_stop_pid() {
-    local f=$ITEST_PIDS_DIR/$1.pid pid i
+    local f=$ITEST_PIDS_DIR/$1.pid pid _
     [ -s "$f" ] || return 0
     pid=$(tr -dc 0-9 <"$f")
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || { rm -f "$f"; return 0; }
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || { rm -f "$f"; return 0; }
         sleep 0.1
     done
@@ -519,10 +520,10 @@ itest_queue_busy() {
     return 1
 }
 
-# itest_wait_queue [SECONDS] — until the queue is idle twice in a row.
+# itest_wait_queue [SECONDS] — until the queue is idle three polls in a row.
 itest_wait_queue() {
-    local max=${1:-60} i idle=0
-    for i in $(seq 1 $((max * 5))); do
+    local max=${1:-60} _ idle=0
+    for _ in $(seq 1 $((max * 5))); do
         if itest_queue_busy; then idle=0; else idle=$((idle + 1)); fi
         [ "$idle" -ge 3 ] && return 0
         sleep 0.2
@@ -533,9 +534,10 @@ itest_wait_queue() {
 # itest_sync_logs — logs a marker and waits until both files contain it, so
 # everything logged before is on disk.
 itest_sync_logs() {
-    local marker="itest-sync-$$-$RANDOM-$(date +%s%N)" i
+    local marker _
+    marker="itest-sync-$$-$RANDOM-$(date +%s%N)"
     logger -u "$ITEST_SYSLOG_SOCKET" -p mail.info -t itest "$marker"
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         if grep -q "$marker" "$ITEST_LOG_RHEL" 2>/dev/null && grep -q "$marker" "$ITEST_LOG_DEBIAN" 2>/dev/null; then
             return 0
         fi

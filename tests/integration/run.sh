@@ -92,14 +92,14 @@ chmod 755 "$run/rotate"
 "$py" "$here/drive.py" --phase a --out "$run/expected.jsonl" --scenario \
     --bulk "${ITEST_BULK_A:-40}" --threads "${ITEST_THREADS:-4}" --seed 1 \
     --during "$py $here/check.py ingest --run $run --round 1"
-itest_wait_queue
+itest_wait_queue 60
 itest_sync_logs
 "$py" "$here/check.py" ingest --run "$run" --round 2
 
 # Phase b: bulk traffic with a logrotate in the middle of it.
 "$py" "$here/drive.py" --phase b --out "$run/expected.jsonl" \
     --bulk "${ITEST_BULK_B:-60}" --threads "${ITEST_THREADS:-4}" --seed 2 --during "$run/rotate"
-itest_wait_queue
+itest_wait_queue 60
 itest_sync_logs
 "$py" "$here/check.py" ingest --run "$run" --round 3
 
@@ -109,7 +109,7 @@ itest_sync_logs
     --bulk "${ITEST_BULK_C:-30}" --threads "${ITEST_THREADS:-4}" --seed 3 --during "$run/rotate debian"
 "$py" "$here/drive.py" --phase d --out "$run/expected.jsonl" \
     --bulk "${ITEST_BULK_C:-30}" --threads "${ITEST_THREADS:-4}" --seed 4 --during "$run/rotate debian"
-itest_wait_queue
+itest_wait_queue 60
 itest_sync_logs
 "$py" "$here/check.py" ingest --run "$run" --round 4
 
