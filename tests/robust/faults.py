@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""faults.py — `maillog ingest` and maillog.cgi when the machine misbehaves.
+
+Each case checks the exit code, that the message names the cause, and the
+database afterwards: PRAGMA integrity_check = ok and its content
+(tests/ingest/canon.sql) equal to what the generated log says it must be —
+unchanged after a refused run, complete after a rerun.
+
+  readonly-fs    database on a tmpfs remounted read-only: ingest fails with
+                 a read-only message, nothing changes; the CGI still answers
+                 (or fails cleanly with a JSON 500); writable again, a rerun
+                 completes the database
+  readonly-file  database file not writable by the user running ingest
+                 (nobody; root ignores file modes): clear message, unchanged
+  log-deleted    the log unlinked while ingest reads it: the run ends cleanly
+                 with every line of the open file; the next run says the log
+                 is missing (exit 1) and changes nothing; a new log is read
+                 from its start
+  geoip-swap     the GeoIP file replaced (rename) between runs: older rows
+                 keep the old countries, newer rows get the new ones; replaced
+                 while a run reads (rename, and truncated in place): the run
+                 never dies, or if it does (SIGBUS on a shrunk mmap) the
+                 database is intact and the rerun completes; CGI answers
+                 while the file is swapped
+  signals        SIGTERM or SIGKILL at a random moment of a run (SIGNAL_TRIALS
+                 trials): the process ends, the database is intact, and a
+                 rerun gives the same database as one uninterrupted run
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import world as W
+
+SIGNAL_TRIALS = int(os.environ.get("SIGNAL_TRIALS", "6"))
+SECTIONS = sys.argv[1:] or ["readonly-fs", "readonly-file", "log-deleted", "geoip-swap",
+                            "signals"]
+BIG = int(os.environ.get("FAULT_MAILS", "30000"))  # ingest of this takes a few seconds
+
+
+def ingest_db(w, db, *extra):
+    return subprocess.run([w.cli, "ingest", "--config", w.config, "--db", db, "--quiet"] +
+                          list(extra), capture_output=True, timeout=600)
+
+
+def msg(p):
+    return (p.stderr + p.stdout).decode(errors="replace").strip()
+
+
+def integrity(db):
+    p = subprocess.run(["sqlite3", db, "PRAGMA integrity_check"], capture_output=True)
+    return p.stdout.decode().strip()
+
+
+def reference(w, name="ref.db"):
+    ref = os.path.join(w.dir, name)
+    ingest_db(w, ref)
+    return w.canon(ref)
+
+
+def t_readonly_fs():
+    w = W.World("rofs")
+    mnt = os.path.join(w.dir, "mnt")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt]).returncode:
+        print("skip readonly-fs: cannot mount a tmpfs")
+        return
+    try:
+        db = os.path.join(mnt, "maillog.db")
+        w.append(600)
+        ingest_db(w, db)
+        before = w.canon(db)
+        w.append(600)
+        want = reference(w)
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        p = ingest_db(w, db)
+        W.check(p.returncode == 1 and "read-only" in msg(p).lower() or "readonly" in msg(p).lower(),
+                "readonly-fs: ingest exits 1 naming the read-only database", (p.returncode, msg(p)))
+        r = w.cgi("/v1/received", "limit=5", extra={"MAILLOG_DB": db})
+        try:
+            doc = r.json()
+        except ValueError:
+            doc = None
+        W.check(doc is not None and (r.status == 200 and len(doc["rows"]) == 5 or
+                                     r.status == 500 and "error" in doc),
+                "readonly-fs: the CGI answers (%d) with JSON" % r.status, r)
+        subprocess.run(["mount", "-o", "remount,rw", mnt], check=True)
+        W.check(integrity(db) == "ok" and w.canon(db) == before,
+                "readonly-fs: database intact and unchanged")
+        p = ingest_db(w, db)
+        W.check(p.returncode == 0 and w.canon(db) == want,
+                "readonly-fs: writable again, a rerun completes the database", msg(p))
+    finally:
+        subprocess.run(["umount", mnt])
+        w.destroy()
+
+
+def t_readonly_file():
+    w = W.World("rofile")
+    w.append(600)
+    db = w.db
+    w.ingest()
+    before = w.canon()
+    w.append(300)
+    os.chmod(w.dir, 0o755)
+    for f in os.listdir(w.dir):
+        os.chmod(os.path.join(w.dir, f), 0o644)
+    # nobody may create files here (the lock), but not write the database.
+    os.chown(w.dir, 65534, 65534)
+    os.chown(db + ".lock", 65534, 65534)
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", w.cli, "ingest",
+            "--config", w.config, "--db", db]
+    p = subprocess.run(argv, capture_output=True, timeout=120)
+    W.check(p.returncode == 1 and "readonly" in msg(p).lower().replace("read-only", "readonly"),
+            "readonly-file: ingest as a user who cannot write the database exits 1 with a "
+            "clear message", (p.returncode, msg(p)))
+    W.check(integrity(db) == "ok" and w.canon() == before, "readonly-file: database unchanged")
+    os.chown(w.dir, 0, 0)
+    w.destroy()
+
+
+def t_log_deleted():
+    w = W.World("logdel")
+    w.append(BIG)
+    want = reference(w)
+    p = subprocess.Popen([w.cli, "ingest", "--config", w.config, "--checkpoint-lines", "5000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    running = p.poll() is None
+    os.unlink(w.log)
+    out, err = p.communicate(timeout=600)
+    W.check(running, "log-deleted: the log was unlinked while ingest ran")
+    W.check(p.returncode == 0 and integrity(w.db) == "ok" and w.canon() == want,
+            "log-deleted: the run ends cleanly with every line of the open file",
+            (p.returncode, (out + err)[-300:]))
+    p2 = w.ingest(check_rc=False)
+    W.check(p2.returncode == 1 and w.log in msg(p2) and "No such file" in msg(p2) and
+            w.canon() == want, "log-deleted: next run: exit 1 naming the missing log, no change",
+            (p2.returncode, msg(p2)))
+    # A new log (new inode) with the mails that follow: read from its start.
+    first = w.written
+    with open(w.log, "w") as f:
+        f.write(W.log_text(first, 300, w.t0))
+    w.written += 300
+    p3 = w.ingest(check_rc=False)
+    n = int(w.sql("SELECT count(*) FROM messages WHERE msgid LIKE 'm%@gen.test'"))
+    want_n = sum(1 for i in range(w.written) if W.Mail(i, w.t0).kind in ("received", "sent"))
+    W.check(p3.returncode == 0 and n == want_n, "log-deleted: a new log is read from its start",
+            "%d messages, want %d; %s" % (n, want_n, msg(p3)))
+    w.destroy()
+
+
+def countries(w, db=None):
+    """(ip, country) of every login, and of every message's client."""
+    return [tuple(r.split("|")) for r in w.sql(
+        "SELECT ip, country FROM access_events UNION ALL "
+        "SELECT client_ip, client_country FROM messages WHERE client_ip <> ''").splitlines()]
+
+
+def swap_geo(w, geo, how):
+    new = w.geoip + ".new"
+    w.make_geo(new, geo)
+    if how == "rename":
+        os.rename(new, w.geoip)
+    else:  # in place: truncated, a pause, then written (like cp or PHP copy())
+        with open(new, "rb") as f:
+            data = f.read()
+        os.unlink(new)
+        with open(w.geoip, "r+b") as f:
+            f.truncate(0)
+            f.flush()
+            time.sleep(0.3)
+            f.write(data)
+
+
+def t_geoip_swap():
+    w = W.World("geo")
+    w.append(600)
+    w.ingest()
+    swap_geo(w, W.GEO_B, "rename")
+    w.append(600)
+    w.ingest()
+    split = w.t0 + 20 * 600
+    rows = w.sql("SELECT time < %d, ip, country FROM access_events" % split).splitlines()
+    bad = [r for r in rows if r.split("|")[2] != W.country(r.split("|")[1], W.GEO_A if
+                                                            r[0] == "1" else W.GEO_B)]
+    W.check(len(rows) > 300 and not bad, "geoip-swap: between runs: %d logins have the country "
+            "of the file in place when they were read" % len(rows), bad[:3])
+
+    # Replaced while ingest reads, with the CGI answering at the same time.
+    for how in ("rename", "in-place"):
+        w2 = W.World("geo-" + how)
+        w2.append(BIG)
+        want_rows = None
+        p = subprocess.Popen([w2.cli, "ingest", "--config", w2.config, "--checkpoint-lines",
+                              "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.0)
+        cgi_ok = True
+        swap_geo(w2, W.GEO_B, how)
+        for _ in range(5):
+            r = w2.cgi("/v1/access", "limit=20")
+            cgi_ok &= r.status == 200
+        out, err = p.communicate(timeout=600)
+        rc = p.returncode
+        W.check(cgi_ok, "geoip-swap (%s, mid-run): the CGI answers 200 meanwhile" % how)
+        W.check(integrity(w2.db) == "ok", "geoip-swap (%s, mid-run): database intact (ingest "
+                "exit %d%s)" % (how, rc, ", %s" % signal.Signals(-rc).name if rc < 0 else ""))
+        if rc != 0:
+            print("     ingest ended by %s: %s" % (rc, (out + err)[-200:]))
+            rc = w2.ingest(check_rc=False).returncode
+        rows = countries(w2)
+        bad = [r for r in rows if r[1] not in (W.country(r[0], W.GEO_A), W.country(r[0],
+                                                                                  W.GEO_B))]
+        # a login each, a sent mail's SMTP AUTH login too, every message's client
+        want_rows = sum({"login": 1, "sent": 2}.get(W.Mail(i, w2.t0).kind, 1)
+                        for i in range(w2.written))
+        W.check(rc == 0 and len(rows) == want_rows and not bad,
+                "geoip-swap (%s, mid-run): all %d rows, each with the old or the new country" % (
+                    how, want_rows), (rc, len(rows), bad[:3]))
+        w2.destroy()
+    w.destroy()
+
+
+def t_signals():
+    w = W.World("sig")
+    w.append(BIG)
+    want = reference(w)
+    t = time.monotonic()
+    ingest_db(w, os.path.join(w.dir, "timing.db"))
+    alone = time.monotonic() - t
+    rng = random.Random(int(os.environ.get("SIGNAL_SEED", str(int(time.time())))))
+    bad, killed = [], 0
+    for trial in range(SIGNAL_TRIALS):
+        sig = signal.SIGTERM if trial % 2 == 0 else signal.SIGKILL
+        db = os.path.join(w.dir, "s%d.db" % trial)
+        for _ in range(2):  # two interruptions per trial, then a rerun
+            p = subprocess.Popen([w.cli, "ingest", "--config", w.config, "--db", db,
+                                  "--checkpoint-lines", "3000", "--quiet"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(rng.uniform(0.05, alone * 0.8))
+            p.send_signal(sig)
+            p.communicate(timeout=600)
+            killed += p.returncode == -sig
+            if integrity(db) != "ok":
+                bad.append("trial %d: integrity after %s" % (trial, sig.name))
+        ingest_db(w, db)
+        if w.canon(db) != want:
+            bad.append("trial %d (%s): rerun differs" % (trial, sig.name))
+    W.check(killed >= SIGNAL_TRIALS and not bad,
+            "signals: %d trials of SIGTERM/SIGKILL mid-run (%d runs ended by the signal): "
+            "database intact, rerun == uninterrupted run" % (SIGNAL_TRIALS, killed), bad)
+    w.destroy()
+
+
+for s in SECTIONS:
+    {"readonly-fs": t_readonly_fs, "readonly-file": t_readonly_file,
+     "log-deleted": t_log_deleted, "geoip-swap": t_geoip_swap, "signals": t_signals}[s]()
+W.finish("faults")
