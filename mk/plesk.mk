@@ -49,9 +49,10 @@ $(PLESK_STATIC)/maillog: build/src/cli/maillog.o build/libmaillog.a
 	    echo "plesk.mk: static archive $$a not found (scripts/deps.sh build)" >&2; exit 1; }; done
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATIC_LDLIBS)
 
+# --as-needed: the CGI does not use libcurl (see the Makefile's rule).
 $(PLESK_STATIC)/maillog.cgi: build/src/api/maillog_cgi.o build/libmaillog.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(STATIC_LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(STATIC_LDLIBS)
 
 plesk-static: $(PLESK_STATIC)/maillog $(PLESK_STATIC)/maillog.cgi
 
