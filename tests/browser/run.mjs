@@ -216,9 +216,11 @@ function localIn(tz, epoch) {
 // A request made by the role's browser (its credentials), outside the UI.
 async function apiAs(role, method, route, body) {
     const url = (r) => `${role.base}cgi-bin/maillog.cgi/v1${r}`;
-    const headers = { 'Content-Type': 'application/json' };
+    // A fresh connection each time: a kept-alive one may be closed by
+    // lighttpd's idle timeout just as the request goes out (ECONNRESET).
+    const headers = { 'Content-Type': 'application/json', Connection: 'close' };
     if (method !== 'GET') {
-        const me = await role.ctx.request.get(url('/me'));
+        const me = await role.ctx.request.get(url('/me'), { headers: { Connection: 'close' } });
         if (me.ok()) headers['X-Maillog-Csrf'] = (await me.json()).csrf_token;
     }
     const r = await role.ctx.request.fetch(url(route), {
