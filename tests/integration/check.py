@@ -166,15 +166,19 @@ def self_check(fmt, idx, expected, problems):
                                      % (fmt, len(found), r["sender"], r["rcpt"], r["client_ip"], want), found))
                 continue
             qids = idx.qids_of_msgid.get(r["msgid"], [])
-            if len(qids) != 1:
-                problems.append(("%s log: Message-ID %s has %d cleanup lines, expected 1" % (fmt, r["msgid"], len(qids)),
-                                 idx.grep(r["msgid"])))
+            want = 2 if r.get("filtered") else 1  # the filter hop re-queues the mail
+            if len(qids) != want:
+                problems.append(("%s log: Message-ID %s has %d cleanup lines, expected %d"
+                                 % (fmt, r["msgid"], len(qids), want), idx.grep(r["msgid"])))
                 continue
-            hits = [l for l in idx.by_qid[qids[0]]
-                    if ": to=<%s>," % r["rcpt"] in l and "status=%s " % r["expect"] in l]
-            if not hits:
-                problems.append(("%s log: no status=%s for %s in %s" % (fmt, r["expect"], r["rcpt"], qids[0]),
-                                 idx.by_qid[qids[0]]))
+            hop = "[127.0.0.1]:%s," % os.environ["ITEST_REINJECT_PORT"]
+            lines = [l for q in qids for l in idx.by_qid[q]]
+            hits = [l for l in lines if ": to=<%s>," % r["rcpt"] in l and hop not in l
+                    and "status=%s " % r["expect"] in l]
+            hops = [l for l in lines if ": to=<%s>," % r["rcpt"] in l and hop in l]
+            if not hits or len(hops) != want - 1:
+                problems.append(("%s log: no status=%s for %s in %s, or %d filter hops"
+                                 % (fmt, r["expect"], r["rcpt"], qids, len(hops)), lines))
         elif r["kind"] == "dsn":
             qids = idx.qids_of_msgid.get(r["of_msgid"], [])
             what = "sender non-delivery notification" if r["why"] == "bounce" else "sender delivery status notification"
@@ -472,18 +476,38 @@ def check_traces(run, fmt, idx, expected, message_ids, problems):
             problems.append(("%s: HTTP %s %s" % (where, status, t), idx.lines_of_msgid(msgid)))
             continue
         checked += 1
-        r0, m = recs[0], t.get("message", {})
+        r0 = recs[0]
+        # Filtered mail is two messages linked parent -> child: the client,
+        # country and SASL user are the parent's; the origin is the same on both.
+        traces = [t]
+        linked = [c for c in t.get("chain", []) if c.get("relation") in ("parent", "child")]
+        if bool(linked) != bool(r0.get("filtered")) or len(linked) > 1:
+            problems.append(("%s: chain %s, expected %s" % (where, t.get("chain"),
+                             "one parent or child link (content filter hop)" if r0.get("filtered") else "no hop link"),
+                             idx.lines_of_msgid(msgid)))
+        for c in linked[:1]:
+            status, other = cgi_get(run, fmt, "/v1/messages/%d" % c["id"])
+            if status != 200:
+                problems.append(("%s: linked message %s: HTTP %s" % (where, c, status), idx.lines_of_msgid(msgid)))
+            else:
+                traces.append(other)
+        root = traces[0] if len(traces) == 1 or linked[0]["relation"] == "child" else traces[1]
         want = {"msgid": msgid, "sender": r0["sender"], "client_ip": r0["client_ip"],
                 "country": country_of(r0["client_ip"]), "sasl_username": r0["sasl_user"] or "",
                 "origin": r0["origin"]}
-        for k, v in want.items():
-            if norm_msgid(m.get(k)) != v if k == "msgid" else m.get(k) != v:
-                problems.append(("%s: message.%s = %r, expected %r" % (where, k, m.get(k), v),
-                                 idx.lines_of_msgid(msgid)))
+        for tr in traces:
+            m = tr.get("message", {})
+            for k, v in want.items():
+                if tr is not root and k not in ("msgid", "sender", "origin"):
+                    continue
+                if norm_msgid(m.get(k)) != v if k == "msgid" else m.get(k) != v:
+                    problems.append(("%s: message %s .%s = %r, expected %r" % (where, m.get("queue_id"), k, m.get(k), v),
+                                     idx.lines_of_msgid(msgid)))
         dels = collections.defaultdict(list)
-        for d in t.get("deliveries", []):
-            if not d.get("is_hop"):
-                dels[d.get("recipient")].append(d.get("status"))
+        for tr in traces:
+            for d in tr.get("deliveries", []):
+                if not d.get("is_hop"):
+                    dels[d.get("recipient")].append(d.get("status"))
         for r in recs:
             got = dels.get(r["rcpt"], [])
             if r["expect"] == "rejected":
@@ -493,11 +517,11 @@ def check_traces(run, fmt, idx, expected, message_ids, problems):
             if not ok:
                 problems.append(("%s: deliveries to %s are %s, expected %s" % (where, r["rcpt"], got, r["expect"]),
                                  idx.lines_of_msgid(msgid)))
-        rels = [c.get("relation") for c in t.get("chain", [])]
+        rels = [c.get("relation") for tr in traces for c in tr.get("chain", [])]
         if rels.count("dsn") != dsn_of.get(msgid, 0):
             problems.append(("%s: chain %s, expected %d dsn link(s)" % (where, t.get("chain"), dsn_of.get(msgid, 0)),
                              idx.lines_of_msgid(msgid)))
-        if not any("message-id=<%s>" % msgid in l for l in t.get("lines", [])):
+        if not all(any("message-id=<%s>" % msgid in l for l in tr.get("lines", [])) for tr in traces):
             problems.append(("%s: raw lines lack the message-id line" % where, idx.lines_of_msgid(msgid)))
     return checked
 

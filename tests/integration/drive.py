@@ -17,9 +17,10 @@ what the product printed:
 
   {"kind": "mail", "phase", "msgid", "sender", "rcpt", "client_ip", "origin":
    "remote|sasl|local", "sasl_user", "port": "smtp|submission", "expect":
-   "sent|bounced|deferred|rejected", "bytes", "time"}
+   "sent|bounced|deferred|rejected", "bytes", "time", "filtered"}
       one row per recipient the driver gave in RCPT TO (rejected ones too);
-      "msgid" is null when no queue file exists (NOQUEUE rejection).
+      "msgid" is null when no queue file exists (NOQUEUE rejection);
+      "filtered": the message went through the content-filter hop (two queue ids).
   {"kind": "dsn", "phase", "to", "of_msgid", "why": "bounce|success"}
       a notification (null sender) Postfix must send for that message; to a
       hosted mailbox it is a received row of that domain.
@@ -36,6 +37,7 @@ of the bulk messages have been sent, while the rest keep flowing.
 
 import argparse
 import imaplib
+import ipaddress
 import json
 import os
 import poplib
@@ -142,6 +144,12 @@ def smtp_auth(s, user, password):
         return False
 
 
+def filtered(ip):
+    """Whether Postfix routes this client's mail through the content filter hop (lib.sh)."""
+    net = ipaddress.ip_network(os.environ["ITEST_FILTERED_NET"])
+    return ip is not None and ipaddress.ip_address(ip) in net
+
+
 def is_hosted(addr):
     return addr.rsplit("@", 1)[-1] in (DOM_A, DOM_B)
 
@@ -216,7 +224,7 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
         rec.add({"kind": "mail", "msgid": msgid if queued else None, "sender": sender or "",
                  "rcpt": r, "client_ip": ip or "127.0.0.1", "origin": origin,
                  "sasl_user": auth[0] if auth else None, "port": port, "expect": expect,
-                 "bytes": len(data), "time": when})
+                 "bytes": len(data), "time": when, "filtered": queued and filtered(ip)})
     # Hard bounces: one non-delivery notification per message, to the sender
     # (a hosted mailbox, or a remote sender whose server is the accept sink).
     if sender and any(expect == "bounced" for _, expect in rows):

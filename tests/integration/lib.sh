@@ -36,6 +36,9 @@
 #                           a POSIX TZ string; the product must read the logs with the same TZ
 #   ITEST_SMTP_PORT         Postfix smtpd (port-25 role): XCLIENT from loopback, SASL, relay for
 #                           mynetworks (127.0.0.0/8) and SASL users only
+#   ITEST_FILTERED_NET      mail from clients in this network (203.0.113.0/24) passes a content
+#                           filter hop: smtp to 127.0.0.1:ITEST_REINJECT_PORT, where a second
+#                           smtpd ("postfix/PORT/smtpd") queues it again under a new queue id
 #   ITEST_SUBMISSION_PORT   Postfix smtpd as "postfix/submission": SASL required, XCLIENT allowed
 #   ITEST_IMAP_PORT, ITEST_POP3_PORT  Dovecot; login_trusted_networks = 127.0.0.0/8, so IMAP
 #                           ID ("x-originating-ip" …) and POP3 XCLIENT set the logged rip
@@ -128,13 +131,13 @@ itest_port_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# itest_pick_ports — eight consecutive free ports from a random base.
+# itest_pick_ports — ten consecutive free ports from a random base.
 itest_pick_ports() {
     local _ base p ok
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         base=$((20000 + (RANDOM % 400) * 100))
         ok=1
-        for p in $(seq "$base" $((base + 7))); do
+        for p in $(seq "$base" $((base + 9))); do
             itest_port_free "$p" || { ok=0; break; }
         done
         if [ "$ok" = 1 ]; then
@@ -163,6 +166,8 @@ itest_init() {
     export ITEST_SINK_REJECT_PORT=$((base + 5))
     export ITEST_SINK_TEMPFAIL_PORT=$((base + 6))
     export ITEST_CLOSED_PORT=$((base + 7))
+    export ITEST_REINJECT_PORT=$((base + 8))
+    export ITEST_FILTERED_NET=203.0.113.0/24
     export ITEST_DOMAINS="hosted-a.example hosted-b.example"
     export ITEST_USERS="${ITEST_USERS:-alice@hosted-a.example:Alice-pw1 bob@hosted-a.example:Bob-pw2 carol@hosted-b.example:Carol-pw3 dave@hosted-b.example:Dave-pw4}"
     export ITEST_GHOST=ghost@hosted-a.example
@@ -302,6 +307,7 @@ itest_write_postfix() {
         for pair in $ITEST_USERS; do printf '%s OK\n' "${pair%%:*}"; done
         printf '%s OK\n' "$ITEST_GHOST"
     } >"$pf/vmailbox"
+    printf '%s FILTER smtp:[127.0.0.1]:%s\n' "$ITEST_FILTERED_NET" "$ITEST_REINJECT_PORT" >"$pf/filter.cidr"
     cat >"$pf/transport" <<EOF
 accept.example    smtp:[127.0.0.1]:$ITEST_SINK_ACCEPT_PORT
 reject.example    smtp:[127.0.0.1]:$ITEST_SINK_REJECT_PORT
@@ -344,6 +350,11 @@ smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1000
 smtpd_hard_error_limit = 1000
 smtpd_client_event_limit_exceptions = 127.0.0.0/8
+# Mail from $ITEST_FILTERED_NET goes through a "content filter" the way
+# amavis is wired (smtp to 127.0.0.1, re-injected on a second smtpd as a new
+# queue id); here the filter is left out: Postfix hands the mail straight
+# to the re-injection smtpd.
+smtpd_data_restrictions = check_client_access cidr:$pf/filter.cidr
 delay_warning_time = 0
 biff = no
 append_dot_mydomain = no
@@ -359,6 +370,15 @@ EOF
 127.0.0.1:$ITEST_SUBMISSION_PORT inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:$ITEST_REINJECT_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/$ITEST_REINJECT_PORT
+  -o myhostname=reinject.hosted-a.example
+  -o content_filter=
+  -o smtpd_data_restrictions=
+  -o smtpd_client_restrictions=
+  -o smtpd_relay_restrictions=permit_mynetworks,reject
+  -o smtpd_sasl_auth_enable=no
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -441,10 +461,12 @@ itest_start_dovecot() {
     itest_wait_listen "$ITEST_POP3_PORT" "dovecot pop3"
     local _
     for _ in $(seq 1 50); do
-        [ -S "$ITEST_DIR/dovecot/run/lmtp" ] && [ -S "$ITEST_DIR/dovecot/run/auth-postfix" ] && break
+        [ -S "$ITEST_DIR/dovecot/run/lmtp" ] && [ -S "$ITEST_DIR/dovecot/run/auth-postfix" ] &&
+            [ -s "$ITEST_DIR/dovecot/run/master.pid" ] && break
         sleep 0.1
     done
-    cp "$ITEST_DIR/dovecot/run/master.pid" "$ITEST_PIDS_DIR/dovecot.pid"
+    cp "$ITEST_DIR/dovecot/run/master.pid" "$ITEST_PIDS_DIR/dovecot.pid" ||
+        itest_die "dovecot wrote no master.pid"
 }
 
 itest_start_postfix() {
@@ -492,6 +514,9 @@ itest_stop_all() {
     [ -n "${ITEST_PIDS_DIR:-}" ] && [ -d "$ITEST_PIDS_DIR" ] || return 0
     # Postfix's master stops its children itself on SIGTERM; `postfix stop`
     # is the documented way and waits for it.
+    # A daemon that failed half-way may have written its own pid file only.
+    [ -s "$ITEST_PIDS_DIR/postfix.pid" ] || cp "$ITEST_DIR/spool/pid/master.pid" "$ITEST_PIDS_DIR/postfix.pid" 2>/dev/null
+    [ -s "$ITEST_PIDS_DIR/dovecot.pid" ] || cp "$ITEST_DIR/dovecot/run/master.pid" "$ITEST_PIDS_DIR/dovecot.pid" 2>/dev/null
     if [ -s "$ITEST_PIDS_DIR/postfix.pid" ]; then
         postfix -c "$ITEST_POSTFIX_DIR" stop >/dev/null 2>&1
         itest_stop_pid postfix
