@@ -12,8 +12,7 @@ import {
     Input,
     List,
     ListEmptyView,
-    Select,
-    SelectOption,
+    Spinner,
     Status,
     Text,
     Toolbar,
@@ -222,7 +221,7 @@ export default function ListTab({ api, tab, domain }) {
                 data={page.rows}
                 rowKey="id"
                 toolbar={toolbar}
-                loading={loading && page.rows.length === 0}
+                loading={loading}
                 totalRows={page.total}
                 filtered={filtered}
                 sortColumn={sort.column}
@@ -235,6 +234,13 @@ export default function ListTab({ api, tab, domain }) {
                     onClickCapture: isMail ? () => openTrace(row) : undefined,
                 })}
                 emptyView={
+                    loading ? (
+                        <div className="ml-loading" data-testid="list-loading" role="status">
+                            <Spinner size="md" /> Loading…
+                        </div>
+                    ) : error ? (
+                        <ListEmptyView title="The records could not be loaded" description={error.message} />
+                    ) : (
                     <ListEmptyView
                         title={filtered ? 'Nothing matches these filters' : 'No records yet'}
                         description={
@@ -243,6 +249,7 @@ export default function ListTab({ api, tab, domain }) {
                                 : 'Records appear here after the next log analysis run.'
                         }
                     />
+                    )
                 }
                 emptyViewMode="items"
             />

@@ -640,6 +640,42 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         noErrors(cli);
     });
 
+    await test('client: loading, error and empty states', async () => {
+        await listLoad(cp, 'access', () => cp.reload());
+        // Loading: the real answer, held back for a moment.
+        await cp.route(/\/v1\/sent\?/, async (route) => {
+            await new Promise((r) => setTimeout(r, 1200));
+            await route.continue();
+        });
+        const tab = cp.getByRole('tab', { name: TAB_TITLES.sent, exact: true });
+        const loaded = listLoad(cp, 'sent', () => tab.click());
+        await cp.getByTestId('list-loading').waitFor();
+        await shot(cp, 'client-loading');
+        await loaded;
+        await cp.unroute(/\/v1\/sent\?/);
+        assert.equal(await cp.getByTestId('list-loading').count(), 0);
+        // Error: a search the API refuses (150 × "€" = 450 bytes > 200).
+        cli.allow.add(400);
+        const [res] = await Promise.all([
+            cp.waitForResponse((r) => /\/v1\/sent\?/.test(r.url())),
+            (async () => {
+                await cp.getByTestId('search').fill('€'.repeat(150));
+                await cp.getByTestId('search').press('Enter');
+            })(),
+        ]);
+        assert.equal(res.status(), 400);
+        const { error } = await res.json();
+        await cp.getByTestId('list-error').getByText(error.message).waitFor();
+        await shot(cp, 'client-error');
+        // And back: the next good search clears the error.
+        await listLoad(cp, 'sent', async () => {
+            await cp.getByTestId('search').fill('');
+            await cp.getByTestId('search').press('Enter');
+        });
+        assert.equal(await cp.getByTestId('list-error').count(), 0);
+        noErrors(cli);
+    });
+
     const res1 = await openAs('res1', base);
     roles.push(res1);
     const rp = res1.page;
