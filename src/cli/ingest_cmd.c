@@ -152,8 +152,8 @@ static int pick_logs(const struct config *c, const char **logs, int *count, stru
             logs[(*count)++] = c->log_paths[i];
             return 0;
         }
-    return err_set(e, "no mail log found (tried %s and %s); name one with --log",
-                   c->log_paths[0], c->log_paths[1]);
+    return err_set(e, "no mail log found (tried %s and %s); name one with --log", c->log_paths[0],
+                   c->log_paths[1]);
 }
 
 /* A new database gets the [defaults] of the config as its admin settings. */
@@ -206,12 +206,16 @@ static int ingest_log(struct ingest *in, const char *path, const struct reader_o
 
 static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool purge)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},  {"db", required_argument, NULL, 'd'},
-        {"log", required_argument, NULL, 'l'},     {"domains", required_argument, NULL, 'D'},
-        {"geoip", required_argument, NULL, 'g'},   {"backfill", no_argument, NULL, 'b'},
-        {"quiet", no_argument, NULL, 'q'},         {"checkpoint-lines", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"db", required_argument, NULL, 'd'},
+                                             {"log", required_argument, NULL, 'l'},
+                                             {"domains", required_argument, NULL, 'D'},
+                                             {"geoip", required_argument, NULL, 'g'},
+                                             {"backfill", no_argument, NULL, 'b'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"checkpoint-lines", required_argument, NULL, 'n'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     struct err e;
     int ch;
     /* flags are applied after the config file: remember them first */
@@ -225,8 +229,12 @@ static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool 
         if (purge && ch != 'c' && ch != 'd' && ch != 'h')
             ch = '?';
         switch (ch) {
-        case 'c': o->config_path = optarg; break;
-        case 'd': db = optarg; break;
+        case 'c':
+            o->config_path = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
         case 'l':
             if (nlogs == CONFIG_LOGS_MAX) {
                 fprintf(stderr, "maillog %s: at most %d --log\n", argv[0], CONFIG_LOGS_MAX);
@@ -234,11 +242,21 @@ static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool 
             }
             logs[nlogs++] = optarg;
             break;
-        case 'D': domains = optarg; break;
-        case 'g': geoip = optarg; break;
-        case 'b': o->backfill = true; break;
-        case 'q': o->quiet = true; break;
-        case 'n': o->checkpoint_lines = atoi(optarg); break;
+        case 'D':
+            domains = optarg;
+            break;
+        case 'g':
+            geoip = optarg;
+            break;
+        case 'b':
+            o->backfill = true;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'n':
+            o->checkpoint_lines = atoi(optarg);
+            break;
         case 'h':
             (purge ? purge_usage : ingest_usage)(stdout);
             return 0;
@@ -274,8 +292,8 @@ static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool 
     return -1; /* go on */
 }
 
-static void print_report(const struct reader_stats *rs, const struct track_counts *c,
-                         long purged, double secs)
+static void print_report(const struct reader_stats *rs, const struct track_counts *c, long purged,
+                         double secs)
 {
     uint64_t dl = 0;
 
@@ -316,8 +334,8 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     if ((geo = geo_open(o->cfg.geoip_path, &we)) == NULL)
         fprintf(stderr, "maillog ingest: warning: %s; countries stay empty\n", we.text);
     store_set_geo(s, geo);
-    if (access(o->cfg.domains_path, F_OK) == 0 || strcmp(o->cfg.domains_path,
-                                                          CONFIG_DEFAULT_DIR "/domains.json")) {
+    if (access(o->cfg.domains_path, F_OK) == 0 ||
+        strcmp(o->cfg.domains_path, CONFIG_DEFAULT_DIR "/domains.json")) {
         if (store_load_domains(s, o->cfg.domains_path, &we) < 0) {
             /* a bad file keeps the old list; a database error stops the run */
             if (strncmp(we.text, "domains file", 12) != 0) {
@@ -363,8 +381,8 @@ static int open_locked(const char *cmd, struct ingest_opts *o, struct store **s,
         return 1;
     }
     if (got == 0) {
-        fprintf(stderr, "maillog %s: another ingest or purge is running on %s; nothing done\n",
-                cmd, o->cfg.db_path);
+        fprintf(stderr, "maillog %s: another ingest or purge is running on %s; nothing done\n", cmd,
+                o->cfg.db_path);
         return 0;
     }
     if ((*s = store_open(o->cfg.db_path, 0, &e)) == NULL) {

@@ -21,14 +21,13 @@ enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
 static void search_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: maillog search --tab TAB [--domain D] [--q TEXT] [--from T] [--to T]\n"
-            "                      [--status S] [--sort COL] [--order asc|desc] [--limit N]\n"
-            "                      [--cursor C] [--total] [--format table|json|csv]\n"
-            "                      [--config FILE] [--db PATH]\n"
-            "  Lists a tab: access, received, sent, not-received, not-sent (all domains\n"
-            "  unless --domain). T: epoch seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC).\n"
-            "  Pages: pass the printed next cursor as --cursor.\n");
+    fprintf(out, "usage: maillog search --tab TAB [--domain D] [--q TEXT] [--from T] [--to T]\n"
+                 "                      [--status S] [--sort COL] [--order asc|desc] [--limit N]\n"
+                 "                      [--cursor C] [--total] [--format table|json|csv]\n"
+                 "                      [--config FILE] [--db PATH]\n"
+                 "  Lists a tab: access, received, sent, not-received, not-sent (all domains\n"
+                 "  unless --domain). T: epoch seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC).\n"
+                 "  Pages: pass the printed next cursor as --cursor.\n");
 }
 
 static void stats_usage(FILE *out)
@@ -49,8 +48,8 @@ static struct store *open_existing(const char *cmd, const char *config_path, con
     if (c == NULL)
         return NULL;
     config_defaults(c);
-    if (config_load(c, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL,
-                    &e) < 0) {
+    if (config_load(c, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL, &e) <
+        0) {
         fprintf(stderr, "maillog %s: %s\n", cmd, e.text);
         free(c);
         return NULL;
@@ -58,8 +57,8 @@ static struct store *open_existing(const char *cmd, const char *config_path, con
     if (db != NULL)
         snprintf(c->db_path, sizeof c->db_path, "%s", db);
     if (access(c->db_path, F_OK) != 0)
-        fprintf(stderr, "maillog %s: database %s does not exist (run maillog ingest first)\n",
-                cmd, c->db_path);
+        fprintf(stderr, "maillog %s: database %s does not exist (run maillog ingest first)\n", cmd,
+                c->db_path);
     else if ((s = store_open(c->db_path, 0, &e)) == NULL)
         fprintf(stderr, "maillog %s: %s\n", cmd, e.text);
     free(c);
@@ -76,8 +75,8 @@ struct printer {
 
 static void csv_field(const char *v, bool last)
 {
-    bool quote = strpbrk(v, ",\"\r\n") != NULL || v[0] == '=' || v[0] == '+' || v[0] == '-' ||
-                 v[0] == '@';
+    bool quote =
+        strpbrk(v, ",\"\r\n") != NULL || v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@';
 
     if (quote) {
         putchar('"');
@@ -136,25 +135,23 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
                          "status", r->status, "status_text", r->status_text, "msgid", r->msgid);
     return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id,
                      "message_id", (json_int_t)r->message_id, "date", (json_int_t)r->date,
-                     "mailbox", r->mailbox, "recipient", r->recipient, "size",
-                     (json_int_t)r->size, "status", r->status, "status_text", r->status_text,
-                     "msgid", r->msgid);
+                     "mailbox", r->mailbox, "recipient", r->recipient, "size", (json_int_t)r->size,
+                     "status", r->status, "status_text", r->status_text, "msgid", r->msgid);
 }
 
 static void print_header(const struct printer *p)
 {
-    static const char *const access_cols[] = {"date", "mailbox", "ip", "country", "protocol",
-                                              "result", "detail"};
-    static const char *const recv_cols[] = {"date", "sender", "mailbox", "size", "status",
-                                            "status_text", "msgid", "message_id"};
-    static const char *const sent_cols[] = {"date", "mailbox", "recipient", "size", "status",
-                                            "status_text", "msgid", "message_id"};
+    static const char *const access_cols[] = {"date",     "mailbox", "ip",    "country",
+                                              "protocol", "result",  "detail"};
+    static const char *const recv_cols[] = {"date",   "sender",      "mailbox", "size",
+                                            "status", "status_text", "msgid",   "message_id"};
+    static const char *const sent_cols[] = {"date",   "mailbox",     "recipient", "size",
+                                            "status", "status_text", "msgid",     "message_id"};
     static const int access_w[] = {19, 32, 39, 2, 11, 6, 0};
     static const int mail_w[] = {19, 32, 32, 9, 9, 40, 30, 0};
-    const char *const *cols = p->tab == TAB_ACCESS ? access_cols
-                              : (p->tab == TAB_RECEIVED || p->tab == TAB_NOT_RECEIVED)
-                                  ? recv_cols
-                                  : sent_cols;
+    const char *const *cols = p->tab == TAB_ACCESS                                     ? access_cols
+                              : (p->tab == TAB_RECEIVED || p->tab == TAB_NOT_RECEIVED) ? recv_cols
+                                                                                       : sent_cols;
     int n = p->tab == TAB_ACCESS ? 7 : 8;
 
     for (int i = 0; i < n; i++) {
@@ -177,8 +174,8 @@ static int print_row(void *ctx, const struct query_row *r, struct err *e)
     }
     date_text(r->date, date, sizeof date);
     if (p->tab == TAB_ACCESS) {
-        const char *v[] = {date, r->mailbox, r->ip, r->country[0] ? r->country : "local",
-                           r->protocol, r->result, r->detail};
+        const char *v[] = {date,        r->mailbox, r->ip,    r->country[0] ? r->country : "local",
+                           r->protocol, r->result,  r->detail};
         static const int w[] = {19, 32, 39, 2, 11, 6, 0};
 
         for (int i = 0; i < 7; i++) {
@@ -193,10 +190,14 @@ static int print_row(void *ctx, const struct query_row *r, struct err *e)
     snprintf(mid, sizeof mid, "%lld", (long long)r->message_id);
     {
         bool recv = p->tab == TAB_RECEIVED || p->tab == TAB_NOT_RECEIVED;
-        const char *v[] = {date,      recv ? r->sender : r->mailbox,
+        const char *v[] = {date,
+                           recv ? r->sender : r->mailbox,
                            recv ? r->mailbox : r->recipient,
-                           size,      r->status,
-                           r->status_text, r->msgid, mid};
+                           size,
+                           r->status,
+                           r->status_text,
+                           r->msgid,
+                           mid};
         static const int w[] = {19, 32, 32, 9, 9, 40, 30, 0};
 
         for (int i = 0; i < 8; i++) {
@@ -211,8 +212,8 @@ static int print_row(void *ctx, const struct query_row *r, struct err *e)
 
 /* ---- search ------------------------------------------------------------------------ */
 
-static int search_args(int argc, char **argv, struct query *q, const char **config,
-                       const char **db, enum out_format *format)
+static int search_args(int argc, char **argv, struct query *q, const char **config, const char **db,
+                       enum out_format *format)
 {
     static const struct option longopts[] = {
         {"tab", required_argument, NULL, 't'},    {"domain", required_argument, NULL, 'd'},
@@ -223,10 +224,9 @@ static int search_args(int argc, char **argv, struct query *q, const char **conf
         {"format", required_argument, NULL, 'F'}, {"config", required_argument, NULL, 'c'},
         {"db", required_argument, NULL, 'D'},     {"total", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *names[] = {['t'] = "tab",   ['d'] = "domain", ['q'] = "q",
-                           ['f'] = "from",  ['T'] = "to",     ['s'] = "status",
-                           ['S'] = "sort",  ['o'] = "order",  ['l'] = "limit",
-                           ['C'] = "cursor"};
+    const char *names[] = {
+        ['t'] = "tab",    ['d'] = "domain", ['q'] = "q",     ['f'] = "from",  ['T'] = "to",
+        ['s'] = "status", ['S'] = "sort",   ['o'] = "order", ['l'] = "limit", ['C'] = "cursor"};
     /* tab first: sort and status depend on it */
     const char *deferred[128] = {0};
     bool have_tab = false;
@@ -239,9 +239,15 @@ static int search_args(int argc, char **argv, struct query *q, const char **conf
         case 'h':
             search_usage(stdout);
             return 0;
-        case 'c': *config = optarg; break;
-        case 'D': *db = optarg; break;
-        case 'n': q->want_total = true; break;
+        case 'c':
+            *config = optarg;
+            break;
+        case 'D':
+            *db = optarg;
+            break;
+        case 'n':
+            q->want_total = true;
+            break;
         case 'F':
             if (strcmp(optarg, "table") == 0)
                 *format = OUT_TABLE;
@@ -257,7 +263,14 @@ static int search_args(int argc, char **argv, struct query *q, const char **conf
         case 't':
             have_tab = true;
             /* fall through */
-        case 'd': case 'q': case 'f': case 'T': case 's': case 'S': case 'o': case 'l':
+        case 'd':
+        case 'q':
+        case 'f':
+        case 'T':
+        case 's':
+        case 'S':
+        case 'o':
+        case 'l':
         case 'C':
             deferred[ch] = optarg;
             break;
@@ -317,9 +330,9 @@ int cmd_search(int argc, char **argv)
         fprintf(stderr, "maillog search: %s\n", e.text);
         rc = strchr(e.text, ':') && strncmp(e.text, "database", 8) != 0 ? 2 : 1;
     } else if (format == OUT_JSON) {
-        json_t *out = json_pack("{s:O, s:s?, s:I}", "rows", p.rows,
-                                "next_cursor", res.next_cursor[0] ? res.next_cursor : NULL,
-                                "total", (json_int_t)res.total);
+        json_t *out =
+            json_pack("{s:O, s:s?, s:I}", "rows", p.rows, "next_cursor",
+                      res.next_cursor[0] ? res.next_cursor : NULL, "total", (json_int_t)res.total);
         json_dumpf(out, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(out);
@@ -356,9 +369,15 @@ int cmd_stats(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'h': stats_usage(stdout); return 0;
-        case 'c': config = optarg; break;
-        case 'D': db = optarg; break;
+        case 'h':
+            stats_usage(stdout);
+            return 0;
+        case 'c':
+            config = optarg;
+            break;
+        case 'D':
+            db = optarg;
+            break;
         case 'F':
             if (strcmp(optarg, "json") == 0)
                 break;
@@ -382,11 +401,10 @@ int cmd_stats(int argc, char **argv)
     dl = json_object();
     for (int i = 0; i < DELIVERY_STATUS_COUNT; i++)
         json_object_set_new(dl, status_names[i], json_integer((json_int_t)sum.deliveries[i]));
-    out = json_pack("{s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "messages",
-                    (json_int_t)sum.messages, "deliveries", dl, "access", "ok",
-                    (json_int_t)sum.access_ok, "failed", (json_int_t)sum.access_failed,
-                    "db_bytes", (json_int_t)sum.db_bytes, "oldest", (json_int_t)sum.oldest,
-                    "newest", (json_int_t)sum.newest);
+    out = json_pack("{s:I, s:o, s:{s:I, s:I}, s:I, s:I, s:I}", "messages", (json_int_t)sum.messages,
+                    "deliveries", dl, "access", "ok", (json_int_t)sum.access_ok, "failed",
+                    (json_int_t)sum.access_failed, "db_bytes", (json_int_t)sum.db_bytes, "oldest",
+                    (json_int_t)sum.oldest, "newest", (json_int_t)sum.newest);
     json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     putchar('\n');
     json_decref(out);

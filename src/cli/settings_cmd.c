@@ -41,28 +41,25 @@ static json_t *list_json(const char *items, size_t len, int count)
 
 static json_t *settings_json(const struct settings *st)
 {
-    return json_pack("{s:i, s:b, s:o, s:o, s:b, s:b, s:s, s:o}", "retention_days",
-                     st->retention_days, "cron_enabled", st->cron_enabled, "ignore_terms_imap",
-                     list_json(&st->ignore_terms_imap[0][0], SETTINGS_TERM_LEN,
-                               st->ignore_terms_imap_count),
-                     "ignore_terms_smtp",
-                     list_json(&st->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN,
-                               st->ignore_terms_smtp_count),
-                     "hide_from_clients", st->hide_from_clients, "hide_from_resellers",
-                     st->hide_from_resellers, "client_config_visibility",
-                     config_visibility_name(st->client_config_visibility), "excluded_ips",
-                     list_json(&st->excluded_ips[0][0], SETTINGS_IP_LEN,
-                               st->excluded_ips_count));
+    return json_pack(
+        "{s:i, s:b, s:o, s:o, s:b, s:b, s:s, s:o}", "retention_days", st->retention_days,
+        "cron_enabled", st->cron_enabled, "ignore_terms_imap",
+        list_json(&st->ignore_terms_imap[0][0], SETTINGS_TERM_LEN, st->ignore_terms_imap_count),
+        "ignore_terms_smtp",
+        list_json(&st->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN, st->ignore_terms_smtp_count),
+        "hide_from_clients", st->hide_from_clients, "hide_from_resellers", st->hide_from_resellers,
+        "client_config_visibility", config_visibility_name(st->client_config_visibility),
+        "excluded_ips",
+        list_json(&st->excluded_ips[0][0], SETTINGS_IP_LEN, st->excluded_ips_count));
 }
 
 static json_t *domain_json(const struct domain_settings *ds)
 {
     return json_pack("{s:s, s:o, s:b, s:b, s:o}", "domain", ds->domain, "usual_countries",
-                     list_json(&ds->usual_countries[0][0], 3, ds->usual_countries_count),
-                     "notify", ds->notify, "force_password_change", ds->force_password_change,
+                     list_json(&ds->usual_countries[0][0], 3, ds->usual_countries_count), "notify",
+                     ds->notify, "force_password_change", ds->force_password_change,
                      "ip_exceptions",
-                     list_json(&ds->ip_exceptions[0][0], SETTINGS_IP_LEN,
-                               ds->ip_exceptions_count));
+                     list_json(&ds->ip_exceptions[0][0], SETTINGS_IP_LEN, ds->ip_exceptions_count));
 }
 
 /* Splits "key=value" into key (copied into kbuf) and value. */
@@ -136,11 +133,13 @@ static int apply_sets(struct store *s, const char *domain, char **sets, int nset
 
 int cmd_settings(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"get", no_argument, NULL, 'g'},         {"set", required_argument, NULL, 's'},
-        {"domain", required_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
-        {"db", required_argument, NULL, 'D'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"get", no_argument, NULL, 'g'},
+                                             {"set", required_argument, NULL, 's'},
+                                             {"domain", required_argument, NULL, 'd'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"db", required_argument, NULL, 'D'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     char *sets[SETS_MAX];
     const char *config_path = NULL, *db = NULL, *domain = NULL;
     struct config *c;
@@ -152,8 +151,11 @@ int cmd_settings(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'h': settings_usage(stdout); return 0;
-        case 'g': break;
+        case 'h':
+            settings_usage(stdout);
+            return 0;
+        case 'g':
+            break;
         case 's':
             if (nsets == SETS_MAX) {
                 fprintf(stderr, "maillog settings: at most %d --set\n", SETS_MAX);
@@ -161,10 +163,18 @@ int cmd_settings(int argc, char **argv)
             }
             sets[nsets++] = optarg;
             break;
-        case 'd': domain = optarg; break;
-        case 'c': config_path = optarg; break;
-        case 'D': db = optarg; break;
-        default: settings_usage(stderr); return 2;
+        case 'd':
+            domain = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'D':
+            db = optarg;
+            break;
+        default:
+            settings_usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -174,8 +184,8 @@ int cmd_settings(int argc, char **argv)
     if ((c = malloc(sizeof *c)) == NULL)
         return 1;
     config_defaults(c);
-    if (config_load(c, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL,
-                    &e) < 0) {
+    if (config_load(c, config_path ? config_path : CONFIG_DEFAULT_FILE, config_path != NULL, &e) <
+        0) {
         fprintf(stderr, "maillog settings: %s\n", e.text);
         free(c);
         return 1;

@@ -110,8 +110,7 @@ static int source_seek(struct source *src, uint64_t offset, struct err *e)
 }
 
 /* The hash of the first complete line (0 when there is none yet). */
-static int first_line_hash(const char *path, bool gz, uint64_t *hash, uint32_t *len,
-                           struct err *e)
+static int first_line_hash(const char *path, bool gz, uint64_t *hash, uint32_t *len, struct err *e)
 {
     struct source src;
     char *buf = malloc(READER_LINE_MAX);
@@ -280,8 +279,8 @@ static int read_file(struct run *r, const char *path, const struct stat *sb, boo
     source_close(&src);
     r->stats->files++;
     /* The file's first line may have completed during this run. */
-    if (r->st->first_hash == 0 && first_line_hash(path, gz, &r->st->first_hash,
-                                                  &r->st->first_len, e) < 0)
+    if (r->st->first_hash == 0 &&
+        first_line_hash(path, gz, &r->st->first_hash, &r->st->first_len, e) < 0)
         return -1;
     return checkpoint(r, e);
 }
@@ -363,8 +362,7 @@ static int find_rotated(const struct candidate *c, int count, const struct log_s
             continue; /* unreadable: not ours */
         if (st->first_hash != 0 && hash != st->first_hash)
             continue;
-        if (!gz && (uint64_t)c[i].sb.st_ino == st->inode &&
-            (uint64_t)c[i].sb.st_dev == st->device)
+        if (!gz && (uint64_t)c[i].sb.st_ino == st->inode && (uint64_t)c[i].sb.st_dev == st->device)
             return i;
         if (st->first_hash != 0 && by_hash < 0)
             by_hash = i;

@@ -26,11 +26,11 @@
 
 static const char *const tab_names[TAB_COUNT] = {"access", "received", "sent", "not-received",
                                                  "not-sent"};
-static const char *const sort_names[SORT_COUNT] = {
-    "date", "mailbox", "ip", "country", "protocol", "result",
-    "sender", "recipient", "size", "status", "msgid"};
-static const char *const status_names[DELIVERY_STATUS_COUNT] = {
-    "sent", "deferred", "bounced", "expired", "rejected", "discarded"};
+static const char *const sort_names[SORT_COUNT] = {"date",     "mailbox", "ip",     "country",
+                                                   "protocol", "result",  "sender", "recipient",
+                                                   "size",     "status",  "msgid"};
+static const char *const status_names[DELIVERY_STATUS_COUNT] = {"sent",    "deferred", "bounced",
+                                                                "expired", "rejected", "discarded"};
 static const char *const protocol_names[PROTO_COUNT] = {"imap", "pop3", "smtp", "submission",
                                                         "managesieve"};
 
@@ -262,8 +262,8 @@ int query_param(struct query *q, const char *name, const char *value, struct err
             return -1;
         q->limit = (int)v;
     } else if (strcmp(name, "cursor") == 0) {
-        if (strlen(value) >= sizeof q->cursor || strspn(value, "0123456789abcdefit.-") !=
-                                                     strlen(value))
+        if (strlen(value) >= sizeof q->cursor ||
+            strspn(value, "0123456789abcdefit.-") != strlen(value))
             return err_set(e, "cursor: not a cursor of this list");
         snprintf(q->cursor, sizeof q->cursor, "%s", value);
     } else {
@@ -411,9 +411,8 @@ static int ignore_terms_load(struct store *s, bool imap, struct ignore_terms *it
 
             if (n > 0 && n < SETTINGS_TERM_LEN) {
                 for (size_t i = 0; i < n; i++)
-                    it->terms[it->count][i] = (text[i] >= 'A' && text[i] <= 'Z')
-                                                  ? (char)(text[i] - 'A' + 'a')
-                                                  : text[i];
+                    it->terms[it->count][i] =
+                        (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] - 'A' + 'a') : text[i];
                 it->terms[it->count++][n] = '\0';
             }
             text += n;
@@ -453,16 +452,27 @@ struct tab_sql {
 };
 
 static const struct tab_sql tab_sql[TAB_COUNT] = {
-    [TAB_ACCESS] = {"access_events", "user_domain", "1", "access_fts",
-                    {"user", "ip", "detail", NULL}},
-    [TAB_RECEIVED] = {"deliveries", "recipient_domain", "is_hop = 0", "deliveries_fts",
+    [TAB_ACCESS] =
+        {"access_events", "user_domain", "1", "access_fts", {"user", "ip", "detail", NULL}},
+    [TAB_RECEIVED] = {"deliveries",
+                      "recipient_domain",
+                      "is_hop = 0",
+                      "deliveries_fts",
                       {"sender", "recipient", "msgid", "status_text"}},
-    [TAB_SENT] = {"deliveries", "sent_domain", "is_hop = 0 AND sent_domain <> ''",
-                  "deliveries_fts", {"sender", "recipient", "msgid", "status_text"}},
-    [TAB_NOT_RECEIVED] = {"deliveries", "recipient_domain", "is_hop = 0 AND status <> 0",
-                          "deliveries_fts", {"sender", "recipient", "msgid", "status_text"}},
-    [TAB_NOT_SENT] = {"deliveries", "sent_domain",
-                      "is_hop = 0 AND sent_domain <> '' AND status <> 0", "deliveries_fts",
+    [TAB_SENT] = {"deliveries",
+                  "sent_domain",
+                  "is_hop = 0 AND sent_domain <> ''",
+                  "deliveries_fts",
+                  {"sender", "recipient", "msgid", "status_text"}},
+    [TAB_NOT_RECEIVED] = {"deliveries",
+                          "recipient_domain",
+                          "is_hop = 0 AND status <> 0",
+                          "deliveries_fts",
+                          {"sender", "recipient", "msgid", "status_text"}},
+    [TAB_NOT_SENT] = {"deliveries",
+                      "sent_domain",
+                      "is_hop = 0 AND sent_domain <> '' AND status <> 0",
+                      "deliveries_fts",
                       {"sender", "recipient", "msgid", "status_text"}},
 };
 
@@ -648,8 +658,8 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
         size_t i;
 
         for (i = 0; q->q[i]; i++)
-            w->qlower[i] = (q->q[i] >= 'A' && q->q[i] <= 'Z') ? (char)(q->q[i] - 'A' + 'a')
-                                                              : q->q[i];
+            w->qlower[i] =
+                (q->q[i] >= 'A' && q->q[i] <= 'Z') ? (char)(q->q[i] - 'A' + 'a') : q->q[i];
         w->qlower[i] = '\0';
         if (fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
             sqlbuf_add(b, " AND id IN (SELECT rowid FROM ");
@@ -905,8 +915,7 @@ done:
     return rc;
 }
 
-int store_query_plan(struct store *s, const struct query *q, char *out, size_t size,
-                     struct err *e)
+int store_query_plan(struct store *s, const struct query *q, char *out, size_t size, struct err *e)
 {
     struct page_ctx *p;
     struct scope_sql scope;

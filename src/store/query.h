@@ -36,7 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum query_tab { TAB_ACCESS = 0, TAB_RECEIVED, TAB_SENT, TAB_NOT_RECEIVED, TAB_NOT_SENT, TAB_COUNT };
+enum query_tab {
+    TAB_ACCESS = 0,
+    TAB_RECEIVED,
+    TAB_SENT,
+    TAB_NOT_RECEIVED,
+    TAB_NOT_SENT,
+    TAB_COUNT
+};
 
 /* "access", "received", "sent", "not-received", "not-sent"; NULL if out of
  * range. from_name accepts those (and "not_received"/"not_sent"); -1 unknown. */
@@ -65,10 +72,10 @@ const char *query_sort_name(enum query_sort sort);
 int query_sort_from_name(enum query_tab tab, const char *name);
 
 #define QUERY_DOMAIN_MAX 256
-#define QUERY_Q_MAX 200       /* bytes of the search text */
+#define QUERY_Q_MAX 200 /* bytes of the search text */
 #define QUERY_LIMIT_MAX 500
 #define QUERY_LIMIT_DEFAULT 50
-#define QUERY_CURSOR_MAX 700  /* opaque cursor text incl. NUL */
+#define QUERY_CURSOR_MAX 700 /* opaque cursor text incl. NUL */
 
 /* Which domains the caller may see. The strings are the caller's, lower-case
  * domain names; they must outlive the call. all == true ignores the list. */
@@ -94,7 +101,7 @@ struct query {
     bool ascending;                /* default false (newest first) */
     int limit;                     /* 1..QUERY_LIMIT_MAX */
     char cursor[QUERY_CURSOR_MAX]; /* "" = first page; else a next_cursor */
-    bool want_total;               /* count every matching row (costs a scan of the domain's index) */
+    bool want_total; /* count every matching row (costs a scan of the domain's index) */
 };
 
 /* Defaults: tab, empty scope (caller must set), status -1, date desc, limit 50. */
@@ -116,7 +123,7 @@ struct query_row {
     char mailbox[RECORD_ADDR_MAX];
     /* access */
     char ip[RECORD_IP_MAX];
-    char country[3];    /* ISO code; "" local/unknown */
+    char country[3];      /* ISO code; "" local/unknown */
     const char *protocol; /* "imap", "pop3", "smtp", "submission", "managesieve" */
     const char *result;   /* "ok" | "failed" */
     char method[16];
@@ -124,8 +131,8 @@ struct query_row {
     /* mail */
     char sender[RECORD_ADDR_MAX];
     char recipient[RECORD_ADDR_MAX];
-    int64_t size;         /* -1 unknown */
-    const char *status;   /* "sent", "deferred", … */
+    int64_t size;       /* -1 unknown */
+    const char *status; /* "sent", "deferred", … */
     char status_text[RECORD_TEXT_MAX];
     char msgid[RECORD_MSGID_MAX];
 };
@@ -145,8 +152,7 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
 
 /* The EXPLAIN QUERY PLAN of q's page query, details joined with ';' into
  * out (for the tests that check index use, and for diagnosis). */
-int store_query_plan(struct store *s, const struct query *q, char *out, size_t size,
-                     struct err *e);
+int store_query_plan(struct store *s, const struct query *q, char *out, size_t size, struct err *e);
 
 /* ---- trace of one message ------------------------------------------- */
 
@@ -195,7 +201,7 @@ struct trace {
     size_t delivery_count;
     struct trace_link chain[TRACE_CHAIN_MAX];
     size_t chain_count;
-    char *lines;      /* heap: raw log lines, '\n'-separated; "" if none */
+    char *lines; /* heap: raw log lines, '\n'-separated; "" if none */
     size_t lines_len;
 };
 
@@ -210,9 +216,9 @@ void trace_free(struct trace *t);
 /* ---- settings ---------------------------------------------------------- */
 
 #define SETTINGS_TERMS_MAX 32
-#define SETTINGS_TERM_LEN 128  /* incl. NUL */
+#define SETTINGS_TERM_LEN 128 /* incl. NUL */
 #define SETTINGS_IPS_MAX 256
-#define SETTINGS_IP_LEN 64     /* an address or CIDR text incl. NUL */
+#define SETTINGS_IP_LEN 64 /* an address or CIDR text incl. NUL */
 #define SETTINGS_COUNTRIES_MAX 250
 
 enum config_visibility { VISIBILITY_HIDDEN = 0, VISIBILITY_READONLY, VISIBILITY_EDITABLE };
@@ -285,8 +291,9 @@ struct domain_row {
 int store_domain_get(struct store *s, const char *name, struct domain_row *r, struct err *e);
 
 /* Every domain of the table, by name. */
-int store_domain_each(struct store *s, int (*fn)(void *ctx, const struct domain_row *r, struct err *e),
-                      void *ctx, struct err *e);
+int store_domain_each(struct store *s,
+                      int (*fn)(void *ctx, const struct domain_row *r, struct err *e), void *ctx,
+                      struct err *e);
 
 /* ---- statistics -------------------------------------------------------- */
 

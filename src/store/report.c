@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const status_names[DELIVERY_STATUS_COUNT] = {
-    "sent", "deferred", "bounced", "expired", "rejected", "discarded"};
+static const char *const status_names[DELIVERY_STATUS_COUNT] = {"sent",    "deferred", "bounced",
+                                                                "expired", "rejected", "discarded"};
 static const char *const origin_names[ORIGIN_COUNT] = {"remote", "sasl", "local"};
 
 static void col_text(sqlite3_stmt *st, int col, char *out, size_t size)
@@ -48,8 +48,7 @@ static char *scope_json(const struct query_scope *sc)
 
 /* 1 when message id, its parent or its children have the sender's or a
  * recipient's domain in scope. */
-static int trace_in_scope(struct store *s, int64_t id, const struct query_scope *sc,
-                          struct err *e)
+static int trace_in_scope(struct store *s, int64_t id, const struct query_scope *sc, struct err *e)
 {
     static const char sql[] =
         "WITH family(id) AS (SELECT ?1 UNION SELECT parent_id FROM messages WHERE id = ?1"
@@ -264,8 +263,8 @@ static int run_count(struct store *s, struct sqlbuf *b, uint64_t *out, struct er
     return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
 }
 
-static int stats_totals(struct store *s, const struct stats_query *sq, const char *list,
-                        bool any, int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
+static int stats_totals(struct store *s, const struct stats_query *sq, const char *list, bool any,
+                        int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
                         struct err *e)
 {
     static const struct {
@@ -296,8 +295,8 @@ static int stats_totals(struct store *s, const struct stats_query *sq, const cha
 }
 
 /* Adds the (bucket, status, count) rows of one statement to r. */
-static int stats_accumulate(struct store *s, struct sqlbuf *b, int64_t size,
-                            struct stats_result *r, struct err *e)
+static int stats_accumulate(struct store *s, struct sqlbuf *b, int64_t size, struct stats_result *r,
+                            struct err *e)
 {
     sqlite3_stmt *st;
     int rc;
@@ -332,9 +331,9 @@ static int stats_accumulate(struct store *s, struct sqlbuf *b, int64_t size,
 /* Deliveries per bucket and status: those received in scope (one walk of the
  * recipient-domain index), plus those sent from scope to elsewhere (one walk
  * of the sender-domain index), so internal mail counts once. */
-static int stats_buckets(struct store *s, const struct stats_query *sq, const char *list,
-                         bool any, int64_t from, int64_t to, struct sqlbuf *b,
-                         struct stats_result *r, struct err *e)
+static int stats_buckets(struct store *s, const struct stats_query *sq, const char *list, bool any,
+                         int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
+                         struct err *e)
 {
     int64_t size = sq->by_day ? 86400 : 3600;
 
@@ -376,7 +375,8 @@ static int stats_countries(struct store *s, const struct stats_query *sq, const 
     int rc;
 
     sqlbuf_init(b);
-    sqlbuf_add(b, "SELECT country, sum(success), sum(1 - success) FROM access_events WHERE time >= ");
+    sqlbuf_add(b,
+               "SELECT country, sum(success), sum(1 - success) FROM access_events WHERE time >= ");
     sqlbuf_int(b, from);
     sqlbuf_add(b, " AND time < ");
     sqlbuf_int(b, to);

@@ -47,8 +47,8 @@ static int parse_bool(const char *key, const char *v, bool *out, struct err *e)
 }
 
 /* Splits a comma-separated list into items[max][len], trimming blanks. */
-static int parse_list(const char *key, const char *v, char *items, int max, size_t len,
-                      int *count, struct err *e)
+static int parse_list(const char *key, const char *v, char *items, int max, size_t len, int *count,
+                      struct err *e)
 {
     *count = 0;
     while (*v != '\0') {
@@ -121,9 +121,11 @@ static bool utf8_clean(const char *text)
 
         if (*p < 0x20 || *p == 0x7f)
             return false;
-        n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-                        : (*p & 0xf8) == 0xf0 && *p <= 0xf4                         ? 3
-                                                                                    : -1;
+        n = *p < 0x80                           ? 0
+            : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 1
+            : (*p & 0xf0) == 0xe0               ? 2
+            : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 3
+                                                : -1;
         if (n < 0)
             return false;
         for (p++; n > 0; n--, p++)
@@ -172,10 +174,10 @@ int settings_validate(const struct settings *st, struct err *e)
         return err_set(e, "retention_days: must be 1..3650");
     if ((unsigned)st->client_config_visibility > VISIBILITY_EDITABLE)
         return err_set(e, "client_config_visibility: must be hidden, readonly or editable");
-    if (validate_terms("ignore_terms_imap", st->ignore_terms_imap, st->ignore_terms_imap_count,
-                       e) < 0 ||
-        validate_terms("ignore_terms_smtp", st->ignore_terms_smtp, st->ignore_terms_smtp_count,
-                       e) < 0)
+    if (validate_terms("ignore_terms_imap", st->ignore_terms_imap, st->ignore_terms_imap_count, e) <
+            0 ||
+        validate_terms("ignore_terms_smtp", st->ignore_terms_smtp, st->ignore_terms_smtp_count, e) <
+            0)
         return -1;
     return validate_ips("excluded_ips", st->excluded_ips, st->excluded_ips_count, e);
 }
@@ -237,11 +239,11 @@ int store_settings_get(struct store *s, struct settings *st, struct err *e)
         if (key == NULL || value == NULL)
             continue;
         if (strcmp(key, "ignore_terms_imap") == 0)
-            split_lines(value, &st->ignore_terms_imap[0][0], SETTINGS_TERMS_MAX,
-                        SETTINGS_TERM_LEN, &st->ignore_terms_imap_count);
+            split_lines(value, &st->ignore_terms_imap[0][0], SETTINGS_TERMS_MAX, SETTINGS_TERM_LEN,
+                        &st->ignore_terms_imap_count);
         else if (strcmp(key, "ignore_terms_smtp") == 0)
-            split_lines(value, &st->ignore_terms_smtp[0][0], SETTINGS_TERMS_MAX,
-                        SETTINGS_TERM_LEN, &st->ignore_terms_smtp_count);
+            split_lines(value, &st->ignore_terms_smtp[0][0], SETTINGS_TERMS_MAX, SETTINGS_TERM_LEN,
+                        &st->ignore_terms_smtp_count);
         else if (strcmp(key, "excluded_ips") == 0)
             split_lines(value, &st->excluded_ips[0][0], SETTINGS_IPS_MAX, SETTINGS_IP_LEN,
                         &st->excluded_ips_count);
@@ -269,10 +271,10 @@ int store_settings_set(struct store *s, const struct settings *st, struct err *e
 
     if (settings_validate(st, e) < 0)
         return -1;
-    lists[0] = join_lines(&st->ignore_terms_imap[0][0], SETTINGS_TERM_LEN,
-                          st->ignore_terms_imap_count);
-    lists[1] = join_lines(&st->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN,
-                          st->ignore_terms_smtp_count);
+    lists[0] =
+        join_lines(&st->ignore_terms_imap[0][0], SETTINGS_TERM_LEN, st->ignore_terms_imap_count);
+    lists[1] =
+        join_lines(&st->ignore_terms_smtp[0][0], SETTINGS_TERM_LEN, st->ignore_terms_smtp_count);
     lists[2] = join_lines(&st->excluded_ips[0][0], SETTINGS_IP_LEN, st->excluded_ips_count);
     if (lists[0] == NULL || lists[1] == NULL || lists[2] == NULL) {
         err_set(e, "out of memory");
@@ -280,8 +282,8 @@ int store_settings_set(struct store *s, const struct settings *st, struct err *e
     }
     if (store_begin(s, e) < 0)
         goto done;
-    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)",
-                           -1, &put, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)", -1,
+                           &put, NULL) != SQLITE_OK)
         goto fail;
     snprintf(num, sizeof num, "%d", st->retention_days);
     if (put_setting(put, "retention_days", num) < 0 ||
@@ -328,8 +330,8 @@ int domain_settings_set_text(struct domain_settings *ds, const char *key, const 
         return 0;
     }
     if (strcmp(key, "ip_exceptions") == 0)
-        return parse_list(key, value, &ds->ip_exceptions[0][0], SETTINGS_IPS_MAX,
-                          SETTINGS_IP_LEN, &ds->ip_exceptions_count, e);
+        return parse_list(key, value, &ds->ip_exceptions[0][0], SETTINGS_IPS_MAX, SETTINGS_IP_LEN,
+                          &ds->ip_exceptions_count, e);
     return err_set(e, "%s: unknown setting", key);
 }
 
@@ -463,8 +465,9 @@ int store_domain_get(struct store *s, const char *name, struct domain_row *r, st
     return rc == SQLITE_ROW ? 1 : 0;
 }
 
-int store_domain_each(struct store *s, int (*fn)(void *ctx, const struct domain_row *r, struct err *e),
-                      void *ctx, struct err *e)
+int store_domain_each(struct store *s,
+                      int (*fn)(void *ctx, const struct domain_row *r, struct err *e), void *ctx,
+                      struct err *e)
 {
     sqlite3_stmt *st;
     struct domain_row r;

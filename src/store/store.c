@@ -169,27 +169,45 @@ static const char schema_v4[] =
     "CREATE VIRTUAL TABLE access_fts USING fts5(user, ip, detail,"
     " content='', tokenize='trigram', detail='none');"
     "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
-    " SELECT id, sender, recipient, msgid, " DLV_FTS_STATUS("deliveries") " FROM deliveries"
-    " WHERE id NOT IN (SELECT id FROM fts_pending WHERE tbl = 1);"
-    "INSERT INTO access_fts(rowid, user, ip, detail) SELECT id, user, ip, detail"
-    " FROM access_events WHERE id NOT IN (SELECT id FROM fts_pending WHERE tbl = 2);"
-    "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries BEGIN"
-    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
-    " SELECT 'delete', old.id, old.sender, old.recipient, old.msgid, " DLV_FTS_STATUS("old")
-    " WHERE NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 1 AND id = old.id);"
-    " DELETE FROM fts_pending WHERE tbl = 1 AND id = old.id; END;"
-    "CREATE TRIGGER deliveries_au AFTER UPDATE OF sender, recipient, msgid, status, status_text"
-    " ON deliveries WHEN NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 1 AND id = old.id)"
-    " BEGIN"
-    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
-    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid, " DLV_FTS_STATUS("old") ");"
-    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
-    " VALUES (new.id, new.sender, new.recipient, new.msgid, " DLV_FTS_STATUS("new") "); END;"
-    "CREATE TRIGGER access_ad AFTER DELETE ON access_events BEGIN"
-    " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
-    " SELECT 'delete', old.id, old.user, old.ip, old.detail"
-    " WHERE NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 2 AND id = old.id);"
-    " DELETE FROM fts_pending WHERE tbl = 2 AND id = old.id; END;";
+    " SELECT id, sender, recipient, msgid, " DLV_FTS_STATUS(
+        "deliveries") " FROM deliveries"
+                      " WHERE id NOT IN (SELECT id FROM fts_pending WHERE tbl = 1);"
+                      "INSERT INTO access_fts(rowid, user, ip, detail) SELECT id, user, ip, detail"
+                      " FROM access_events WHERE id NOT IN (SELECT id FROM fts_pending WHERE tbl = "
+                      "2);"
+                      "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries BEGIN"
+                      " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, "
+                      "msgid, status_text)"
+                      " SELECT 'delete', old.id, old.sender, old.recipient, "
+                      "old.msgid, " DLV_FTS_STATUS(
+                          "old") " WHERE NOT EXISTS(SELECT 1 FROM fts_pending WHERE tbl = 1 AND id "
+                                 "= old.id);"
+                                 " DELETE FROM fts_pending WHERE tbl = 1 AND id = old.id; END;"
+                                 "CREATE TRIGGER deliveries_au AFTER UPDATE OF sender, recipient, "
+                                 "msgid, status, status_text"
+                                 " ON deliveries WHEN NOT EXISTS(SELECT 1 FROM fts_pending WHERE "
+                                 "tbl = 1 AND id = old.id)"
+                                 " BEGIN"
+                                 " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, "
+                                 "recipient, msgid, status_text)"
+                                 " VALUES ('delete', old.id, old.sender, old.recipient, "
+                                 "old.msgid, " DLV_FTS_STATUS(
+                                     "old") ");"
+                                            " INSERT INTO deliveries_fts(rowid, sender, recipient, "
+                                            "msgid, status_text)"
+                                            " VALUES (new.id, new.sender, new.recipient, "
+                                            "new.msgid, " DLV_FTS_STATUS(
+                                                "new") "); END;"
+                                                       "CREATE TRIGGER access_ad AFTER DELETE ON "
+                                                       "access_events BEGIN"
+                                                       " INSERT INTO access_fts(access_fts, rowid, "
+                                                       "user, ip, detail)"
+                                                       " SELECT 'delete', old.id, old.user, "
+                                                       "old.ip, old.detail"
+                                                       " WHERE NOT EXISTS(SELECT 1 FROM "
+                                                       "fts_pending WHERE tbl = 2 AND id = old.id);"
+                                                       " DELETE FROM fts_pending WHERE tbl = 2 AND "
+                                                       "id = old.id; END;";
 
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
@@ -236,8 +254,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " WHERE path=?1",
     [STMT_FTS_DELIVERIES] =
         "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
-        " SELECT d.id, d.sender, d.recipient, d.msgid, " DLV_FTS_STATUS("d")
-        " FROM fts_pending p JOIN deliveries d ON d.id = p.id WHERE p.tbl = 1",
+        " SELECT d.id, d.sender, d.recipient, d.msgid, " DLV_FTS_STATUS(
+            "d") " FROM fts_pending p JOIN deliveries d ON d.id = p.id WHERE p.tbl = 1",
     [STMT_FTS_ACCESS] = "INSERT INTO access_fts(rowid, user, ip, detail)"
                         " SELECT a.id, a.user, a.ip, a.detail"
                         " FROM fts_pending p JOIN access_events a ON a.id = p.id WHERE p.tbl = 2",
@@ -266,8 +284,8 @@ int store_sql_error(struct store *s, struct err *e)
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *e)
 {
     if (s->stmts[which] == NULL &&
-        sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
-                           &s->stmts[which], NULL) != SQLITE_OK) {
+        sqlite3_prepare_v3(s->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[which],
+                           NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         return NULL;
     }
@@ -299,8 +317,8 @@ static int migrate(struct store *s, struct err *e)
     if (version == SCHEMA_VERSION)
         return 0;
     if (version > SCHEMA_VERSION)
-        return err_set(e, "database %s: schema version %d is newer than this program (%d)",
-                       s->path, version, SCHEMA_VERSION);
+        return err_set(e, "database %s: schema version %d is newer than this program (%d)", s->path,
+                       version, SCHEMA_VERSION);
     if (exec_sql(s->db, "BEGIN IMMEDIATE", e) < 0)
         return err_prefix(e, "database %s", s->path);
     /* Another process may have migrated while we waited for the lock. */
@@ -332,8 +350,10 @@ struct store *store_open(const char *path, int busy_ms, struct err *e)
         return NULL;
     }
     snprintf(s->path, sizeof s->path, "%s", path);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* one connection per process, used by one thread: no mutexes */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         goto fail;
     }
@@ -566,8 +586,7 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
     if (is_new) {
         m->id = sqlite3_last_insert_rowid(s->db);
         *copy_slot(s, m->id) = (struct copy_slot){m->id, copy_fingerprint(m)};
-    } else if (copy_slot(s, m->id)->id != m->id ||
-               copy_slot(s, m->id)->fp != copy_fingerprint(m)) {
+    } else if (copy_slot(s, m->id)->id != m->id || copy_slot(s, m->id)->fp != copy_fingerprint(m)) {
         /* Keep the deliveries' copies of the message fields in step. */
         if ((st = store_stmt(s, STMT_DLV_COPY, e)) == NULL)
             return -1;
@@ -853,8 +872,8 @@ static long purge_messages_chunk(struct store *s, int64_t cutoff, int chunk, str
     sqlite3_stmt *ids = NULL, *del[3] = {NULL, NULL, NULL};
     long deleted = 0;
 
-    if (sqlite3_prepare_v2(s->db, "SELECT id FROM messages WHERE last_seen < ?1 LIMIT ?2", -1,
-                           &ids, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT id FROM messages WHERE last_seen < ?1 LIMIT ?2", -1, &ids,
+                           NULL) != SQLITE_OK)
         goto fail_sql;
     for (int k = 0; k < 3; k++)
         if (sqlite3_prepare_v2(s->db, del_sql[k], -1, &del[k], NULL) != SQLITE_OK)

@@ -63,9 +63,9 @@ struct log_state {
     char path[1024];
     uint64_t device;
     uint64_t inode;
-    uint64_t offset;         /* bytes of the file already read (whole lines) */
-    uint64_t first_hash;     /* hash of the file's first line, 0 when empty */
-    uint32_t first_len;      /* bytes the hash covers (the first line, capped) */
+    uint64_t offset;     /* bytes of the file already read (whole lines) */
+    uint64_t first_hash; /* hash of the file's first line, 0 when empty */
+    uint32_t first_len;  /* bytes the hash covers (the first line, capped) */
 };
 
 /* Reads the state of path: 1 found (st filled), 0 none. */

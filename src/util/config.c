@@ -155,8 +155,8 @@ static int set_default(struct config *c, const char *key, const char *value, str
     if (c->defaults_count >= CONFIG_DEFAULTS_MAX)
         return err_set(e, "[defaults]: at most %d keys", CONFIG_DEFAULTS_MAX);
     if (set_str(c->defaults[c->defaults_count].key, sizeof c->defaults[0].key, key, key, e) < 0 ||
-        set_str(c->defaults[c->defaults_count].value, sizeof c->defaults[0].value, key, value,
-                e) < 0)
+        set_str(c->defaults[c->defaults_count].value, sizeof c->defaults[0].value, key, value, e) <
+            0)
         return -1;
     c->defaults_count++;
     return 0;

@@ -120,45 +120,46 @@ static void generate(const char *path, long deliveries, long logins)
     exec_or_die(db, "COMMIT");
     fprintf(stderr, "bench_query: %ld messages in %.0f s\n", messages, (now_ms() - t) / 1e3);
     exec_or_die(db, "BEGIN");
-    snprintf(sql, sizeof sql,
-             "WITH RECURSIVE r(j) AS (SELECT 0 UNION ALL SELECT 1),"
-             " x AS (SELECT m.id AS i, r.j AS j, m.first_seen AS t, m.sender AS sender,"
-             "  m.sender_domain AS sd, m.origin AS origin, m.size AS size, m.msgid AS msgid,"
-             "  (m.id * 31 + r.j * 17) %% 100 AS roll FROM messages m, r)"
-             " INSERT INTO deliveries(message_id, time, recipient, recipient_domain, relay,"
-             " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
-             " sent_domain, size, msgid)"
-             " SELECT i, t + 1 + j,"
-             "  CASE WHEN origin = 1 AND j = 0 THEN printf('r%%d@ext%%d.com', i %% 200000, i %% 3000)"
-             "   ELSE printf('u%%d@d%%03d.example', (i + j) %% 50, (i * 7 + j * 13) %% 1000) END,"
-             "  CASE WHEN origin = 1 AND j = 0 THEN printf('ext%%d.com', i %% 3000)"
-             "   ELSE printf('d%%03d.example', (i * 7 + j * 13) %% 1000) END,"
-             "  'mx.example.net[192.0.2.1]:25', 'smtp', 1.5, '2.0.0',"
-             "  CASE WHEN roll < 85 THEN 0 WHEN roll < 90 THEN 1 WHEN roll < 95 THEN 2 ELSE 4 END,"
-             "  CASE WHEN roll < 85 THEN printf('250 2.0.0 OK %%x queued', i * 40503 %% 16777216)"
-             "   WHEN roll < 90 THEN 'connect to mx.example.net[192.0.2.1]:25: Connection timed out'"
-             "   WHEN roll < 95 THEN '550 5.1.1 <user> Recipient address rejected: User unknown'"
-             "   ELSE '554 5.7.1 Relay access denied' END,"
-             "  1, 0, sender, sd, CASE origin WHEN 1 THEN sd ELSE '' END, size, msgid FROM x");
+    snprintf(
+        sql, sizeof sql,
+        "WITH RECURSIVE r(j) AS (SELECT 0 UNION ALL SELECT 1),"
+        " x AS (SELECT m.id AS i, r.j AS j, m.first_seen AS t, m.sender AS sender,"
+        "  m.sender_domain AS sd, m.origin AS origin, m.size AS size, m.msgid AS msgid,"
+        "  (m.id * 31 + r.j * 17) %% 100 AS roll FROM messages m, r)"
+        " INSERT INTO deliveries(message_id, time, recipient, recipient_domain, relay,"
+        " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
+        " sent_domain, size, msgid)"
+        " SELECT i, t + 1 + j,"
+        "  CASE WHEN origin = 1 AND j = 0 THEN printf('r%%d@ext%%d.com', i %% 200000, i %% 3000)"
+        "   ELSE printf('u%%d@d%%03d.example', (i + j) %% 50, (i * 7 + j * 13) %% 1000) END,"
+        "  CASE WHEN origin = 1 AND j = 0 THEN printf('ext%%d.com', i %% 3000)"
+        "   ELSE printf('d%%03d.example', (i * 7 + j * 13) %% 1000) END,"
+        "  'mx.example.net[192.0.2.1]:25', 'smtp', 1.5, '2.0.0',"
+        "  CASE WHEN roll < 85 THEN 0 WHEN roll < 90 THEN 1 WHEN roll < 95 THEN 2 ELSE 4 END,"
+        "  CASE WHEN roll < 85 THEN printf('250 2.0.0 OK %%x queued', i * 40503 %% 16777216)"
+        "   WHEN roll < 90 THEN 'connect to mx.example.net[192.0.2.1]:25: Connection timed out'"
+        "   WHEN roll < 95 THEN '550 5.1.1 <user> Recipient address rejected: User unknown'"
+        "   ELSE '554 5.7.1 Relay access denied' END,"
+        "  1, 0, sender, sd, CASE origin WHEN 1 THEN sd ELSE '' END, size, msgid FROM x");
     exec_or_die(db, sql);
     exec_or_die(db, "COMMIT");
     fprintf(stderr, "bench_query: %ld deliveries at %.0f s\n", deliveries, (now_ms() - t) / 1e3);
     exec_or_die(db, "BEGIN");
-    snprintf(sql, sizeof sql,
-             "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < %ld)"
-             " INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
-             " success, method, detail)"
-             " SELECT %lld + k * %lld / %ld, 'mx', printf('u%%d@d%%03d.example', k %% 50, k %% 1000),"
-             " printf('d%%03d.example', k %% 1000),"
-             " printf('%%d.%%d.%%d.%%d', 1 + k %% 223, k / 7 %% 256, k / 11 %% 256, 1 + k %% 250),"
-             " substr('DEATFRUSCNBRNLGBITES', 1 + 2 * (k %% 10), 2), k %% 4,"
-             " CASE WHEN k %% 10 = 0 THEN 0 ELSE 1 END, 'PLAIN',"
-             " CASE WHEN k %% 10 = 0 THEN 'auth failed, 1 attempts in 2 secs' ELSE '' END FROM n",
-             logins, T0, SPAN, logins);
+    snprintf(
+        sql, sizeof sql,
+        "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < %ld)"
+        " INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
+        " success, method, detail)"
+        " SELECT %lld + k * %lld / %ld, 'mx', printf('u%%d@d%%03d.example', k %% 50, k %% 1000),"
+        " printf('d%%03d.example', k %% 1000),"
+        " printf('%%d.%%d.%%d.%%d', 1 + k %% 223, k / 7 %% 256, k / 11 %% 256, 1 + k %% 250),"
+        " substr('DEATFRUSCNBRNLGBITES', 1 + 2 * (k %% 10), 2), k %% 4,"
+        " CASE WHEN k %% 10 = 0 THEN 0 ELSE 1 END, 'PLAIN',"
+        " CASE WHEN k %% 10 = 0 THEN 'auth failed, 1 attempts in 2 secs' ELSE '' END FROM n",
+        logins, T0, SPAN, logins);
     exec_or_die(db, sql);
     exec_or_die(db, "COMMIT");
-    fprintf(stderr, "bench_query: %ld logins at %.0f s; indexing\n", logins,
-            (now_ms() - t) / 1e3);
+    fprintf(stderr, "bench_query: %ld logins at %.0f s; indexing\n", logins, (now_ms() - t) / 1e3);
     /* indexes and triggers back, then the FTS indexes from the content */
     for (char *p = saved; *p;) {
         char *end = strchr(p, '\n');

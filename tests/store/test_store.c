@@ -51,8 +51,7 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static int64_t put_msg(const char *qid, const char *sender, enum message_origin origin,
-                       int64_t t)
+static int64_t put_msg(const char *qid, const char *sender, enum message_origin origin, int64_t t)
 {
     struct mail_message m;
     struct err e;
@@ -145,12 +144,11 @@ START_TEST(tabs_classify_deliveries)
     put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "Bob@Example.COM", DELIVERY_SENT, "ok", 1001, false);
     /* our user sending out by SASL: sent; and one deferred then bounced */
     int64_t b = put_msg("B1", "alice@example.com", ORIGIN_SASL, 2000);
-    put_dlv(b, "alice@example.com", ORIGIN_SASL, "z@far.net", DELIVERY_SENT, "250 ok", 2001,
-            false);
+    put_dlv(b, "alice@example.com", ORIGIN_SASL, "z@far.net", DELIVERY_SENT, "250 ok", 2001, false);
     put_dlv(b, "alice@example.com", ORIGIN_SASL, "y@far.net", DELIVERY_DEFERRED, "timeout", 2002,
             false);
-    put_dlv(b, "alice@example.com", ORIGIN_SASL, "y@far.net", DELIVERY_BOUNCED, "550 no user",
-            2003, false);
+    put_dlv(b, "alice@example.com", ORIGIN_SASL, "y@far.net", DELIVERY_BOUNCED, "550 no user", 2003,
+            false);
     /* spoofed: our domain as sender from a remote client: not sent */
     int64_t s = put_msg("S1", "alice@example.com", ORIGIN_REMOTE, 3000);
     put_dlv(s, "alice@example.com", ORIGIN_REMOTE, "q@far.net", DELIVERY_SENT, "250", 3001, false);
@@ -230,8 +228,7 @@ START_TEST(scope_is_enforced)
     struct query_scope mine = {false, example_only, 1};
     int64_t a = put_msg("A1", "x@remote.org", ORIGIN_REMOTE, 1000);
 
-    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "ok", 1001,
-            false);
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT, "ok", 1001, false);
     query_init(&qu, TAB_RECEIVED);
     qu.scope.domains = example_only;
     qu.scope.count = 1;
