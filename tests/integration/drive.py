@@ -248,7 +248,9 @@ def smtp_auth_fail(rec, user, password, ip, port="smtp"):
 imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
 
 
-def imap_login(rec, user, password, ip):
+def imap_login(rec, user, password, ip, hangup=False):
+    """One IMAP login; hangup drops the connection instead of LOGOUT (Dovecot
+    then logs "Disconnected (auth failed …)" rather than "Aborted login")."""
     m = imaplib.IMAP4(HOST, env_port("ITEST_IMAP_PORT"))
     try:
         typ, _ = m._simple_command("ID", '("name" "itest" "x-originating-ip" "%s")' % ip)
@@ -262,7 +264,8 @@ def imap_login(rec, user, password, ip):
         rec.add({"kind": "access", "user": user, "ip": ip, "protocol": "imap", "ok": ok})
         if ok:
             m.select("INBOX")
-        m.logout()
+        if not hangup:
+            m.logout()
     finally:
         try:
             m.shutdown()
@@ -271,7 +274,7 @@ def imap_login(rec, user, password, ip):
     return ok
 
 
-def pop3_login(rec, user, password, ip):
+def pop3_login(rec, user, password, ip, hangup=False):
     p = poplib.POP3(HOST, env_port("ITEST_POP3_PORT"), timeout=30)
     try:
         resp = p._shortcmd("XCLIENT ADDR=%s" % ip)
@@ -286,7 +289,8 @@ def pop3_login(rec, user, password, ip):
         rec.add({"kind": "access", "user": user, "ip": ip, "protocol": "pop3", "ok": ok})
         if ok:
             p.stat()
-        p.quit()
+        if not hangup:
+            p.quit()
     finally:
         p.close()
     return ok
@@ -338,9 +342,10 @@ def scenario(rec):
     imap_login(rec, alice, u[alice], "198.51.100.20")
     imap_login(rec, alice, "wrong", rec.fail_ip())
     imap_login(rec, carol, u[carol], "2001:db8:1::40")
-    imap_login(rec, "nobody@" + DOM_B, "whatever", rec.fail_ip())
+    imap_login(rec, "nobody@" + DOM_B, "whatever", rec.fail_ip(), hangup=True)
     pop3_login(rec, bob, u[bob], "192.0.2.11")
     pop3_login(rec, dave, "wrong", rec.fail_ip())
+    pop3_login(rec, carol, "wrong", rec.fail_ip(), hangup=True)
     pop3_login(rec, dave, u[dave], "203.0.113.31")
 
 
@@ -376,10 +381,11 @@ def bulk_one(rec, rnd):
         good = rnd.random() < 0.7
         if not good:
             ip = rec.fail_ip()
+        hangup = rnd.random() < 0.3
         if rnd.random() < 0.5:
-            imap_login(rec, who, u[who] if good else "bad", ip)
+            imap_login(rec, who, u[who] if good else "bad", ip, hangup)
         else:
-            pop3_login(rec, who, u[who] if good else "bad", ip)
+            pop3_login(rec, who, u[who] if good else "bad", ip, hangup)
 
 
 def bulk(rec, n, threads, seed, during):
