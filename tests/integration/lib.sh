@@ -24,6 +24,10 @@
 #   itest_set_password USER PASS    # change a mailbox password in Dovecot's passwd-file (live)
 #   itest_maildir USER              # prints USER's Maildir (new mail is in $(itest_maildir u)/new)
 #
+# Between itest_init and itest_start_all a test may change the servers'
+# configs (`postconf -c "$ITEST_POSTFIX_DIR" -e …`, edit $ITEST_DOVECOT_CONF).
+# rsyslogd listens on $ITEST_SYSLOG_SOCKET (`logger -u` it to add lines).
+#
 # Sending mail from a test: any SMTP client on 127.0.0.1:$ITEST_SMTP_PORT is in
 # mynetworks (may relay, logged as a local client); mail to the hosted domains
 # is delivered by LMTP into the Maildirs.
