@@ -1,11 +1,16 @@
 /*
  * maillog.c — main() of the `maillog` command: dispatches to a subcommand
  * (see commands.h). Exit codes: 0 ok, 1 run-time failure, 2 usage.
+ *
+ * umask 077 before anything: the database (mail addresses, login IPs), its
+ * WAL/SHM files and the lock are created by whichever command runs first,
+ * usually ingest from cron with umask 022 — they must not be world-readable.
  */
 #include "cli/commands.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct command {
     const char *name;
@@ -33,6 +38,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    umask(077);
     if (argc < 2) {
         usage(stderr);
         return 2;
