@@ -19,6 +19,7 @@ pkgs_for() {
     alerts) echo "openssl ca-certificates" ;;
     php) echo "php-cli zip unzip libxml2-utils librsvg2-bin" ;;
     store) echo "sqlite3 jq gzip util-linux time pflogsumm" ;;
+    robust) echo "python3 valgrind jq sqlite3 util-linux perl libmaxmind-db-writer-perl lighttpd nodejs" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
     esac
 }

@@ -64,6 +64,12 @@ def check(ok, name, detail=""):
     return ok
 
 
+def sanitizer_check(what, p):
+    """With the ASan+UBSan build (ROBUST_BIN=build/asan) a report fails the test."""
+    if b"Sanitizer" in p.stderr or b"runtime error:" in p.stderr:
+        check(False, "sanitizer report from " + what, p.stderr.decode(errors="replace")[-2000:])
+
+
 def finish(suite):
     if _fails:
         print("tests/robust/%s: %d failed: %s" % (suite, len(_fails), ", ".join(_fails)))
@@ -195,6 +201,7 @@ class World:
     def ingest(self, *extra, check_rc=True, env=None):
         p = subprocess.run([self.cli, "ingest", "--config", self.config, "--quiet"] + list(extra),
                            capture_output=True, env=env, timeout=600)
+        sanitizer_check("maillog ingest", p)
         if check_rc and p.returncode != 0:
             raise RuntimeError("maillog ingest failed (%d): %s" % (p.returncode, p.stderr[-2000:]))
         return p
@@ -211,6 +218,7 @@ class World:
         env.update(extra or {})
         argv = (wrapper or []) + [self.cgi_path]
         p = subprocess.run(argv, input=body or b"", capture_output=True, env=env, timeout=timeout)
+        sanitizer_check("maillog.cgi %s?%s" % (path, query[:80]), p)
         return Resp(p)
 
     def sql(self, query):
