@@ -18,6 +18,10 @@ ui: $(UI_BUNDLE)
 $(UI_NPM_STAMP): $(UI_DIR)/package.json $(UI_DIR)/package-lock.json
 	scripts/deps.sh ui
 	cd $(UI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@# Once, on a fresh clone, node did not find esbuild right after npm ci;
+	@# check that the packages load, and install again when they do not.
+	cd $(UI_DIR) && node -e "require('esbuild'); require.resolve('@plesk/ui-library/dist/plesk-ui-library.css')" || \
+	    { sleep 2; npm ci --no-audit --no-fund --loglevel=error && node -e "require('esbuild')"; }
 	@touch $@
 
 $(UI_BUNDLE): $(UI_SRC) $(UI_NPM_STAMP)
