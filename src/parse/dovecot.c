@@ -2,10 +2,10 @@
  * dovecot.c — Dovecot 1.x/2.x mailbox logins from the *-login processes:
  *   "imap-login: Login: user=<u>, method=PLAIN, rip=1.2.3.4, lip=…, mpid=…, TLS, session=<…>"
  *   "pop3-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<u>, method=PLAIN, rip=…"
- *   "imap-login: Login aborted: Connection closed (auth failed, 3 attempts …) (auth_failed): user=<u>, …"
- *   "pop3-login: Aborted login (1 authentication attempts): user=<u>, method=PLAIN, rip=::ffff:…"
- * Failures are counted once, from the login process; the auth and
- * auth-worker lines that repeat them are recognised and ignored.
+ *   "imap-login: Login aborted: Connection closed (auth failed, 3 attempts …) (auth_failed):
+ * user=<u>, …" "pop3-login: Aborted login (1 authentication attempts): user=<u>, method=PLAIN,
+ * rip=::ffff:…" Failures are counted once, from the login process; the auth and auth-worker lines
+ * that repeat them are recognised and ignored.
  */
 #include "parse/event.h"
 #include "parse/fields.h"
@@ -21,14 +21,37 @@ static const struct {
 };
 
 /* Dovecot services whose lines say nothing about logins or deliveries. */
-static const struct word quiet_services[] = {
-    WORD("auth"), WORD("auth-worker"), WORD("imap"), WORD("pop3"), WORD("lmtp"), WORD("lda"),
-    WORD("master"), WORD("config"), WORD("log"), WORD("anvil"), WORD("ssl-params"),
-    WORD("indexer"), WORD("indexer-worker"), WORD("doveadm"), WORD("dict"), WORD("stats"),
-    WORD("submission"), WORD("managesieve"), WORD("quota-status"), WORD("replicator"),
-    WORD("aggregator"), WORD("director"), WORD("IMAP"), WORD("POP3"), WORD("deliver"),
-    WORD("imap-hibernate"), WORD("old-stats"), WORD("dovecot"), WORD("Dovecot"),
-    WORD("ssl-build-param"), {NULL, 0}};
+static const struct word quiet_services[] = {WORD("auth"),
+                                             WORD("auth-worker"),
+                                             WORD("imap"),
+                                             WORD("pop3"),
+                                             WORD("lmtp"),
+                                             WORD("lda"),
+                                             WORD("master"),
+                                             WORD("config"),
+                                             WORD("log"),
+                                             WORD("anvil"),
+                                             WORD("ssl-params"),
+                                             WORD("indexer"),
+                                             WORD("indexer-worker"),
+                                             WORD("doveadm"),
+                                             WORD("dict"),
+                                             WORD("stats"),
+                                             WORD("submission"),
+                                             WORD("managesieve"),
+                                             WORD("quota-status"),
+                                             WORD("replicator"),
+                                             WORD("aggregator"),
+                                             WORD("director"),
+                                             WORD("IMAP"),
+                                             WORD("POP3"),
+                                             WORD("deliver"),
+                                             WORD("imap-hibernate"),
+                                             WORD("old-stats"),
+                                             WORD("dovecot"),
+                                             WORD("Dovecot"),
+                                             WORD("ssl-build-param"),
+                                             {NULL, 0}};
 
 static bool take_level(struct slice *s)
 {
@@ -103,12 +126,13 @@ void parse_dovecot(struct event *ev, struct slice s)
         struct slice rest = slice_skip(s, n);
         long colon = slice_find(rest, ": ");
         parse_dovecot_service(ev, slice_make(s.ptr, n),
-                              colon >= 0 ? slice_skip(rest, (size_t)colon + 2) : slice_make(s.ptr, 0));
+                              colon >= 0 ? slice_skip(rest, (size_t)colon + 2)
+                                         : slice_make(s.ptr, 0));
         return;
     }
-    ev->kind = leveled || slice_starts(s, "Killed with signal") || slice_starts(s, "service=") || slice_starts(s, "pam_unix") ||
-                       slice_starts(s, "last message repeated") || slice_starts(s, "Dovecot v") ||
-                       s.len == 0
+    ev->kind = leveled || slice_starts(s, "Killed with signal") || slice_starts(s, "service=") ||
+                       slice_starts(s, "pam_unix") || slice_starts(s, "last message repeated") ||
+                       slice_starts(s, "Dovecot v") || s.len == 0
                    ? EV_IGNORED
                    : EV_UNKNOWN;
 }

@@ -60,12 +60,12 @@ enum event_kind {
     EV_QUEUED,      /* qmgr "QID: from=<…>, size=N, nrcpt=N": queue_id, from, size, nrcpt */
     EV_REMOVED,     /* qmgr/postsuper "QID: removed": queue_id */
     EV_EXPIRED,     /* qmgr "QID: from=<…>, status=expired, returned to sender": queue_id, from */
-    EV_DELIVERY,    /* "QID: to=<…>, … status=X (text)": queue_id, to, orig_to, relay, delay, dsn,
-                       status, text, new_queue_id ("queued as"/"forwarded as" in text) */
-    EV_NOTIFY,      /* bounce "QID: sender non-delivery notification: NEWQID": queue_id, new_queue_id */
-    EV_PICKUP,      /* pickup "QID: uid=N from=<…>": queue_id, from, uid */
-    EV_LOGIN,       /* mailbox login or failed login: protocol, success, user, ip, method, text */
-    EV_REPEATED,    /* "last message repeated N times" / "message repeated N times: [ … ]": count */
+    EV_DELIVERY, /* "QID: to=<…>, … status=X (text)": queue_id, to, orig_to, relay, delay, dsn,
+                    status, text, new_queue_id ("queued as"/"forwarded as" in text) */
+    EV_NOTIFY, /* bounce "QID: sender non-delivery notification: NEWQID": queue_id, new_queue_id */
+    EV_PICKUP, /* pickup "QID: uid=N from=<…>": queue_id, from, uid */
+    EV_LOGIN,  /* mailbox login or failed login: protocol, success, user, ip, method, text */
+    EV_REPEATED, /* "last message repeated N times" / "message repeated N times: [ … ]": count */
 };
 
 struct event {
@@ -76,24 +76,24 @@ struct event {
 
     struct slice queue_id;
     struct slice client_host;
-    struct slice client_ip;     /* without brackets; may still be "::ffff:…" (normalised later) */
+    struct slice client_ip; /* without brackets; may still be "::ffff:…" (normalised later) */
     struct slice sasl_method;
     struct slice sasl_username;
-    struct slice from;          /* without <>; empty for <> */
+    struct slice from; /* without <>; empty for <> */
     struct slice to;
     struct slice orig_to;
     struct slice relay;
     struct slice dsn;
-    struct slice text;          /* status text in (), reject reason, login failure reason */
+    struct slice text; /* status text in (), reject reason, login failure reason */
     struct slice helo;
-    struct slice message_id;    /* without <> */
+    struct slice message_id; /* without <> */
     struct slice new_queue_id;
     enum delivery_status status;
-    int64_t size;               /* -1 unknown */
-    long nrcpt;                 /* -1 unknown */
-    double delay;               /* -1 unknown */
+    int64_t size; /* -1 unknown */
+    long nrcpt;   /* -1 unknown */
+    double delay; /* -1 unknown */
     long uid;
-    long count;                 /* EV_REPEATED */
+    long count; /* EV_REPEATED */
 
     enum access_protocol protocol; /* EV_LOGIN */
     int success;                   /* EV_LOGIN */

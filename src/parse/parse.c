@@ -7,24 +7,27 @@
 
 /* Postfix daemons, most frequent first; the index is enum postfix_daemon. */
 static const struct word postfix_daemons[] = {
-    [PD_SMTPD] = WORD("smtpd"),       [PD_POSTSCREEN] = WORD("postscreen"),
-    [PD_CLEANUP] = WORD("cleanup"),   [PD_QMGR] = WORD("qmgr"),
-    [PD_SMTP] = WORD("smtp"),         [PD_LMTP] = WORD("lmtp"),
-    [PD_LOCAL] = WORD("local"),       [PD_VIRTUAL] = WORD("virtual"),
-    [PD_PIPE] = WORD("pipe"),         [PD_PICKUP] = WORD("pickup"),
-    [PD_BOUNCE] = WORD("bounce"),     [PD_ERROR] = WORD("error"),
-    [PD_RETRY] = WORD("retry"),       [PD_DISCARD] = WORD("discard"),
-    [PD_DEFER] = WORD("defer"),       [PD_TRACE] = WORD("trace"),
-    [PD_OQMGR] = WORD("oqmgr"),       [PD_POSTSUPER] = WORD("postsuper"),
+    [PD_SMTPD] = WORD("smtpd"),     [PD_POSTSCREEN] = WORD("postscreen"),
+    [PD_CLEANUP] = WORD("cleanup"), [PD_QMGR] = WORD("qmgr"),
+    [PD_SMTP] = WORD("smtp"),       [PD_LMTP] = WORD("lmtp"),
+    [PD_LOCAL] = WORD("local"),     [PD_VIRTUAL] = WORD("virtual"),
+    [PD_PIPE] = WORD("pipe"),       [PD_PICKUP] = WORD("pickup"),
+    [PD_BOUNCE] = WORD("bounce"),   [PD_ERROR] = WORD("error"),
+    [PD_RETRY] = WORD("retry"),     [PD_DISCARD] = WORD("discard"),
+    [PD_DEFER] = WORD("defer"),     [PD_TRACE] = WORD("trace"),
+    [PD_OQMGR] = WORD("oqmgr"),     [PD_POSTSUPER] = WORD("postsuper"),
     [PD_QUIET] = {NULL, 0}};
 
 /* Postfix programs whose lines we recognise and ignore. */
 static const struct word postfix_quiet_daemons[] = {
-    WORD("anvil"), WORD("scache"), WORD("dnsblog"), WORD("tlsmgr"), WORD("tlsproxy"),
-    WORD("master"), WORD("trivial-rewrite"), WORD("postqueue"), WORD("postdrop"),
-    WORD("sendmail"), WORD("showq"), WORD("flush"), WORD("proxymap"), WORD("verify"),
-    WORD("spawn"), WORD("postfix-script"), WORD("postmap"), WORD("postalias"), WORD("postlog"),
-    WORD("qmqpd"), WORD("postmulti"), WORD("postconf"), {NULL, 0}};
+    WORD("anvil"),           WORD("scache"),    WORD("dnsblog"),
+    WORD("tlsmgr"),          WORD("tlsproxy"),  WORD("master"),
+    WORD("trivial-rewrite"), WORD("postqueue"), WORD("postdrop"),
+    WORD("sendmail"),        WORD("showq"),     WORD("flush"),
+    WORD("proxymap"),        WORD("verify"),    WORD("spawn"),
+    WORD("postfix-script"),  WORD("postmap"),   WORD("postalias"),
+    WORD("postlog"),         WORD("qmqpd"),     WORD("postmulti"),
+    WORD("postconf"),        {NULL, 0}};
 
 static enum postfix_daemon postfix_daemon_of(struct slice daemon)
 {
@@ -37,15 +40,35 @@ static enum postfix_daemon postfix_daemon_of(struct slice daemon)
 }
 
 /* Plesk's mail handlers and helpers (PLESK.md). */
-static const struct word plesk_programs[] = {
-    WORD("psa-pc-remote"), WORD("postfix-local"), WORD("check-quota"), WORD("spf"),
-    WORD("dk_check"), WORD("dk_sign"), WORD("drweb"), WORD("drweb-filter"), WORD("dmarc"),
-    WORD("plesk_saslauthd"), WORD("plesk-sendmail"), WORD("mailmng"), WORD("mailmng-core"),
-    WORD("mail_handlers"), WORD("greylisting"), WORD("kav"), WORD("kas"), {NULL, 0}};
+static const struct word plesk_programs[] = {WORD("psa-pc-remote"),
+                                             WORD("postfix-local"),
+                                             WORD("check-quota"),
+                                             WORD("spf"),
+                                             WORD("dk_check"),
+                                             WORD("dk_sign"),
+                                             WORD("drweb"),
+                                             WORD("drweb-filter"),
+                                             WORD("dmarc"),
+                                             WORD("plesk_saslauthd"),
+                                             WORD("plesk-sendmail"),
+                                             WORD("mailmng"),
+                                             WORD("mailmng-core"),
+                                             WORD("mail_handlers"),
+                                             WORD("greylisting"),
+                                             WORD("kav"),
+                                             WORD("kas"),
+                                             {NULL, 0}};
 
-static const struct word courier_programs[] = {
-    WORD("imapd"), WORD("pop3d"), WORD("imapd-ssl"), WORD("pop3d-ssl"), WORD("courierpop3login"),
-    WORD("courierimaplogin"), WORD("courieresmtpd"), WORD("courierpop3d"), WORD("courier-imapd"), {NULL, 0}};
+static const struct word courier_programs[] = {WORD("imapd"),
+                                               WORD("pop3d"),
+                                               WORD("imapd-ssl"),
+                                               WORD("pop3d-ssl"),
+                                               WORD("courierpop3login"),
+                                               WORD("courierimaplogin"),
+                                               WORD("courieresmtpd"),
+                                               WORD("courierpop3d"),
+                                               WORD("courier-imapd"),
+                                               {NULL, 0}};
 
 static enum event_family family_of(const struct syslog_header *h, enum postfix_daemon *pd)
 {
@@ -136,7 +159,8 @@ void parse_line(struct parser *p, const char *line, size_t len, struct event *ev
         parse_courier(ev);
         break;
     case FAMILY_PLESK:
-        ev->kind = EV_IGNORED; /* recognised; deliveries come from postfix/pipe relay=plesk_virtual */
+        ev->kind =
+            EV_IGNORED; /* recognised; deliveries come from postfix/pipe relay=plesk_virtual */
         break;
     default:
         ev->kind = EV_IGNORED;

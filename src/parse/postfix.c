@@ -10,28 +10,94 @@
 #include "parse/fields.h"
 
 /* Postfix noise that tells nothing about a message's fate. */
-static const struct word smtpd_noise[] = {
-    WORD("disconnect from "), WORD("lost connection "), WORD("timeout after "),
-    WORD("Anonymous TLS "), WORD("Trusted TLS "), WORD("Untrusted TLS "), WORD("Verified TLS "),
-    WORD("improper command pipelining"), WORD("too many errors"), WORD("SSL_accept error"),
-    WORD("SSL_read error"), WORD("setting up TLS"), WORD("TLS "), WORD("warning: "),
-    WORD("error: "), WORD("fatal: "), WORD("panic: "), WORD("statistics: "),
-    WORD("NOQUEUE: filter:"), WORD("NOQUEUE: reject_warning:"), WORD("NOQUEUE: hold:"),
-    WORD("NOQUEUE: warn:"), WORD("NOQUEUE: info:"), WORD("proxy-accept:"),
-    WORD("discarding EHLO"), WORD("non-SMTP command"), WORD("connect to "), WORD("too many "),
-    WORD("Connection "), WORD("mail_queue_enter"), WORD("hostname "), WORD("table "),
-    WORD("cannot "), WORD("message repeated"), WORD("daemon started"), WORD("SASL "),
-    WORD("idle timeout"), WORD("NOQUEUE: lost connection"), WORD("dict_"), WORD("match_"),
-    WORD("generic_checks"), WORD("send attr"), WORD("smtp_get"), WORD("smtp_stream"), WORD("> "),
-    WORD("< "), WORD("xsasl_"), WORD("name_mask"), WORD("watchdog_"), WORD("input attribute"),
-    WORD("private/"), WORD("public/"), WORD("vstream_"), WORD("master_"), WORD("server_"),
-    WORD("auto_clnt"), WORD("rewrite_clnt"), WORD("resolve_clnt"), WORD("event_"),
-    WORD("connection established"), WORD("ctable_"), WORD("maps_find"), WORD("mynetworks"),
-    WORD("permit_"), WORD("reject_"), WORD("check_"), WORD("smtpd_"), WORD("sasl_"), WORD("end "),
-    WORD("xclient"), WORD("xforward"), WORD("ehlo_"), WORD("flush_"), WORD("defer_"),
-    WORD("report:"), WORD(">>>"), WORD("input attribute"), WORD("connection "), WORD("process "),
-    WORD("Run-time"), WORD("Compiled"), WORD("idle "), WORD("before "), WORD("after "),
-    WORD("unverified_"), WORD("unknown_"), WORD("bare <LF>"), {NULL, 0}};
+static const struct word smtpd_noise[] = {WORD("disconnect from "),
+                                          WORD("lost connection "),
+                                          WORD("timeout after "),
+                                          WORD("Anonymous TLS "),
+                                          WORD("Trusted TLS "),
+                                          WORD("Untrusted TLS "),
+                                          WORD("Verified TLS "),
+                                          WORD("improper command pipelining"),
+                                          WORD("too many errors"),
+                                          WORD("SSL_accept error"),
+                                          WORD("SSL_read error"),
+                                          WORD("setting up TLS"),
+                                          WORD("TLS "),
+                                          WORD("warning: "),
+                                          WORD("error: "),
+                                          WORD("fatal: "),
+                                          WORD("panic: "),
+                                          WORD("statistics: "),
+                                          WORD("NOQUEUE: filter:"),
+                                          WORD("NOQUEUE: reject_warning:"),
+                                          WORD("NOQUEUE: hold:"),
+                                          WORD("NOQUEUE: warn:"),
+                                          WORD("NOQUEUE: info:"),
+                                          WORD("proxy-accept:"),
+                                          WORD("discarding EHLO"),
+                                          WORD("non-SMTP command"),
+                                          WORD("connect to "),
+                                          WORD("too many "),
+                                          WORD("Connection "),
+                                          WORD("mail_queue_enter"),
+                                          WORD("hostname "),
+                                          WORD("table "),
+                                          WORD("cannot "),
+                                          WORD("message repeated"),
+                                          WORD("daemon started"),
+                                          WORD("SASL "),
+                                          WORD("idle timeout"),
+                                          WORD("NOQUEUE: lost connection"),
+                                          WORD("dict_"),
+                                          WORD("match_"),
+                                          WORD("generic_checks"),
+                                          WORD("send attr"),
+                                          WORD("smtp_get"),
+                                          WORD("smtp_stream"),
+                                          WORD("> "),
+                                          WORD("< "),
+                                          WORD("xsasl_"),
+                                          WORD("name_mask"),
+                                          WORD("watchdog_"),
+                                          WORD("input attribute"),
+                                          WORD("private/"),
+                                          WORD("public/"),
+                                          WORD("vstream_"),
+                                          WORD("master_"),
+                                          WORD("server_"),
+                                          WORD("auto_clnt"),
+                                          WORD("rewrite_clnt"),
+                                          WORD("resolve_clnt"),
+                                          WORD("event_"),
+                                          WORD("connection established"),
+                                          WORD("ctable_"),
+                                          WORD("maps_find"),
+                                          WORD("mynetworks"),
+                                          WORD("permit_"),
+                                          WORD("reject_"),
+                                          WORD("check_"),
+                                          WORD("smtpd_"),
+                                          WORD("sasl_"),
+                                          WORD("end "),
+                                          WORD("xclient"),
+                                          WORD("xforward"),
+                                          WORD("ehlo_"),
+                                          WORD("flush_"),
+                                          WORD("defer_"),
+                                          WORD("report:"),
+                                          WORD(">>>"),
+                                          WORD("input attribute"),
+                                          WORD("connection "),
+                                          WORD("process "),
+                                          WORD("Run-time"),
+                                          WORD("Compiled"),
+                                          WORD("idle "),
+                                          WORD("before "),
+                                          WORD("after "),
+                                          WORD("unverified_"),
+                                          WORD("unknown_"),
+                                          WORD("bare <LF>"),
+                                          {NULL, 0}};
 
 /* Verbose mode (-v) traces: "function_name: …" in lower case. */
 static bool is_verbose_trace(struct slice s)
@@ -161,8 +227,9 @@ static void parse_smtpd(struct event *ev, struct slice s)
     }
     if (take_prefix(&s, "NOQUEUE: ")) {
         if (!parse_action(ev, s))
-            ev->kind = slice_starts_any_word(s, smtpd_noise) || slice_starts(s, "filter") ? EV_IGNORED
-                                                                              : EV_UNKNOWN;
+            ev->kind = slice_starts_any_word(s, smtpd_noise) || slice_starts(s, "filter")
+                           ? EV_IGNORED
+                           : EV_UNKNOWN;
         return;
     }
     if (take_prefix(&s, "warning: ")) {
@@ -178,7 +245,8 @@ static void parse_smtpd(struct event *ev, struct slice s)
             ev->kind = EV_IGNORED; /* hold:, filter:, warning:, reject_warning:, … */
         return;
     }
-    ev->kind = slice_starts_any_word(s, smtpd_noise) || is_verbose_trace(s) ? EV_IGNORED : EV_UNKNOWN;
+    ev->kind =
+        slice_starts_any_word(s, smtpd_noise) || is_verbose_trace(s) ? EV_IGNORED : EV_UNKNOWN;
 }
 
 static void parse_cleanup(struct event *ev, struct slice s)

@@ -160,8 +160,8 @@ static size_t parse_iso_slow(const char *p, size_t len, int64_t *out)
     int64_t offset = 0;
     int has_offset = 0;
 
-    if (len < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') ||
-        p[13] != ':' || p[16] != ':')
+    if (len < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') || p[13] != ':' ||
+        p[16] != ':')
         return 0;
     year = read_digits(p, 4);
     month = read_digits(p + 5, 2);
@@ -206,13 +206,21 @@ static int is_severity(struct slice tok)
 {
     /* most lines have a host here: reject by first letter before comparing */
     switch (tok.len ? tok.ptr[0] | 0x20 : 0) {
-    case 'e': case 'a': case 'c': case 'w': case 'n': case 'i': case 'd': case 'm': case 'l':
+    case 'e':
+    case 'a':
+    case 'c':
+    case 'w':
+    case 'n':
+    case 'i':
+    case 'd':
+    case 'm':
+    case 'l':
         break;
     default:
         return 0;
     }
-    static const char *const names[] = {"emerg", "alert", "crit", "err", "error", "warning",
-                                        "warn", "notice", "info", "debug"};
+    static const char *const names[] = {"emerg",   "alert", "crit",   "err",  "error",
+                                        "warning", "warn",  "notice", "info", "debug"};
     const char *dot = memchr(tok.ptr, '.', tok.len);
 
     if (dot != NULL)
@@ -275,7 +283,8 @@ static int is_program_token(struct slice tok)
     return tok.len >= 2 && tok.ptr[tok.len - 1] == ':';
 }
 
-/* daemontools "@4000000063a1b2c3xxxxxxxx" (TAI64N): 16 hex digits of TAI seconds + 8 of nanoseconds. */
+/* daemontools "@4000000063a1b2c3xxxxxxxx" (TAI64N): 16 hex digits of TAI seconds + 8 of
+ * nanoseconds. */
 static size_t parse_tai64n(const char *p, size_t len, int64_t *out)
 {
     uint64_t tai = 0;

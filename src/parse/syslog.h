@@ -35,13 +35,15 @@ struct syslog_clock {
 };
 
 struct syslog_header {
-    int64_t time;         /* UTC seconds */
-    struct slice host;    /* may be empty */
-    struct slice program; /* "postfix/submission/smtpd", "dovecot", "/usr/lib/plesk-9.0/psa-pc-remote" */
-    struct slice daemon;  /* last '/'-component of program: "smtpd", "dovecot", "psa-pc-remote" */
-    struct slice syslog_name; /* program without "/daemon": "postfix/submission", "postfix-in"; empty if no '/' */
-    long pid;             /* -1 when absent */
-    struct slice message; /* text after "program[pid]: " */
+    int64_t time;      /* UTC seconds */
+    struct slice host; /* may be empty */
+    struct slice
+        program; /* "postfix/submission/smtpd", "dovecot", "/usr/lib/plesk-9.0/psa-pc-remote" */
+    struct slice daemon; /* last '/'-component of program: "smtpd", "dovecot", "psa-pc-remote" */
+    struct slice syslog_name; /* program without "/daemon": "postfix/submission", "postfix-in";
+                                 empty if no '/' */
+    long pid;                 /* -1 when absent */
+    struct slice message;     /* text after "program[pid]: " */
 };
 
 /* Sets the reference time (UTC seconds) for year inference. */

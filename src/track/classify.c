@@ -62,8 +62,8 @@ int domain_set_load(struct domain_set *set, const char *path, struct err *e)
     }
     for (size_t i = 0; i < n; i++) {
         json_t *entry = json_array_get(root, i);
-        const char *name = json_is_string(entry) ? json_string_value(entry)
-                                                 : string_member(entry, "name");
+        const char *name =
+            json_is_string(entry) ? json_string_value(entry) : string_member(entry, "name");
         if (!valid_domain_name(name)) {
             err_set(e, "%s: entry %zu: '%.100s' is not a domain name", path, i + 1, name);
             free(items);
@@ -94,14 +94,20 @@ void domain_set_free(struct domain_set *set)
     set->count = 0;
 }
 
+/* bsearch() comparator: a lower-case name against an entry. */
+static int compare_name_to_entry(const void *name, const void *entry)
+{
+    return strcmp(name, ((const struct domain_info *)entry)->name);
+}
+
 const struct domain_info *domain_set_find(const struct domain_set *set, const char *domain)
 {
-    struct domain_info key;
+    char name[DOMAIN_NAME_MAX + 1];
 
     if (set == NULL || set->count == 0 || domain[0] == '\0')
         return NULL;
-    copy_lower(key.name, sizeof key.name, domain);
-    return bsearch(&key, set->items, set->count, sizeof key, compare_names);
+    copy_lower(name, sizeof name, domain);
+    return bsearch(name, set->items, set->count, sizeof set->items[0], compare_name_to_entry);
 }
 
 void address_domain(const char *address, char *out, size_t size)

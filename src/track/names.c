@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-static const char *const status_names[DELIVERY_STATUS_COUNT] = {
-    "sent", "deferred", "bounced", "expired", "rejected", "discarded"};
+static const char *const status_names[DELIVERY_STATUS_COUNT] = {"sent",    "deferred", "bounced",
+                                                                "expired", "rejected", "discarded"};
 static const char *const origin_names[ORIGIN_COUNT] = {"remote", "sasl", "local"};
 static const char *const protocol_names[PROTO_COUNT] = {"imap", "pop3", "smtp", "submission",
                                                         "managesieve"};

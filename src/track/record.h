@@ -17,12 +17,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RECORD_ADDR_MAX 256  /* envelope address, sasl user, mailbox */
-#define RECORD_HOST_MAX 128  /* host names (client, relay) */
-#define RECORD_IP_MAX 48     /* textual IPv4/IPv6, without brackets or ::ffff: */
-#define RECORD_QID_MAX 24    /* Postfix queue ids are at most ~20 chars */
-#define RECORD_MSGID_MAX 256 /* Message-ID header, without <> */
-#define RECORD_TEXT_MAX 512  /* status text / reject reason */
+#define RECORD_ADDR_MAX 256    /* envelope address, sasl user, mailbox */
+#define RECORD_HOST_MAX 128    /* host names (client, relay) */
+#define RECORD_IP_MAX 48       /* textual IPv4/IPv6, without brackets or ::ffff: */
+#define RECORD_QID_MAX 24      /* Postfix queue ids are at most ~20 chars */
+#define RECORD_MSGID_MAX 256   /* Message-ID header, without <> */
+#define RECORD_TEXT_MAX 512    /* status text / reject reason */
 #define RECORD_LINES_MAX 16384 /* raw log bytes kept per message for the trace */
 
 enum delivery_status {
@@ -51,9 +51,9 @@ enum message_origin {
 const char *message_origin_name(enum message_origin origin);
 
 struct mail_message {
-    int64_t id;             /* the store's row id; 0 until first stored */
-    char host[RECORD_HOST_MAX];     /* syslog host that logged it */
-    char queue_id[RECORD_QID_MAX];  /* "" for a NOQUEUE rejection */
+    int64_t id;                    /* the store's row id; 0 until first stored */
+    char host[RECORD_HOST_MAX];    /* syslog host that logged it */
+    char queue_id[RECORD_QID_MAX]; /* "" for a NOQUEUE rejection */
     int64_t first_seen;
     int64_t last_seen;
     char client_host[RECORD_HOST_MAX]; /* smtpd client= name, "" if none */
@@ -61,13 +61,14 @@ struct mail_message {
     char sasl_method[16];
     char sasl_username[RECORD_ADDR_MAX];
     char message_id[RECORD_MSGID_MAX];
-    char sender[RECORD_ADDR_MAX];   /* envelope from; "" for the null sender <> */
-    int64_t size;                   /* bytes, from qmgr; -1 unknown */
-    int nrcpt;                      /* from qmgr; -1 unknown */
-    enum message_origin origin;     /* for reinjected mail: the root's origin */
-    int64_t parent_id;   /* store id of the message that was re-injected as this one (content filter), 0 if none */
-    int64_t dsn_of;      /* store id of the message this is a bounce/delay notification for, 0 if none */
-    bool closed;         /* `removed` seen (or a NOQUEUE rejection): this life is over */
+    char sender[RECORD_ADDR_MAX]; /* envelope from; "" for the null sender <> */
+    int64_t size;                 /* bytes, from qmgr; -1 unknown */
+    int nrcpt;                    /* from qmgr; -1 unknown */
+    enum message_origin origin;   /* for reinjected mail: the root's origin */
+    int64_t parent_id; /* store id of the message that was re-injected as this one (content filter),
+                          0 if none */
+    int64_t dsn_of; /* store id of the message this is a bounce/delay notification for, 0 if none */
+    bool closed;    /* `removed` seen (or a NOQUEUE rejection): this life is over */
     /* Raw log lines of this message not yet handed to the sink, each ending in
      * '\n', oldest first; owned by the tracker. The store APPENDS them to the
      * lines it already has for this message (the trace). The tracker stops
@@ -77,25 +78,29 @@ struct mail_message {
 };
 
 struct mail_delivery {
-    int64_t message_id;  /* store id of the owning message (set by the tracker) */
-    int64_t time;        /* time of the latest attempt */
-    char recipient[RECORD_ADDR_MAX];  /* to= (final address) */
-    char orig_to[RECORD_ADDR_MAX];    /* orig_to=, "" if not logged */
-    char relay[RECORD_HOST_MAX];      /* relay= as logged, e.g. "mx.example.com[192.0.2.1]:25", "dovecot", "none" */
-    char service[16];    /* the Postfix daemon: smtp, lmtp, local, virtual, pipe, error, discard, smtpd, cleanup */
-    double delay;        /* delay= seconds; -1 unknown */
-    char dsn[16];        /* "2.0.0" etc., "" unknown */
+    int64_t message_id;              /* store id of the owning message (set by the tracker) */
+    int64_t time;                    /* time of the latest attempt */
+    char recipient[RECORD_ADDR_MAX]; /* to= (final address) */
+    char orig_to[RECORD_ADDR_MAX];   /* orig_to=, "" if not logged */
+    char relay[RECORD_HOST_MAX];     /* relay= as logged, e.g. "mx.example.com[192.0.2.1]:25",
+                                        "dovecot", "none" */
+    char service[16]; /* the Postfix daemon: smtp, lmtp, local, virtual, pipe, error, discard,
+                         smtpd, cleanup */
+    double delay;     /* delay= seconds; -1 unknown */
+    char dsn[16];     /* "2.0.0" etc., "" unknown */
     enum delivery_status status;
-    char status_text[RECORD_TEXT_MAX]; /* the text in parentheses after status=, or the reject reason */
-    int attempts;        /* attempts seen for this recipient so far (>= 1) */
-    bool is_hop;         /* a hand-over to a content filter that re-injected the mail: not shown as a delivery */
+    char status_text[RECORD_TEXT_MAX]; /* the text in parentheses after status=, or the reject
+                                          reason */
+    int attempts;                      /* attempts seen for this recipient so far (>= 1) */
+    bool is_hop; /* a hand-over to a content filter that re-injected the mail: not shown as a
+                    delivery */
 };
 
 enum access_protocol {
     PROTO_IMAP = 0,
     PROTO_POP3,
-    PROTO_SMTP,        /* SMTP AUTH on port 25 / smtps */
-    PROTO_SUBMISSION,  /* SMTP AUTH on a submission instance, or Dovecot submission-login */
+    PROTO_SMTP,       /* SMTP AUTH on port 25 / smtps */
+    PROTO_SUBMISSION, /* SMTP AUTH on a submission instance, or Dovecot submission-login */
     PROTO_MANAGESIEVE,
     PROTO_COUNT
 };
@@ -104,13 +109,13 @@ int access_protocol_from_name(const char *name);
 
 struct access_event {
     int64_t time;
-    char host[RECORD_HOST_MAX];       /* syslog host */
-    char user[RECORD_ADDR_MAX];       /* mailbox / login name as given; "" when unknown */
-    char ip[RECORD_IP_MAX];           /* remote address, normalised (no ::ffff:) */
+    char host[RECORD_HOST_MAX]; /* syslog host */
+    char user[RECORD_ADDR_MAX]; /* mailbox / login name as given; "" when unknown */
+    char ip[RECORD_IP_MAX];     /* remote address, normalised (no ::ffff:) */
     enum access_protocol protocol;
     bool success;
-    char method[16];                  /* PLAIN, LOGIN, CRAM-MD5, … ; "" unknown */
-    char detail[RECORD_TEXT_MAX];     /* failure reason as logged, "" on success */
+    char method[16];              /* PLAIN, LOGIN, CRAM-MD5, … ; "" unknown */
+    char detail[RECORD_TEXT_MAX]; /* failure reason as logged, "" on success */
 };
 
 #endif

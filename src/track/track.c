@@ -31,7 +31,7 @@
 #define SESSIONS 4096
 #define PENDING 4096
 #define PICKUPS 256
-#define REINJECT_WINDOW 300       /* seconds between a re-injected child and its parent's line */
+#define REINJECT_WINDOW 300        /* seconds between a re-injected child and its parent's line */
 #define QUEUE_LIFETIME (6 * 86400) /* Postfix's maximal_queue_lifetime (5d) + slack */
 
 struct open_message {
@@ -39,13 +39,13 @@ struct open_message {
     uint64_t hash;
     struct open_message *hash_next;
     struct open_message *lru_prev, *lru_next;
-    char *lines;           /* unflushed raw lines */
+    char *lines; /* unflushed raw lines */
     uint32_t lines_len, lines_cap;
-    uint32_t lines_total;  /* bytes handed over or pending, for the cap */
+    uint32_t lines_total;           /* bytes handed over or pending, for the cap */
     struct mail_delivery *deferred; /* copies of currently deferred recipients */
     int deferred_count;
     bool dirty;
-    bool started;          /* a client=/pickup line was seen: another one means reuse */
+    bool started; /* a client=/pickup line was seen: another one means reuse */
 };
 
 struct session {
@@ -383,8 +383,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
         return -1;
     {
         struct pending_link *p = pending_slot(t, hash);
-        if (p->key == hash && p->parent_id != 0 &&
-            ev->header.time - p->time <= REINJECT_WINDOW) {
+        if (p->key == hash && p->parent_id != 0 && ev->header.time - p->time <= REINJECT_WINDOW) {
             o->m.parent_id = p->parent_id;
             p->key = 0;
         }
@@ -516,13 +515,14 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
  * through pickup after one of these is a new mail (a Sieve redirect, a
  * vacation reply), not the same mail re-injected by a filter. */
 static const struct word final_pipe_transports[] = {
-    WORD("dovecot"), WORD("dovecot-lda"), WORD("plesk_virtual"), WORD("maildrop"), WORD("cyrus"),
-    WORD("procmail"), WORD("deliver"), WORD("lda"), WORD("mailman"), WORD("uucp"), {NULL, 0}};
+    WORD("dovecot"),  WORD("dovecot-lda"), WORD("plesk_virtual"), WORD("maildrop"), WORD("cyrus"),
+    WORD("procmail"), WORD("deliver"),     WORD("lda"),           WORD("mailman"),  WORD("uucp"),
+    {NULL, 0}};
 
 /* A pipe delivery to a filter (bogofilter, spamassassin, …) whose mail came
  * back through pickup with the same Message-ID moments ago. */
-static int link_pipe_reinjection(struct tracker *t, const struct event *ev,
-                                 struct open_message *o, struct mail_delivery *d, struct err *e)
+static int link_pipe_reinjection(struct tracker *t, const struct event *ev, struct open_message *o,
+                                 struct mail_delivery *d, struct err *e)
 {
     uint64_t msgid_hash;
 
@@ -597,8 +597,8 @@ static int login_event(struct tracker *t, const struct event *ev, struct err *e)
 
 static struct session *session_of(struct tracker *t, const struct event *ev)
 {
-    uint64_t host_hash = hash_bytes(14695981039346656037ULL, ev->header.host.ptr,
-                                    ev->header.host.len);
+    uint64_t host_hash =
+        hash_bytes(14695981039346656037ULL, ev->header.host.ptr, ev->header.host.len);
     struct session *s = &t->sessions[(host_hash ^ (uint64_t)ev->header.pid) % SESSIONS];
 
     if (s->host_hash != host_hash || s->pid != ev->header.pid) {
@@ -614,8 +614,8 @@ static int sasl_login(struct tracker *t, const struct event *ev, const struct ma
                       struct err *e)
 {
     struct session *s = session_of(t, ev);
-    uint64_t user_hash = hash_bytes(1469598103934665603ULL, ev->sasl_username.ptr,
-                                    ev->sasl_username.len);
+    uint64_t user_hash =
+        hash_bytes(1469598103934665603ULL, ev->sasl_username.ptr, ev->sasl_username.len);
     struct access_event a;
 
     if (s->user_hash == user_hash)

@@ -43,12 +43,12 @@ struct track_sink {
 #define TRACK_PROGRAMS_MAX 24
 
 struct track_counts {
-    uint64_t lines;              /* lines given to track_line() */
-    uint64_t lines_mail;         /* lines of a mail program we parse (postfix, dovecot, courier, plesk) */
+    uint64_t lines;      /* lines given to track_line() */
+    uint64_t lines_mail; /* lines of a mail program we parse (postfix, dovecot, courier, plesk) */
     uint64_t lines_unrecognized; /* of those, lines no rule understood */
     uint64_t messages;           /* messages created (queue-id lives + NOQUEUE rejections) */
     uint64_t deliveries[DELIVERY_STATUS_COUNT]; /* delivery attempts by status (hops excluded) */
-    uint64_t hops;               /* hand-overs to a content filter or another instance */
+    uint64_t hops; /* hand-overs to a content filter or another instance */
     uint64_t access_ok;
     uint64_t access_failed;
     /* unrecognised lines per program (daemon name; "-" for lines without a

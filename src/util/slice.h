@@ -64,7 +64,10 @@ struct word {
     const char *text;
     size_t len;
 };
-#define WORD(literal) {literal, sizeof(literal) - 1}
+#define WORD(literal)                                                                              \
+    {                                                                                              \
+        literal, sizeof(literal) - 1                                                               \
+    }
 
 static inline bool slice_eq_word(struct slice s, const struct word *w)
 {

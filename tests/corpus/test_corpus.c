@@ -89,8 +89,8 @@ static struct track_counts run_file(const char *dir, const char *file)
         const char *text = line;
         line[len] = '\0';
         if (program != NULL) {
-            len = (size_t)snprintf(prefixed, sizeof prefixed, "Jan  1 00:00:00 host postfix/%s[1]: %s",
-                                   program, line);
+            len = (size_t)snprintf(prefixed, sizeof prefixed,
+                                   "Jan  1 00:00:00 host postfix/%s[1]: %s", program, line);
             text = prefixed;
         }
         ck_assert_msg(track_line(t, text, len, &e) == 0, "%s: %s", file, e.text);
@@ -145,8 +145,8 @@ START_TEST(every_corpus_file_matches_its_expectations)
     for (size_t i = 0; i < n; i++) {
         const struct expected *x = &rows[i];
         struct track_counts c = run_file(dir, x->file);
-#define SAME(field, value) \
-    ck_assert_msg((unsigned long)(value) == x->field, "%s: %s is %lu, expected %lu", x->file, \
+#define SAME(field, value)                                                                         \
+    ck_assert_msg((unsigned long)(value) == x->field, "%s: %s is %lu, expected %lu", x->file,      \
                   #field, (unsigned long)(value), x->field)
         SAME(lines, c.lines);
         SAME(lines_mail, c.lines_mail);

@@ -76,11 +76,13 @@ START_TEST(rfc3339_offsets_fractions_and_z)
 {
     struct syslog_clock clock;
     syslog_clock_init(&clock, 0);
-    ck_assert_int_eq(parse(&clock, "2023-03-14T00:00:31.185246+01:00 helga postfix/smtpd[297535]: m"), 0);
+    ck_assert_int_eq(
+        parse(&clock, "2023-03-14T00:00:31.185246+01:00 helga postfix/smtpd[297535]: m"), 0);
     ck_assert_int_eq(h.time, 1678748431);
     ck_assert(slice_eq(h.host, "helga"));
     /* same hour again: served from the per-hour cache, must agree */
-    ck_assert_int_eq(parse(&clock, "2023-03-14T00:59:59.000001+01:00 helga postfix/smtpd[1]: m"), 0);
+    ck_assert_int_eq(parse(&clock, "2023-03-14T00:59:59.000001+01:00 helga postfix/smtpd[1]: m"),
+                     0);
     ck_assert_int_eq(h.time, 1678751999);
     ck_assert_int_eq(parse(&clock, "2022-04-14T00:36:03.150Z host sshd[1]: m"), 0);
     ck_assert_int_eq(h.time, 1649896563);
@@ -110,7 +112,8 @@ START_TEST(programs_and_pids)
     ck_assert_int_eq(h.pid, 42);
     ck_assert(slice_eq(h.message, "hello"));
 
-    ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx /usr/lib64/plesk-9.0/psa-pc-remote[7]: PASS"), 0);
+    ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx /usr/lib64/plesk-9.0/psa-pc-remote[7]: PASS"),
+                     0);
     ck_assert(slice_eq(h.daemon, "psa-pc-remote"));
 
     ck_assert_int_eq(parse(&clock, "Jun 1 10:00:00 mx dovecot: imap-login: Login"), 0);
@@ -136,9 +139,16 @@ END_TEST
 START_TEST(garbage_is_refused)
 {
     struct syslog_clock clock;
-    static const char *const bad[] = {"", "x", "Foo 12 10:00:00 h p: m", "Jun 1 25:00:00 h p: m",
-                                      "Jun 1 10:00:00", "Jun 1 10:00:00 host", "2024-13-01T00:00:00Z h p: m",
-                                      "@4000", "ir/)", "Jun 32 10:00:00 h p: m"};
+    static const char *const bad[] = {"",
+                                      "x",
+                                      "Foo 12 10:00:00 h p: m",
+                                      "Jun 1 25:00:00 h p: m",
+                                      "Jun 1 10:00:00",
+                                      "Jun 1 10:00:00 host",
+                                      "2024-13-01T00:00:00Z h p: m",
+                                      "@4000",
+                                      "ir/)",
+                                      "Jun 32 10:00:00 h p: m"};
     syslog_clock_init(&clock, 1717200000);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(parse(&clock, bad[i]) == -1, "accepted '%s'", bad[i]);

@@ -119,7 +119,8 @@ const struct mail_message *recorder_message_by_msgid(const struct recorder *r, c
     return NULL;
 }
 
-const struct mail_message *recorder_message_by_qid(const struct recorder *r, const char *qid, int nth)
+const struct mail_message *recorder_message_by_qid(const struct recorder *r, const char *qid,
+                                                   int nth)
 {
     for (size_t i = 0; i < r->message_count; i++)
         if (strcmp(r->messages[i].queue_id, qid) == 0 && nth-- == 0)

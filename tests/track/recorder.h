@@ -33,7 +33,8 @@ struct track_counts recorder_run_file(struct recorder *r, const char *path, int6
 
 /* Lookups; NULL when absent. */
 const struct mail_message *recorder_message_by_msgid(const struct recorder *r, const char *msgid);
-const struct mail_message *recorder_message_by_qid(const struct recorder *r, const char *qid, int nth);
+const struct mail_message *recorder_message_by_qid(const struct recorder *r, const char *qid,
+                                                   int nth);
 const struct mail_message *recorder_message(const struct recorder *r, int64_t id);
 const struct mail_delivery *recorder_delivery(const struct recorder *r, int64_t message_id,
                                               const char *recipient);

@@ -70,9 +70,10 @@ END_TEST
 
 START_TEST(forged_status_in_helo_is_still_a_reject)
 {
-    feed_str("Nov 24 09:00:00 mx postfix/smtpd[5]: NOQUEUE: reject: RCPT from evil.test[203.0.113.6]: "
-             "554 5.7.1 <v@hosted.test>: Relay access denied; from=<a@evil.test> to=<v@hosted.test> "
-             "proto=ESMTP helo=<x>, to=<v@hosted.test>, relay=local, status=sent (250 ok)>");
+    feed_str(
+        "Nov 24 09:00:00 mx postfix/smtpd[5]: NOQUEUE: reject: RCPT from evil.test[203.0.113.6]: "
+        "554 5.7.1 <v@hosted.test>: Relay access denied; from=<a@evil.test> to=<v@hosted.test> "
+        "proto=ESMTP helo=<x>, to=<v@hosted.test>, relay=local, status=sent (250 ok)>");
     ck_assert_uint_eq(rec->delivery_count, 1);
     ck_assert_int_eq(rec->deliveries[0].status, DELIVERY_REJECTED);
     ck_assert_str_eq(rec->deliveries[0].recipient, "v@hosted.test");
@@ -118,7 +119,7 @@ struct flood_store {
         char queue_id[RECORD_QID_MAX];
         char sender[64];
         bool closed;
-    } *rows;
+    } * rows;
     size_t count, cap;
 };
 
@@ -175,8 +176,9 @@ START_TEST(queue_id_flood_keeps_memory_bounded)
         ck_assert_uint_le(track_open_count(t), TRACK_OPEN_MAX);
     }
     /* the evicted ones went to the store, still open, and come back on demand */
-    snprintf(line, sizeof line, "Nov 24 09:00:01 mx postfix/qmgr[9]: 0010000000: "
-                                "from=<first@flood.test>, size=1, nrcpt=1 (queue active)");
+    snprintf(line, sizeof line,
+             "Nov 24 09:00:01 mx postfix/qmgr[9]: 0010000000: "
+             "from=<first@flood.test>, size=1, nrcpt=1 (queue active)");
     ck_assert(track_line(t, line, strlen(line), &e) == 0);
     ck_assert(track_flush(t, &e) == 0);
     ck_assert_uint_eq(fs.count, 50000);

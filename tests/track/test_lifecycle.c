@@ -43,9 +43,9 @@ START_TEST(counts_match_the_fixture)
     ck_assert_uint_eq(counts.deliveries[DELIVERY_SENT], 6);
     /* deferred attempts: dave once, erin twice */
     ck_assert_uint_eq(counts.deliveries[DELIVERY_DEFERRED], 3);
-    ck_assert_uint_eq(counts.deliveries[DELIVERY_BOUNCED], 2);  /* grace, judy */
-    ck_assert_uint_eq(counts.deliveries[DELIVERY_EXPIRED], 1);  /* erin */
-    ck_assert_uint_eq(counts.deliveries[DELIVERY_REJECTED], 2); /* NOQUEUE nobody, milter bob */
+    ck_assert_uint_eq(counts.deliveries[DELIVERY_BOUNCED], 2);   /* grace, judy */
+    ck_assert_uint_eq(counts.deliveries[DELIVERY_EXPIRED], 1);   /* erin */
+    ck_assert_uint_eq(counts.deliveries[DELIVERY_REJECTED], 2);  /* NOQUEUE nobody, milter bob */
     ck_assert_uint_eq(counts.deliveries[DELIVERY_DISCARDED], 1); /* junk */
     /* 11 queue-id lives (AB12CD34EF twice) + NOQUEUE + the DSN A3B4C5D6E7 */
     ck_assert_uint_eq(counts.messages, 13);
@@ -60,7 +60,8 @@ END_TEST
 
 START_TEST(deferred_then_sent_is_one_row)
 {
-    const struct mail_delivery *d = delivery_of("deferred-then-sent@hosted.test", "dave@remote.test");
+    const struct mail_delivery *d =
+        delivery_of("deferred-then-sent@hosted.test", "dave@remote.test");
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->status, DELIVERY_SENT);
     ck_assert_int_eq(d->attempts, 2);
@@ -73,9 +74,10 @@ END_TEST
 
 START_TEST(deferred_then_expired)
 {
-    const struct mail_message *m = recorder_message_by_msgid(rec, "deferred-then-expired@hosted.test");
-    const struct mail_delivery *d = delivery_of("deferred-then-expired@hosted.test",
-                                                "erin@unreachable.test");
+    const struct mail_message *m =
+        recorder_message_by_msgid(rec, "deferred-then-expired@hosted.test");
+    const struct mail_delivery *d =
+        delivery_of("deferred-then-expired@hosted.test", "erin@unreachable.test");
     const struct mail_message *dsn = recorder_message_by_qid(rec, "A3B4C5D6E7", 0);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(d->status, DELIVERY_EXPIRED);
@@ -178,8 +180,7 @@ START_TEST(ipv6_client_local_and_discard)
     ck_assert_int_eq(m->size, 1200);
     ck_assert_str_eq(ivan->orig_to, "postmaster@hosted.test");
     ck_assert_str_eq(ivan->service, "local");
-    ck_assert_int_eq(delivery_of("v6@sender.test", "junk@hosted.test")->status,
-                     DELIVERY_DISCARDED);
+    ck_assert_int_eq(delivery_of("v6@sender.test", "junk@hosted.test")->status, DELIVERY_DISCARDED);
 }
 END_TEST
 
@@ -188,7 +189,8 @@ START_TEST(sasl_sender_is_sent_tab)
     const struct mail_message *m = recorder_message_by_msgid(rec, "deferred-then-sent@hosted.test");
     struct domain_info one = {.name = "hosted.test"};
     struct domain_set hosted = {&one, 1};
-    const struct mail_delivery *d = delivery_of("deferred-then-sent@hosted.test", "dave@remote.test");
+    const struct mail_delivery *d =
+        delivery_of("deferred-then-sent@hosted.test", "dave@remote.test");
 
     ck_assert_int_eq(m->origin, ORIGIN_SASL);
     ck_assert_str_eq(m->sasl_username, "carol@hosted.test");
