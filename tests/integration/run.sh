@@ -14,7 +14,8 @@
 #    renames both logs and HUPs rsyslogd while mail keeps flowing.
 # 5. Third ingest (it must finish the rotated file and start the new one).
 #    Then phases "c" and "d" rotate the Debian log twice before the fourth
-#    ingest, so the unread part has moved on to mail.log.2.gz.
+#    ingest, so the unread part has moved on to mail.log.2.gz. A fifth
+#    ingest with nothing new must change nothing.
 # 6. check.py: the raw logs agree with the driver (harness self-check, and
 #    every event is in the rotated+current files exactly once), then the
 #    product's tabs through `maillog search` and `maillog.cgi` hold exactly
@@ -112,6 +113,9 @@ itest_sync_logs
 itest_wait_queue 60
 itest_sync_logs
 "$py" "$here/check.py" ingest --run "$run" --round 4
+# Nothing new: a fifth run must add nothing.
+itest_sync_logs
+"$py" "$here/check.py" ingest --run "$run" --round 5
 
 "$py" "$here/check.py" verify --run "$run"
 ok=1
