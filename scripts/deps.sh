@@ -10,7 +10,7 @@ set -eu
 pkgs_for() {
     case "$1" in
     build) echo "gcc make pkg-config libsqlite3-dev libjansson-dev libmaxminddb-dev libcurl4-openssl-dev zlib1g-dev" ;;
-    test) echo "tzdata time check valgrind clang libclang-rt-14-dev pflogsumm cppcheck libmaxmind-db-writer-perl mmdb-bin iso-codes" ;;
+    test) echo "tzdata time clang-format check valgrind clang libclang-rt-14-dev pflogsumm cppcheck libmaxmind-db-writer-perl mmdb-bin iso-codes" ;;
     geoip) echo "libmaxmind-db-writer-perl mmdb-bin iso-codes" ;;
     ui) echo "nodejs" ;;
     web) echo "lighttpd apache2-utils nodejs" ;;
