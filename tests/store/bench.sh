@@ -11,7 +11,8 @@
 # Times are wall-clock on this (shared, 2-core) machine; CPU seconds beside.
 set -eu
 
-B=${1:?usage: bench.sh BUILD}
+B=${1:?usage: bench.sh BUILD [ingest|query]}
+PART=${2:-all}
 CORPUS=${MAILLOG_CORPUS:-$(dirname "$0")/../../../shared/corpus}
 D=$B/bench/store
 mkdir -p "$D"
@@ -36,8 +37,8 @@ measure() {
     cat "$D/time.out"
 }
 
-echo "ingest throughput (lines/s = lines / wall-clock seconds):"
-for f in mix.log dense.log; do
+[ "$PART" = query ] || echo "ingest throughput (lines/s = lines / wall-clock seconds):"
+[ "$PART" = query ] || for f in mix.log dense.log; do
     lines=$(wc -l <"$D/$f")
     rm -f "$D/ingest.db" "$D/ingest.db-wal" "$D/ingest.db-shm"
     set -- $(measure "$B/maillog" ingest --config "$D/keep.ini" --db "$D/ingest.db" \
@@ -57,6 +58,7 @@ for f in mix.log dense.log; do
     fi
 done
 
+[ "$PART" = ingest ] && exit 0
 echo
 if [ ! -s "$D/query.db" ]; then
     echo "generating $D/query.db (10M deliveries, 5M logins; once, several minutes)..."
