@@ -13,14 +13,17 @@ import ConfigTab from './ConfigTab.jsx';
 import Overview from './Overview.jsx';
 import AdminPage from './AdminPage.jsx';
 
+function hashView(initial) {
+    return window.location.hash.startsWith('#/settings') ? 'admin' : initial;
+}
+
 function useHashView(initial) {
-    const read = () => (window.location.hash.startsWith('#/settings') ? 'admin' : initial);
-    const [view, setView] = useState(read);
+    const [view, setView] = useState(() => hashView(initial));
     useEffect(() => {
-        const on = () => setView(read());
+        const on = () => setView(hashView(initial));
         window.addEventListener('hashchange', on);
         return () => window.removeEventListener('hashchange', on);
-    });
+    }, [initial]);
     return view;
 }
 

@@ -119,7 +119,7 @@ export default function ConfigTab({ api, domain, countries }) {
                     searchable
                     clearable
                     disabled={ro}
-                    placeholder="Select countries…"
+                    placeholder={ro ? 'None' : 'Select countries…'}
                 >
                     {countries.map((c) => (
                         <SelectOption key={c.code} value={c.code}>
