@@ -625,7 +625,38 @@ struct where_ctx {
     const struct ignore_terms *ignore;
     char phrase[MATCH_TRIGRAMS_MAX * 32];
     char qlower[QUERY_Q_MAX + 1];
+    bool skip_fts; /* the text is common: walk the list's index, test each row */
 };
+
+/* A search text matching more rows than this is "common": a page is found
+ * faster by walking the tab's index and testing rows than by collecting
+ * every match from the trigram index first. */
+#define FTS_PROBE_MAX 20000
+
+/* Sets w->skip_fts when the trigram index has FTS_PROBE_MAX candidates or
+ * more for the search text. */
+static int fts_probe(struct store *s, struct where_ctx *w, struct err *e)
+{
+    const struct tab_sql *t = &tab_sql[w->q->tab];
+    char sql[256];
+    sqlite3_stmt *st;
+    int rc;
+
+    w->skip_fts = false;
+    if (!fts_trigrams(w->q->q, w->phrase, sizeof w->phrase))
+        return 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM (SELECT rowid FROM %s WHERE %s MATCH ?1 LIMIT %d)", t->fts,
+             t->fts, FTS_PROBE_MAX);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_text(st, 1, w->phrase, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        w->skip_fts = sqlite3_column_int(st, 0) >= FTS_PROBE_MAX;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
+}
 
 static void where_add(struct sqlbuf *b, struct where_ctx *w)
 {
@@ -661,7 +692,7 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
             w->qlower[i] =
                 (q->q[i] >= 'A' && q->q[i] <= 'Z') ? (char)(q->q[i] - 'A' + 'a') : q->q[i];
         w->qlower[i] = '\0';
-        if (fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
+        if (!w->skip_fts && fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
             sqlbuf_add(b, " AND id IN (SELECT rowid FROM ");
             sqlbuf_add(b, t->fts);
             sqlbuf_add(b, " WHERE ");
@@ -904,8 +935,12 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
     p->w.ignore = &p->ignore;
     if (ignore_terms_load(s, q->tab == TAB_ACCESS, &p->ignore, e) < 0)
         goto done;
+    if (q->q[0] != '\0' && fts_probe(s, &p->w, e) < 0)
+        goto done;
     if (run_page(s, p, fn, ctx, res, e) < 0)
         goto done;
+    /* counting every match: the trigram index is the shorter way */
+    p->w.skip_fts = false;
     if (q->want_total && count_rows(s, &p->w, &res->total, e) < 0)
         goto done;
     rc = 0;
