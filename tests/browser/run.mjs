@@ -720,6 +720,24 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await shot(rp, 'reseller-config');
     });
 
+    await test('reseller: "hide from resellers" hides the page, clients still see theirs', async () => {
+        await setAdmin(admin, { hide_from_resellers: true });
+        try {
+            res1.allow.add(403);
+            await rp.goto(base);
+            await rp.reload();
+            await rp.getByTestId('forbidden').waitFor();
+            assert.equal(await rp.getByRole('tab').count(), 0);
+            await shot(rp, 'reseller-hidden');
+            await listLoad(cp, 'access', () => cp.reload());
+            assert.ok((await cp.getByRole('tab').count()) >= 5, 'the client is not affected');
+        } finally {
+            await setAdmin(admin, { hide_from_resellers: false });
+        }
+        await listLoad(rp, 'access', () => rp.reload());
+        noErrors(res1);
+    });
+
     await test('admin: log tail disabled notice when max_lines is 0', async () => {
         const ini = path.join(demoDir, 'maillog.ini');
         const text = fs.readFileSync(ini, 'utf8');
