@@ -3,7 +3,8 @@
  *
  * Data structures:
  *   - open messages: a chained hash table keyed by (syslog host, queue id),
- *     threaded on an LRU list. At most TRACK_OPEN_MAX stay in memory; the least
+ *     threaded on an LRU list (closed ones linger at its head for
+ *     REINJECT_WINDOW, see EV_REMOVED). At most TRACK_OPEN_MAX stay in memory; the least
  *     recently touched is flushed to the sink and dropped, and comes back
  *     through find_open_message() if its queue id shows up again. Each open
  *     message keeps the raw lines not yet handed over, and copies of its
@@ -78,6 +79,7 @@ struct tracker {
     struct pending_link pending[PENDING];
     struct pickup pickups[PICKUPS];
     unsigned pickup_next;
+    int64_t latest_time;             /* of the newest line seen */
     struct access_event last_access; /* for "message repeated N times" */
     bool last_was_access;
 };
@@ -154,6 +156,17 @@ static void lru_append(struct tracker *t, struct open_message *o)
     else
         t->lru_head = o;
     t->lru_tail = o;
+}
+
+static void lru_prepend(struct tracker *t, struct open_message *o)
+{
+    o->lru_prev = NULL;
+    o->lru_next = t->lru_head;
+    if (t->lru_head)
+        t->lru_head->lru_prev = o;
+    else
+        t->lru_tail = o;
+    t->lru_head = o;
 }
 
 static struct open_message *table_find(struct tracker *t, uint64_t hash, struct slice host,
@@ -334,6 +347,12 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
     int found;
 
     *out = NULL;
+    if (o != NULL && o->m.closed) {
+        /* a line after `removed`: the queue id has been reused */
+        if (retire(t, o, e) != 0)
+            return -1;
+        o = NULL;
+    }
     if (o != NULL) {
         lru_unlink(t, o);
         lru_append(t, o);
@@ -783,8 +802,14 @@ static int on_queue_line(struct tracker *t, const struct event *ev, const char *
     case EV_NOTIFY:
         return on_notify(t, ev, o, e);
     case EV_REMOVED:
+        /* Stored as closed, but kept a little while (evicted first): a content
+         * filter's "queued as" line can name this id after its whole life. */
         o->m.closed = true;
-        return retire(t, o, e);
+        if (store_message(t, o, e) != 0)
+            return -1;
+        lru_unlink(t, o);
+        lru_prepend(t, o);
+        return 0;
     default:
         return 0;
     }
@@ -876,6 +901,8 @@ int track_line(struct tracker *t, const char *line, size_t len, struct err *e)
     }
     if (ev.family != FAMILY_OTHER)
         t->counts.lines_mail++;
+    if (ev.header.time > t->latest_time)
+        t->latest_time = ev.header.time;
     switch (ev.kind) {
     case EV_UNKNOWN:
         t->counts.lines_unrecognized++;
@@ -902,9 +929,17 @@ int track_line(struct tracker *t, const char *line, size_t len, struct err *e)
 
 int track_flush(struct tracker *t, struct err *e)
 {
-    for (struct open_message *o = t->lru_head; o != NULL; o = o->lru_next)
-        if ((o->dirty || o->lines_len > 0 || o->m.id == 0) && store_message(t, o, e) != 0)
+    struct open_message *o, *next;
+
+    for (o = t->lru_head; o != NULL; o = next) {
+        next = o->lru_next;
+        if (o->m.closed && t->latest_time - o->m.last_seen > REINJECT_WINDOW) {
+            if (retire(t, o, e) != 0)
+                return -1;
+        } else if ((o->dirty || o->lines_len > 0 || o->m.id == 0) && store_message(t, o, e) != 0) {
             return -1;
+        }
+    }
     return 0;
 }
 

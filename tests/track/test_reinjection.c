@@ -66,6 +66,30 @@ START_TEST(rfc3339_offsets_become_utc)
 }
 END_TEST
 
+/* The filtered copy's whole life (to `removed`) is logged before the
+ * parent's "queued as" line: seen on real Postfix with a fast delivery. */
+START_TEST(child_finished_before_the_hop_line_is_still_linked)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    const struct mail_message *parent, *child, *reuse;
+
+    recorder_run_file(r, "tests/fixtures/parse/hop-after-child-removed.log", 1795602706);
+    parent = recorder_message_by_qid(r, "1C0FFEE001", 0);
+    child = recorder_message_by_qid(r, "2C0FFEE002", 0);
+    reuse = recorder_message_by_qid(r, "2C0FFEE002", 1);
+    ck_assert(recorder_delivery(r, parent->id, "rcpt@remote.test")->is_hop);
+    ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_int_eq(child->origin, ORIGIN_SASL);
+    ck_assert_str_eq(child->sasl_username, "alice@hosted.test");
+    ck_assert(child->closed);
+    /* the same id used again later is a new message, not the linked one */
+    ck_assert_ptr_nonnull(reuse);
+    ck_assert_int_eq(reuse->parent_id, 0);
+    ck_assert_str_eq(reuse->sender, "reuse@later.test");
+    free(r);
+}
+END_TEST
+
 Suite *suite_track_reinjection(void);
 Suite *suite_track_reinjection(void)
 {
@@ -75,6 +99,7 @@ Suite *suite_track_reinjection(void)
     tcase_add_test(tc, pipe_filter_is_a_hop_and_the_pickup_copy_is_its_child);
     tcase_add_test(tc, second_instance_relay_is_a_hop);
     tcase_add_test(tc, rfc3339_offsets_become_utc);
+    tcase_add_test(tc, child_finished_before_the_hop_line_is_still_linked);
     suite_add_tcase(s, tc);
     return s;
 }
