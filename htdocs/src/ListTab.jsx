@@ -53,7 +53,7 @@ function cell(key, row) {
             return (
                 <span>
                     <StatusCell status={row.result} text={row.detail} />
-                    {row.method ? <span className="ml-muted"> {row.method}</span> : null}
+                    {row.method ? <span className="ml-muted ml-small"> {row.method}</span> : null}
                 </span>
             );
         case 'msgid':
@@ -64,6 +64,12 @@ function cell(key, row) {
                     {row.msgid || `#${row.message_id}`}
                 </button>
             );
+        case 'sender':
+            // The null sender of bounces and notifications.
+            return row.sender ? row.sender : <span className="ml-muted" title="null sender (a bounce or notification)">&lt;&gt;</span>;
+        case 'mailbox':
+            // SMTP AUTH failures of older Postfix versions name no user.
+            return row.mailbox ? row.mailbox : <span className="ml-muted">unknown user</span>;
         default:
             return row[key];
     }
