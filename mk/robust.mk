@@ -29,19 +29,28 @@ build/.deps-robust: scripts/deps.sh
 	@touch $@
 
 .PHONY: check-robust soak-robust
+# The programs are snapshotted first: others may relink build/ meanwhile.
+SNAP := build/robust-snap
+define robust-snap
+	rm -rf $(SNAP)/$(1) && mkdir -p $(SNAP)/$(1) && cp $(2)/maillog $(2)/maillog.cgi $(SNAP)/$(1)/
+endef
+
 check-robust: build/.deps-robust all
 	$(MAKE) SANITIZE=1 build/asan/maillog build/asan/maillog.cgi
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/build/asan python3 hostile.py
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) python3 memcheck.py
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) \
+	$(call robust-snap,asan,build/asan)
+	$(call robust-snap,opt,$(BUILD))
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/asan python3 hostile.py
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt python3 memcheck.py
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt \
 	    LOAD_SECONDS=$(ROBUST_LOAD_SECONDS) CLIENTS=20 python3 concurrency.py
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) python3 faults.py
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) python3 security.py
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt python3 faults.py
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt python3 security.py
 
 soak-robust: build/.deps-robust all
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) \
+	$(call robust-snap,opt,$(BUILD))
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt \
 	    LOAD_SECONDS=$(ROBUST_SOAK_SECONDS) CLIENTS=40 python3 concurrency.py load
-	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(BUILD) SIGNAL_TRIALS=30 \
+	cd tests/robust && $(ROBUST_ENV) ROBUST_BIN=$(CURDIR)/$(SNAP)/opt SIGNAL_TRIALS=30 \
 	    python3 faults.py signals
 
 CHECK_TARGETS += check-robust

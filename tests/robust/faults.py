@@ -38,7 +38,7 @@ import world as W
 SIGNAL_TRIALS = int(os.environ.get("SIGNAL_TRIALS", "6"))
 SECTIONS = sys.argv[1:] or ["readonly-fs", "readonly-file", "log-deleted", "geoip-swap",
                             "signals"]
-BIG = int(os.environ.get("FAULT_MAILS", "30000"))  # ingest of this takes a few seconds
+BIG = int(os.environ.get("FAULT_MAILS", "20000"))  # ingest of this takes a few seconds
 
 
 def ingest_db(w, db, *extra):

@@ -46,7 +46,7 @@ def vg_cgi(w, name, path, query="", who=W.ADMIN, want=200, method="GET", body=No
 
 
 w = W.World("memcheck")
-w.append(900)
+w.append(300)
 fixtures = os.path.join(W.ROOT, "tests/fixtures/parse")
 for f in sorted(os.listdir(fixtures)):
     if f.endswith(".log"):
@@ -61,7 +61,7 @@ hostile = (b"Nov 24 09:00:01 mx postfix/smtpd[1]: 1A2B: client=x[198.51.100.1]\n
 vg_cli(w, "parse of hostile lines from stdin (summary)", ["parse", "--log", "-", "--format",
                                                           "summary"], stdin=hostile)
 vg_cli(w, "ingest (fresh database)", ["ingest", "--config", w.config])
-w.append(300)
+w.append(100)
 w.append_raw(hostile)
 vg_cli(w, "ingest (new lines, hostile lines)", ["ingest", "--config", w.config])
 for tab in W.TABS:
