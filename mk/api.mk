@@ -27,14 +27,14 @@ CHECK_TARGETS += check-api
 
 # Whole-process latency (fork + exec + answer) of the optimised CGI on the
 # store's benchmark database (10M deliveries + 5M logins, generated once by
-# bench_query into $(BUILD)/bench/query.db; see mk/store.mk).
-API_BENCH_DB := $(BUILD)/bench/query.db
+# bench_query into $(BUILD)/bench/store/query.db; see mk/store.mk).
+API_BENCH_DB := $(BUILD)/bench/store/query.db
 
 $(BUILD)/bench_api: tests/api/bench_api.c $(DEPS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/api/bench_api.c
 
 bench-api: $(BUILD)/maillog.cgi $(BUILD)/bench_api $(BUILD)/bench_query
-	@mkdir -p $(BUILD)/bench
+	@mkdir -p $(BUILD)/bench/store
 	@[ -s $(API_BENCH_DB) ] || $(BUILD)/bench_query $(API_BENCH_DB) >/dev/null
 	@printf '[maillog]\nlog = /dev/null\nmax_lines = 100\n' > $(BUILD)/bench/api.ini
 	$(BUILD)/bench_api $(CURDIR)/$(BUILD)/maillog.cgi $(BUILD)/bench/api.ini $(API_BENCH_DB) \
