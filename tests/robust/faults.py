@@ -11,7 +11,8 @@ unchanged after a refused run, complete after a rerun.
                  (or fails cleanly with a JSON 500); writable again, a rerun
                  completes the database
   readonly-file  database file not writable by the user running ingest
-                 (nobody; root ignores file modes): clear message, unchanged
+                 (nobody; root ignores file modes), and then a database it
+                 owns in a directory it cannot write: clear message, unchanged
   log-deleted    the log unlinked while ingest reads it: the run ends cleanly
                  with every line of the open file; the next run says the log
                  is missing (exit 1) and changes nothing; a new log is read
@@ -118,7 +119,21 @@ def t_readonly_file():
             "readonly-file: ingest as a user who cannot write the database exits 1 with a "
             "clear message", (p.returncode, msg(p)))
     W.check(integrity(db) == "ok" and w.canon() == before, "readonly-file: database unchanged")
+    # Read-only directory: the database and lock are nobody's, the directory
+    # is root's 0755, so SQLite cannot create its journal/WAL files there.
     os.chown(w.dir, 0, 0)
+    for f in os.listdir(w.dir):
+        if f.startswith("maillog.db"):
+            os.chown(os.path.join(w.dir, f), 65534, 65534)
+    for f in ("-wal", "-shm", "-journal"):
+        if os.path.exists(db + f):
+            os.unlink(db + f)
+    p = subprocess.run(argv, capture_output=True, timeout=120)
+    W.check(p.returncode == 1 and ("unable to open" in msg(p) or "readonly" in msg(p) or
+                                   "Permission denied" in msg(p)),
+            "readonly-dir: ingest in a directory it cannot write exits 1 with a clear message",
+            (p.returncode, msg(p)))
+    W.check(integrity(db) == "ok" and w.canon() == before, "readonly-dir: database unchanged")
     w.destroy()
 
 
