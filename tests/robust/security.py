@@ -110,15 +110,14 @@ def raw_get(port, path, auth):
 
 def t_web():
     demo = os.path.join(W.ROOT, "build", "robust-demo")
-    port = 18000 + os.getpid() % 1000
-    p = subprocess.run([os.path.join(W.ROOT, "scripts/demo.sh"), "--dir", demo, "--port",
-                        str(port), "--sample", "--background", "--no-build"],
-                       capture_output=True, timeout=300)
+    p = subprocess.run([os.path.join(W.ROOT, "scripts/demo.sh"), "--dir", demo, "--sample",
+                        "--background", "--no-build"], capture_output=True, timeout=300)
     if p.returncode != 0:
         W.check(False, "web: scripts/demo.sh --background starts lighttpd", p.stderr[-800:])
         return
     try:
-        base = "http://127.0.0.1:%d" % port
+        base = open(os.path.join(demo, "url")).read().strip().rstrip("/")
+        port = int(base.rsplit(":", 1)[1])
         st, body = fetch(base + "/cgi-bin/maillog.cgi/v1/me", "admin:admin")
         W.check(st == 200 and b'"role":"admin"' in body, "web: the CGI answers an admin", st)
         st, body = fetch(base + "/", "admin:admin")
