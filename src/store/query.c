@@ -309,6 +309,7 @@ static int domains_table_state(struct store *s, const char *name, int *exists, i
 struct scope_sql {
     const char *domain; /* one domain */
     char *list_json;    /* heap: JSON array of the scope's domains */
+    size_t list_count;  /* domains in list_json */
     bool hosted_table;  /* scope all: the domains table */
     bool nothing;       /* empty scope: no rows */
     bool everything;    /* scope all with an empty domains table */
@@ -349,6 +350,7 @@ static int scope_resolve(struct store *s, const struct query_scope *sc, const ch
         for (size_t i = 0; i < sc->count; i++)
             if (sc->domains[i] != NULL)
                 json_array_append_new(arr, json_string(sc->domains[i]));
+        out->list_count = json_array_size(arr);
         out->list_json = json_dumps(arr, JSON_COMPACT);
         json_decref(arr);
         if (out->list_json == NULL)
@@ -363,7 +365,13 @@ static void scope_free(struct scope_sql *sq)
     sq->list_json = NULL;
 }
 
-/* Appends " AND <column in scope>"; access with scope all is unrestricted. */
+/* Up to this many domains, a list is read domain by domain through the
+ * domain index and sorted; more (and "all") walk the time index newest first
+ * and test the domain, which finds a page without sorting everything. */
+#define SCOPE_SEEK_MAX 8
+
+/* Appends " AND <column in scope>"; access with scope all is unrestricted.
+ * A leading '+' keeps SQLite from the domain index (see SCOPE_SEEK_MAX). */
 static void scope_add(struct sqlbuf *b, const struct scope_sql *sq, const char *column,
                       bool hosted_only)
 {
@@ -375,13 +383,13 @@ static void scope_add(struct sqlbuf *b, const struct scope_sql *sq, const char *
         sqlbuf_add(b, " = ");
         sqlbuf_text(b, sq->domain);
     } else if (sq->list_json != NULL) {
-        sqlbuf_add(b, " AND ");
+        sqlbuf_add(b, sq->list_count > SCOPE_SEEK_MAX ? " AND +" : " AND ");
         sqlbuf_add(b, column);
         sqlbuf_add(b, " IN (SELECT value FROM json_each(");
         sqlbuf_text(b, sq->list_json);
         sqlbuf_add(b, "))");
     } else if (sq->hosted_table && hosted_only) {
-        sqlbuf_add(b, " AND ");
+        sqlbuf_add(b, " AND +");
         sqlbuf_add(b, column);
         sqlbuf_add(b, " IN (SELECT name FROM domains)");
     }

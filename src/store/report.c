@@ -168,10 +168,11 @@ static int trace_chain(struct store *s, int64_t id, struct trace *t, struct err 
     static const char sql[] =
         "SELECT p.id, p.queue_id, 'parent' FROM messages m JOIN messages p ON p.id = m.parent_id"
         " WHERE m.id = ?1"
-        " UNION ALL SELECT id, queue_id, 'child' FROM messages WHERE parent_id = ?1"
+        " UNION ALL SELECT id, queue_id, 'child' FROM messages WHERE parent_id = ?1 AND parent_id "
+        "<> 0"
         " UNION ALL SELECT o.id, o.queue_id, 'dsn_of' FROM messages m JOIN messages o"
         " ON o.id = m.dsn_of WHERE m.id = ?1"
-        " UNION ALL SELECT id, queue_id, 'dsn' FROM messages WHERE dsn_of = ?1"
+        " UNION ALL SELECT id, queue_id, 'dsn' FROM messages WHERE dsn_of = ?1 AND dsn_of <> 0"
         " LIMIT ?2";
     sqlite3_stmt *st;
     int rc;

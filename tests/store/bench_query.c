@@ -125,7 +125,7 @@ static void generate(const char *path, long deliveries, long logins)
         "WITH RECURSIVE r(j) AS (SELECT 0 UNION ALL SELECT 1),"
         " x AS (SELECT m.id AS i, r.j AS j, m.first_seen AS t, m.sender AS sender,"
         "  m.sender_domain AS sd, m.origin AS origin, m.size AS size, m.msgid AS msgid,"
-        "  (m.id * 31 + r.j * 17) %% 100 AS roll FROM messages m, r)"
+        "  (m.id * 2654435761 + r.j * 40503) %% 1000003 %% 100 AS roll FROM messages m, r)"
         " INSERT INTO deliveries(message_id, time, recipient, recipient_domain, relay,"
         " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
         " sent_domain, size, msgid)"
