@@ -633,7 +633,8 @@ struct where_ctx {
     const struct ignore_terms *ignore;
     char phrase[MATCH_TRIGRAMS_MAX * 32];
     char qlower[QUERY_Q_MAX + 1];
-    bool skip_fts; /* the text is common: walk the list's index, test each row */
+    bool skip_fts;    /* the text is common: walk the list's index, test each row */
+    char *candidates; /* heap JSON array of the trigram candidates, or NULL */
 };
 
 /* A search text matching more rows than this is "common": a page is found
@@ -641,29 +642,56 @@ struct where_ctx {
  * every match from the trigram index first. */
 #define FTS_PROBE_MAX 20000
 
-/* Sets w->skip_fts when the trigram index has FTS_PROBE_MAX candidates or
- * more for the search text. */
+/* Asks the trigram index for the candidates of the search text once: fewer
+ * than FTS_PROBE_MAX are kept as a JSON array of ids (w->candidates, heap)
+ * for the page and the total; more set w->skip_fts. */
 static int fts_probe(struct store *s, struct where_ctx *w, struct err *e)
 {
     const struct tab_sql *t = &tab_sql[w->q->tab];
     char sql[256];
     sqlite3_stmt *st;
-    int rc;
+    size_t cap = 4096, len = 0;
+    int rc, n = 0;
 
     w->skip_fts = false;
     if (!fts_trigrams(w->q->q, w->phrase, sizeof w->phrase))
         return 0;
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM (SELECT rowid FROM %s WHERE %s MATCH ?1 LIMIT %d)", t->fts,
-             t->fts, FTS_PROBE_MAX);
+    snprintf(sql, sizeof sql, "SELECT rowid FROM %s WHERE %s MATCH ?1 LIMIT %d", t->fts, t->fts,
+             FTS_PROBE_MAX);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
     sqlite3_bind_text(st, 1, w->phrase, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        w->skip_fts = sqlite3_column_int(st, 0) >= FTS_PROBE_MAX;
+    if ((w->candidates = malloc(cap)) == NULL) {
+        sqlite3_finalize(st);
+        return err_set(e, "out of memory");
+    }
+    w->candidates[len++] = '[';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len + 24 > cap) {
+            char *more = realloc(w->candidates, cap * 2);
+
+            if (more == NULL) {
+                sqlite3_finalize(st);
+                return err_set(e, "out of memory");
+            }
+            w->candidates = more;
+            cap *= 2;
+        }
+        len += (size_t)snprintf(w->candidates + len, cap - len, "%s%lld", n ? "," : "",
+                                (long long)sqlite3_column_int64(st, 0));
+        n++;
+    }
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
+    if (rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    w->candidates[len++] = ']';
+    w->candidates[len] = '\0';
+    if (n >= FTS_PROBE_MAX) {
+        w->skip_fts = true;
+        free(w->candidates);
+        w->candidates = NULL;
+    }
+    return 0;
 }
 
 static void where_add(struct sqlbuf *b, struct where_ctx *w)
@@ -700,7 +728,11 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
             w->qlower[i] =
                 (q->q[i] >= 'A' && q->q[i] <= 'Z') ? (char)(q->q[i] - 'A' + 'a') : q->q[i];
         w->qlower[i] = '\0';
-        if (!w->skip_fts && fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
+        if (w->candidates != NULL) {
+            sqlbuf_add(b, " AND id IN (SELECT value FROM json_each(");
+            sqlbuf_text(b, w->candidates);
+            sqlbuf_add(b, "))");
+        } else if (!w->skip_fts && fts_trigrams(q->q, w->phrase, sizeof w->phrase)) {
             sqlbuf_add(b, " AND id IN (SELECT rowid FROM ");
             sqlbuf_add(b, t->fts);
             sqlbuf_add(b, " WHERE ");
@@ -953,6 +985,7 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
         goto done;
     rc = 0;
 done:
+    free(p->w.candidates);
     scope_free(&scope);
     free(p);
     return rc;
