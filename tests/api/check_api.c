@@ -112,7 +112,7 @@ static json_t *fetch_all(const char *const *who, const char *tab, const char *ex
                  limit, cursor[0] ? "&cursor=" : "", cursor);
         doc = get_ok(who, path, query, 200, &r);
         if (pages == 0 && total != NULL)
-            *total = jint(doc, "total");
+            *total = json_is_null(json_object_get(doc, "total")) ? -1 : jint(doc, "total");
         json_array_extend(all, json_object_get(doc, "rows"));
         next = json_object_get(doc, "next_cursor");
         ck_assert(json_is_null(next) || json_is_string(next));
@@ -316,13 +316,14 @@ START_TEST(tabs_per_role_match_the_model)
 }
 END_TEST
 
+/* Every row of every domain; no total (too costly on a big server). */
 START_TEST(admin_without_domain_sees_all)
 {
     for (size_t t = 0; t < 5; t++) {
-        long long total = -1;
+        long long total = 0;
         json_t *rows = fetch_all(WHO_ADMIN, tabs[t], NULL, 500, &total);
-        ck_assert_int_eq(total, model_count(tabs[t], NULL));
-        ck_assert_int_eq((long long)json_array_size(rows), total);
+        ck_assert_int_eq(total, -1); /* null */
+        ck_assert_int_eq((long long)json_array_size(rows), model_count(tabs[t], NULL));
         json_decref(rows);
     }
 }
@@ -915,23 +916,30 @@ static void search_finds(const char *tab, const char *col, json_t *target)
 START_TEST(search_each_visible_column)
 {
     const char *tab = tabs[_i];
-    /* The columns the store's search index covers (store.c: deliveries_fts,
-     * access_fts); protocol, country and status are filters, not text. */
+    /* The visible text columns (docs/API.md, MANUAL: the status text is the
+     * "status error" column of the not- tabs); protocol, country, status and
+     * dates are filters, not text. */
     static const char *const access_cols[] = {"mailbox", "ip", NULL};
-    static const char *const received_cols[] = {"sender", "mailbox", "status_text", "msgid", NULL};
-    static const char *const sent_cols[] = {"mailbox", "recipient", "status_text", "msgid", NULL};
-    const char *const *cols = strcmp(tab, "access") == 0 ? access_cols
-                              : strstr(tab, "received")  ? received_cols
-                                                         : sent_cols;
+    static const char *const received_cols[] = {"sender", "mailbox", "msgid", NULL};
+    static const char *const sent_cols[] = {"mailbox", "recipient", "msgid", NULL};
+    static const char *const not_received_cols[] = {"sender", "mailbox", "status_text", "msgid",
+                                                    NULL};
+    static const char *const not_sent_cols[] = {"mailbox", "recipient", "status_text", "msgid",
+                                                NULL};
+    const char *const *cols = strcmp(tab, "access") == 0         ? access_cols
+                              : strcmp(tab, "received") == 0     ? received_cols
+                              : strcmp(tab, "sent") == 0         ? sent_cols
+                              : strcmp(tab, "not-received") == 0 ? not_received_cols
+                                                                 : not_sent_cols;
     json_t *rows = fetch_all(WHO_CLI1, tab, "domain=example.com", 500, NULL);
 
     ck_assert_int_ge(json_array_size(rows), 2);
     for (int c = 0; cols[c]; c++) {
-        /* A different row for each column. */
-        json_t *target = json_array_get(rows, (size_t)(c * 3) % json_array_size(rows));
-        if (strcmp(cols[c], "msgid") == 0 && jstr(target, "msgid")[0] == '\0')
-            target = json_array_get(rows, 0);
-        search_finds(tab, cols[c], target);
+        /* A different row for each column, with a value to search. */
+        size_t k = (size_t)(c * 3) % json_array_size(rows);
+        while (jstr(json_array_get(rows, k), cols[c])[0] == '\0')
+            k = (k + 1) % json_array_size(rows);
+        search_finds(tab, cols[c], json_array_get(rows, k));
     }
     json_decref(rows);
 }
