@@ -137,8 +137,11 @@ static void print_summary(const struct track_counts *c)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: maillog parse --log FILE|- [--domains FILE] [--format jsonl|summary]\n"
-                 "  Parses a mail log without a database. jsonl streams deliveries, access\n"
-                 "  events and finished messages; summary prints the counts.\n");
+                 "  Parses a mail log without a database. jsonl streams deliveries (with the\n"
+                 "  tabs they belong to, given --domains), access events and finished\n"
+                 "  messages, one JSON object a line; a message is printed again when a later\n"
+                 "  line links it (a filter's hand-over, a bounce): the last line for an id\n"
+                 "  wins. summary prints the counts as one JSON object.\n");
 }
 
 /* Feeds every line of fd to the tracker, reading 1 MiB at a time. A line
