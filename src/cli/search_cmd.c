@@ -330,9 +330,9 @@ int cmd_search(int argc, char **argv)
         fprintf(stderr, "maillog search: %s\n", e.text);
         rc = strchr(e.text, ':') && strncmp(e.text, "database", 8) != 0 ? 2 : 1;
     } else if (format == OUT_JSON) {
-        json_t *out =
-            json_pack("{s:O, s:s?, s:I}", "rows", p.rows, "next_cursor",
-                      res.next_cursor[0] ? res.next_cursor : NULL, "total", (json_int_t)res.total);
+        json_t *out = json_pack("{s:O, s:s?, s:I, s:b}", "rows", p.rows, "next_cursor",
+                                res.next_cursor[0] ? res.next_cursor : NULL, "total",
+                                (json_int_t)res.total, "total_capped", res.total_capped);
         json_dumpf(out, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
         putchar('\n');
         json_decref(out);
@@ -340,7 +340,7 @@ int cmd_search(int argc, char **argv)
         if (res.next_cursor[0])
             fprintf(stderr, "next page: --cursor %s\n", res.next_cursor);
         if (res.total >= 0)
-            fprintf(stderr, "total: %lld\n", (long long)res.total);
+            fprintf(stderr, "total: %lld%s\n", (long long)res.total, res.total_capped ? "+" : "");
     }
     json_decref(p.rows);
     store_close(s);

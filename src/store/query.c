@@ -764,8 +764,11 @@ static int count_rows(struct store *s, struct where_ctx *w, int64_t *total, stru
     if (b == NULL)
         return err_set(e, "out of memory");
     sqlbuf_init(b);
-    sqlbuf_add(b, "SELECT count(*)");
+    sqlbuf_add(b, "SELECT count(*) FROM (SELECT 1");
     where_add(b, w);
+    sqlbuf_add(b, " LIMIT ");
+    sqlbuf_int(b, QUERY_TOTAL_MAX + 1);
+    sqlbuf_add(b, ")");
     st = sqlbuf_prepare(b, s->db, e);
     free(b);
     if (st == NULL)
@@ -958,6 +961,7 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
     res->rows = 0;
     res->next_cursor[0] = '\0';
     res->total = -1;
+    res->total_capped = false;
     if ((unsigned)q->tab >= TAB_COUNT)
         return err_set(e, "tab: unknown tab");
     if (!sort_valid(q->tab, q->sort))
@@ -979,10 +983,13 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
         goto done;
     if (run_page(s, p, fn, ctx, res, e) < 0)
         goto done;
-    /* counting every match: the trigram index is the shorter way */
-    p->w.skip_fts = false;
+    /* the total stops at QUERY_TOTAL_MAX: the walk stays as short as a page's */
     if (q->want_total && count_rows(s, &p->w, &res->total, e) < 0)
         goto done;
+    if (res->total > QUERY_TOTAL_MAX) {
+        res->total = QUERY_TOTAL_MAX;
+        res->total_capped = true;
+    }
     rc = 0;
 done:
     free(p->w.candidates);

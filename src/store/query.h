@@ -76,6 +76,7 @@ int query_sort_from_name(enum query_tab tab, const char *name);
 #define QUERY_LIMIT_MAX 500
 #define QUERY_LIMIT_DEFAULT 50
 #define QUERY_CURSOR_MAX 700 /* opaque cursor text incl. NUL */
+#define QUERY_TOTAL_MAX 10000 /* totals are counted up to this: a bounded walk */
 
 /* Which domains the caller may see. The strings are the caller's, lower-case
  * domain names; they must outlive the call. all == true ignores the list. */
@@ -101,7 +102,7 @@ struct query {
     bool ascending;                /* default false (newest first) */
     int limit;                     /* 1..QUERY_LIMIT_MAX */
     char cursor[QUERY_CURSOR_MAX]; /* "" = first page; else a next_cursor */
-    bool want_total; /* count every matching row (costs a scan of the domain's index) */
+    bool want_total; /* count matching rows, up to QUERY_TOTAL_MAX (then total_capped) */
 };
 
 /* Defaults: tab, empty scope (caller must set), status -1, date desc, limit 50. */
@@ -143,6 +144,8 @@ struct query_result {
     size_t rows;                        /* rows handed to the callback */
     char next_cursor[QUERY_CURSOR_MAX]; /* "" when this was the last page */
     int64_t total;                      /* matching rows; -1 unless want_total */
+    bool total_capped;                  /* more than QUERY_TOTAL_MAX match: total is the cap
+                                           (show "10000+") */
 };
 
 /* Runs q: at most q->limit rows through fn, in order. A bad cursor, a domain
