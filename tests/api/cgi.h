@@ -50,7 +50,8 @@ struct model {
     struct mlogin logins[200];
     int nlogins;
     int64_t t0;
-    int seq; /* next event number, for times and queue ids */
+    int seq;    /* next event number, for times and queue ids */
+    bool grown; /* world_grow() was called */
 };
 
 struct world {
