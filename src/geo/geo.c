@@ -6,20 +6,30 @@
  * the parsed address, in buckets of two; a new address replaces the least
  * recently used of its bucket. Misses (no country) are cached too. Memory
  * is fixed at open time, whatever the log.
+ *
+ * libmaxminddb maps its file. A file rewritten in place while mapped (cp,
+ * PHP copy(): truncated, then written) kills the run with SIGBUS at the
+ * next lookup past the new end, so geo_open() maps a private copy instead:
+ * a memfd holding the bytes read at open time. A copy taken while the file
+ * is half-written fails MMDB_open like any corrupt file (a warning).
  */
 #include "geo/geo.h"
 
 #include "util/ipnet.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define GEO_CACHE_SLOTS 8192 /* power of two; ~200 KiB */
 #define GEO_CACHE_WAYS 2     /* slots per bucket, least recently used replaced */
@@ -35,8 +45,39 @@ struct geo {
     struct geo_slot cache[GEO_CACHE_SLOTS];
 };
 
+/* A memfd with the content of path, named by "/proc/self/fd/N" in name;
+ * the fd, or -1 when no copy could be made (the caller maps path itself). */
+static int private_copy(const char *path, char name[64])
+{
+    char buf[65536];
+    ssize_t n;
+    int src = open(path, O_RDONLY | O_CLOEXEC), dst;
+
+    if (src < 0)
+        return -1;
+    dst = memfd_create("maillog-geoip", MFD_CLOEXEC);
+    if (dst < 0) {
+        close(src);
+        return -1;
+    }
+    while ((n = read(src, buf, sizeof buf)) > 0)
+        if (write(dst, buf, (size_t)n) != n) {
+            n = -1;
+            break;
+        }
+    close(src);
+    if (n < 0) {
+        close(dst);
+        return -1;
+    }
+    snprintf(name, 64, "/proc/self/fd/%d", dst);
+    return dst;
+}
+
 struct geo *geo_open(const char *path, struct err *e)
 {
+    char copy[64];
+    int copy_fd;
     struct geo *g;
     struct stat st;
     int status;
@@ -59,8 +100,11 @@ struct geo *geo_open(const char *path, struct err *e)
         err_sys(e, "GeoIP database %s", path);
         return NULL;
     }
+    copy_fd = private_copy(path, copy);
     errno = 0;
-    status = MMDB_open(path, MMDB_MODE_MMAP, &g->db);
+    status = MMDB_open(copy_fd >= 0 ? copy : path, MMDB_MODE_MMAP, &g->db);
+    if (copy_fd >= 0)
+        close(copy_fd); /* the mapping keeps the copy */
     if (status != MMDB_SUCCESS) {
         if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
             err_sys(e, "GeoIP database %s: %s", path, MMDB_strerror(status));
