@@ -295,6 +295,13 @@ static void run_timings(struct store *s)
     tab_query(&q, TAB_ACCESS, true);
     time_query(s, "access, all domains (admin), first page", &q);
     tab_query(&q, TAB_RECEIVED, true);
+    q.want_total = true;
+    time_query(s, "received, all domains, first page + total (capped)", &q);
+    tab_query(&q, TAB_RECEIVED, false);
+    snprintf(q.q, sizeof q.q, "%s", "User unknown");
+    q.want_total = true;
+    time_query(s, "received, one domain, search 'User unknown' + total", &q);
+    tab_query(&q, TAB_RECEIVED, true);
     snprintf(q.q, sizeof q.q, "%s", "s4243@remote");
     time_query(s, "received, all domains, search 's4243@remote' (rare)", &q);
     tab_query(&q, TAB_RECEIVED, true);
