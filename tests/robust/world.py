@@ -15,6 +15,7 @@ failed IMAP/POP3 login. Every mail is complete (no deferred state that later
 changes), so rows written by one ingest are never changed by the next:
 rows that exist at one moment exist unchanged later.
 """
+import atexit
 import json
 import os
 import shutil
@@ -180,6 +181,7 @@ class World:
                     "max_lines = 50\n[defaults]\nretention_days = %d\n" % (
                         self.db, self.log, self.domains, self.geoip, retention))
         open(self.log, "w").close()
+        atexit.register(self.destroy)  # also when a test dies half-way
 
     def make_geo(self, path, geo):
         tsv = os.path.join(self.dir, "geo.tsv")
