@@ -357,7 +357,7 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     for (int i = 0; i < nlogs; i++)
         if (ingest_log(&in, logs[i], &ro, &total, e) < 0)
             goto done;
-    if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0)
+    if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0 || store_maintain(s, e) < 0)
         goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!o->quiet)

@@ -83,6 +83,10 @@ int store_load_domains(struct store *s, const char *path, struct err *e);
  * at INT32_MAX) or -1. */
 long store_purge(struct store *s, int64_t now, int chunk, struct err *e);
 
+/* Bounded housekeeping after an ingest run: merges some segments of the
+ * search indexes (at most a few MB of work) in its own transaction. */
+int store_maintain(struct store *s, struct err *e);
+
 /* Database file size in bytes (page_count * page_size). */
 int64_t store_db_bytes(struct store *s);
 
