@@ -109,7 +109,10 @@ export default function ListTab({ api, tab, domain }) {
                 setPage((prev) => ({
                     rows: cursor ? prev.rows.concat(res.rows) : res.rows,
                     next: res.next_cursor || null,
-                    total: res.total ?? 0,
+                    // null: not counted (the admin's all-domains listing);
+                    // capped: at least that many (the store stops counting)
+                    total: typeof res.total === 'number' ? res.total : null,
+                    capped: !!res.total_capped,
                 }));
             } catch (e) {
                 if (mine !== seq.current) return;
@@ -228,7 +231,7 @@ export default function ListTab({ api, tab, domain }) {
                 rowKey="id"
                 toolbar={toolbar}
                 loading={loading}
-                totalRows={page.total}
+                totalRows={page.total ?? undefined}
                 filtered={filtered}
                 sortColumn={sort.column}
                 sortDirection={sort.direction}
@@ -261,7 +264,9 @@ export default function ListTab({ api, tab, domain }) {
             />
             <div className="ml-pager">
                 <span data-testid="count">
-                    {page.rows.length} of {page.total} shown
+                    {page.total === null
+                        ? `${page.rows.length} shown`
+                        : `${page.rows.length} of ${page.total}${page.capped ? '+' : ''} shown`}
                 </span>
                 {page.next ? (
                     <Button onClick={() => load(page.next)} state={loading ? 'loading' : undefined} data-testid="more">

@@ -122,8 +122,11 @@ function watch(page, role) {
     });
     page.on('pageerror', (e) => role.errors.push(`pageerror: ${e.message}`));
     page.on('requestfailed', (r) => {
-        // A download navigates away from nothing; everything else must load.
-        if (!/format=csv/.test(r.url())) role.errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`);
+        // A download navigates away from nothing; a reload cancels what the
+        // page it replaces was still loading (net::ERR_ABORTED, no server
+        // involved); everything else must load.
+        const why = r.failure() && r.failure().errorText;
+        if (!/format=csv/.test(r.url()) && why !== 'net::ERR_ABORTED') role.errors.push(`request failed: ${r.url()} ${why}`);
     });
     page.on('request', (r) => {
         const u = new URL(r.url());
