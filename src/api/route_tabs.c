@@ -217,7 +217,7 @@ int route_tab(struct api *a)
         rc = tab_csv(a, q, limit != NULL);
         goto out;
     }
-    /* Counted up to QUERY_TOTAL_MAX (a bounded walk), then total_capped. */
+    /* Counted up to QUERY_TOTAL_MAX (QUERY_SEARCH_TOTAL_MAX for a search), then total_capped. */
     q->want_total = true;
     doc = json_pack("{s:[]}", "rows");
     if (reply_json(a->reply, doc) < 0)

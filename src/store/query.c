@@ -755,6 +755,11 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
     ignore_add(b, w->ignore, q->tab == TAB_ACCESS);
 }
 
+static int64_t total_cap(const struct query *q)
+{
+    return q->q[0] != '\0' ? QUERY_SEARCH_TOTAL_MAX : QUERY_TOTAL_MAX;
+}
+
 static int count_rows(struct store *s, struct where_ctx *w, int64_t *total, struct err *e)
 {
     struct sqlbuf *b = malloc(sizeof *b);
@@ -767,7 +772,7 @@ static int count_rows(struct store *s, struct where_ctx *w, int64_t *total, stru
     sqlbuf_add(b, "SELECT count(*) FROM (SELECT 1");
     where_add(b, w);
     sqlbuf_add(b, " LIMIT ");
-    sqlbuf_int(b, QUERY_TOTAL_MAX + 1);
+    sqlbuf_int(b, total_cap(w->q) + 1);
     sqlbuf_add(b, ")");
     st = sqlbuf_prepare(b, s->db, e);
     free(b);
@@ -983,11 +988,11 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
         goto done;
     if (run_page(s, p, fn, ctx, res, e) < 0)
         goto done;
-    /* the total stops at QUERY_TOTAL_MAX: the walk stays as short as a page's */
+    /* the total stops at a cap: the walk stays bounded */
     if (q->want_total && count_rows(s, &p->w, &res->total, e) < 0)
         goto done;
-    if (res->total > QUERY_TOTAL_MAX) {
-        res->total = QUERY_TOTAL_MAX;
+    if (res->total > total_cap(q)) {
+        res->total = total_cap(q);
         res->total_capped = true;
     }
     rc = 0;

@@ -75,8 +75,11 @@ int query_sort_from_name(enum query_tab tab, const char *name);
 #define QUERY_Q_MAX 200 /* bytes of the search text */
 #define QUERY_LIMIT_MAX 500
 #define QUERY_LIMIT_DEFAULT 50
-#define QUERY_CURSOR_MAX 700 /* opaque cursor text incl. NUL */
+#define QUERY_CURSOR_MAX 700  /* opaque cursor text incl. NUL */
 #define QUERY_TOTAL_MAX 10000 /* totals are counted up to this: a bounded walk */
+/* A search's total is counted up to this: each candidate row is tested
+ * against the text, so a common text would walk ten times more rows. */
+#define QUERY_SEARCH_TOTAL_MAX 1000
 
 /* Which domains the caller may see. The strings are the caller's, lower-case
  * domain names; they must outlive the call. all == true ignores the list. */
@@ -102,7 +105,8 @@ struct query {
     bool ascending;                /* default false (newest first) */
     int limit;                     /* 1..QUERY_LIMIT_MAX */
     char cursor[QUERY_CURSOR_MAX]; /* "" = first page; else a next_cursor */
-    bool want_total; /* count matching rows, up to QUERY_TOTAL_MAX (then total_capped) */
+    bool want_total; /* count matching rows, up to QUERY_TOTAL_MAX, or QUERY_SEARCH_TOTAL_MAX
+                        with a search text (then total_capped) */
 };
 
 /* Defaults: tab, empty scope (caller must set), status -1, date desc, limit 50. */
