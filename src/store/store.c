@@ -273,12 +273,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " first_len, updated_at) VALUES (?1,?2,?3,?4,?5,?6,strftime('%s','now'))",
 };
 
-static int exec_sql(sqlite3 *db, const char *sql, struct err *e)
+static int exec_sql(struct store *s, const char *sql, struct err *e)
 {
     char *msg = NULL;
 
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        err_set(e, "%s", msg ? msg : sqlite3_errmsg(db));
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(e, "database %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return -1;
     }
@@ -328,26 +328,26 @@ static int migrate(struct store *s, struct err *e)
     if (version > SCHEMA_VERSION)
         return err_set(e, "database %s: schema version %d is newer than this program (%d)", s->path,
                        version, SCHEMA_VERSION);
-    if (exec_sql(s->db, "BEGIN IMMEDIATE", e) < 0)
-        return err_prefix(e, "database %s", s->path);
+    if (exec_sql(s, "BEGIN IMMEDIATE", e) < 0)
+        return -1;
     /* Another process may have migrated while we waited for the lock. */
     if (get_user_version(s->db, &version) < 0)
         goto fail_sql;
     for (; version < SCHEMA_VERSION; version++) {
-        if (exec_sql(s->db, migrations[version], e) < 0)
+        if (exec_sql(s, migrations[version], e) < 0)
             goto fail;
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
-        if (exec_sql(s->db, sql, e) < 0)
+        if (exec_sql(s, sql, e) < 0)
             goto fail;
     }
-    if (exec_sql(s->db, "COMMIT", e) < 0)
+    if (exec_sql(s, "COMMIT", e) < 0)
         goto fail;
     return 0;
 fail_sql:
     store_sql_error(s, e);
 fail:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return err_prefix(e, "database %s: migrating the schema", s->path);
+    return err_prefix(e, "migrating the schema");
 }
 
 struct store *store_open(const char *path, int busy_ms, struct err *e)
@@ -371,13 +371,11 @@ struct store *store_open(const char *path, int busy_ms, struct err *e)
     /* WAL + NORMAL: a killed process never corrupts or loses a commit; the
      * page cache is bounded (32 MiB; peak RSS stays under 64 MiB) whatever the
      * database size. */
-    if (exec_sql(s->db,
+    if (exec_sql(s,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                  " PRAGMA cache_size=-32768; PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;",
-                 e) < 0) {
-        err_prefix(e, "database %s", path);
+                 e) < 0)
         goto fail;
-    }
     if (migrate(s, e) < 0)
         goto fail;
     return s;
@@ -474,7 +472,7 @@ int store_maintain(struct store *s, struct err *e)
 {
     if (store_begin(s, e) < 0)
         return -1;
-    if (exec_sql(s->db,
+    if (exec_sql(s,
                  "INSERT INTO deliveries_fts(deliveries_fts, rank) VALUES ('merge', 2000);"
                  "INSERT INTO access_fts(access_fts, rank) VALUES ('merge', 1000);",
                  e) < 0) {
@@ -854,7 +852,7 @@ int store_load_domains(struct store *s, const char *path, struct err *e)
     }
     if (store_begin(s, e) < 0)
         goto fail_nortx;
-    if (exec_sql(s->db, "DELETE FROM domains", e) < 0)
+    if (exec_sql(s, "DELETE FROM domains", e) < 0)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO domains(name, owner_email, client, reseller)"
