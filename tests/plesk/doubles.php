@@ -219,6 +219,19 @@ class pm_Session
     }
 }
 
+/* A temporary sbin/ whose `maillog` and `maillog.cgi` are the shell
+ * stand-ins of tests/plesk/stand-ins/ (kept there under descriptive names). */
+function standInSbin(string $tmp): string
+{
+    $dir = "$tmp/stand-in-sbin";
+    @mkdir($dir, 0700, true);
+    foreach (['maillog' => 'maillog-stand-in.sh', 'maillog.cgi' => 'maillog-cgi-stand-in.sh'] as $name => $file) {
+        @unlink("$dir/$name");
+        symlink(__DIR__ . "/stand-ins/$file", "$dir/$name");
+    }
+    return $dir;
+}
+
 class pm_ApiCli
 {
     const RESULT_FULL = 1;

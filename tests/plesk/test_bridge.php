@@ -5,7 +5,7 @@
  * request checks (CSRF, sizes), the relay of the CGI's answer (status, JSON
  * and CSV headers, body), MaxLines default/override/0, the icon's
  * visibility, the domains file, the scheduled tasks, install and the cron
- * scripts' bodies. The CGI and `maillog` are stand-ins in tests/plesk/sbin
+ * scripts' bodies. The CGI and `maillog` are stand-ins in tests/plesk/stand-ins
  * that answer with what they were given; with MAILLOG_REAL_SBIN set to a
  * directory holding the packed binaries, GET /v1/me also goes through the
  * real maillog.cgi. Prints one line per failed check; exit 1 on any failure.
@@ -62,7 +62,7 @@ register_shutdown_function('rmTree', $tmp);
 pm_Context::init('mail-log');
 pm_Context::$varDir = "$tmp/var/";        /* as Plesk: with a trailing slash */
 mkdir("$tmp/var");
-pm_ApiCli::$sbinDir = __DIR__ . '/sbin';
+pm_ApiCli::$sbinDir = standInSbin($tmp);
 
 /* The hosting tree: admin; reseller res1 with customers cli1 and cli2 and a
  * subscription of its own; the admin's own customer cli3; cli4 without domains. */

@@ -6,7 +6,7 @@
  * the answer (status, headers, body) out with the layout off;
  * IndexController mounts the UI with the right view, domain and API base,
  * refuses foreign domains and identities the admin hid the extension from.
- * The CGI and `maillog` are the stand-ins of tests/plesk/sbin.
+ * The CGI and `maillog` are the stand-ins of tests/plesk/stand-ins.
  * Exit 1 on any failed check.
  */
 require __DIR__ . '/doubles.php';
@@ -40,7 +40,7 @@ register_shutdown_function(function () use ($tmp) {
 pm_Context::init('mail-log');
 pm_Context::$varDir = "$tmp/var/";
 pm_Context::$htdocsDir = "$tmp/htdocs/";
-pm_ApiCli::$sbinDir = __DIR__ . '/sbin';
+pm_ApiCli::$sbinDir = standInSbin($tmp);
 
 $admin = new pm_Client(1, 'admin', 'admin');
 $res1 = new pm_Client(2, 'res1', 'reseller', [], [10, 12]);
