@@ -21,7 +21,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILLOG_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
              -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 ifeq ($(SANITIZE),1)
 BUILD := build/asan

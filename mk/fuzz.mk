@@ -7,7 +7,7 @@
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20
 FUZZ_CC := clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
     $(shell pkg-config --cflags jansson 2>/dev/null)
 FUZZ_TRACK_SRC := tests/fuzz/fuzz_track.c src/util/err.c $(wildcard src/parse/*.c src/track/*.c)
