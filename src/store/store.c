@@ -218,8 +218,45 @@ static const char schema_v5[] =
     "INSERT INTO access_fts(access_fts, rank) VALUES ('automerge', 16);"
     "INSERT INTO access_fts(access_fts, rank) VALUES ('crisismerge', 64);";
 
+/* v6: no insert triggers. Every statement with a trigger runs with a
+ * statement journal (a copy of each page it touches), which made a third of
+ * the ingest time. fts_state.indexed_max is now the mark between indexed
+ * rows and new ones: store_commit() indexes the rows above it and moves it.
+ * The store gives new rows their ids (above the mark, never reused: see
+ * next_ids()), so a row above the mark is always one not yet indexed, and
+ * the update and delete triggers act only on rows below it. */
+static const char schema_v6[] =
+    "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " SELECT d.id, d.sender, d.recipient, d.msgid, CASE d.status WHEN 0 THEN '' ELSE"
+    " d.status_text END FROM fts_pending p JOIN deliveries d ON d.id = p.id WHERE p.tbl = 1;"
+    "INSERT INTO access_fts(rowid, user, ip, detail) SELECT a.id, a.user, a.ip, a.detail"
+    " FROM fts_pending p JOIN access_events a ON a.id = p.id WHERE p.tbl = 2;"
+    "DROP TRIGGER deliveries_ai; DROP TRIGGER deliveries_ad; DROP TRIGGER deliveries_au;"
+    "DROP TRIGGER access_ai; DROP TRIGGER access_ad; DROP TABLE fts_pending;"
+    "CREATE TABLE fts_state(tbl INTEGER PRIMARY KEY, indexed_max INTEGER NOT NULL);"
+    "INSERT INTO fts_state VALUES (1, (SELECT coalesce(max(id), 0) FROM deliveries)),"
+    " (2, (SELECT coalesce(max(id), 0) FROM access_events));"
+    "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries"
+    " WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 1) BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid,"
+    " CASE old.status WHEN 0 THEN '' ELSE old.status_text END); END;"
+    "CREATE TRIGGER deliveries_au AFTER UPDATE OF sender, recipient, msgid, status, status_text"
+    " ON deliveries WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 1) BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient, old.msgid,"
+    " CASE old.status WHEN 0 THEN '' ELSE old.status_text END);"
+    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " VALUES (new.id, new.sender, new.recipient, new.msgid,"
+    " CASE new.status WHEN 0 THEN '' ELSE new.status_text END); END;"
+    "CREATE TRIGGER access_ad AFTER DELETE ON access_events"
+    " WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 2) BEGIN"
+    " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
+    " VALUES ('delete', old.id, old.user, old.ip, old.detail); END;";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -243,18 +280,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "UPDATE deliveries SET sender=?2, sender_domain=?3, sent_domain=?4, size=?5, msgid=?6"
         " WHERE message_id=?1 AND (sender IS NOT ?2 OR sent_domain IS NOT ?4 OR size IS NOT ?5"
         " OR msgid IS NOT ?6)",
-    [STMT_DLV_UPSERT] =
+    /* Two statements, not an upsert: an upsert would carry the update
+     * trigger, and with it a statement journal, into every insert. */
+    [STMT_DLV_INSERT] =
         "INSERT INTO deliveries(message_id, time, recipient, recipient_domain, orig_to, relay,"
         " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
-        " sent_domain, size, msgid)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,1,?12,?13,?14,?15,?16,?17)"
-        " ON CONFLICT(message_id, recipient) DO UPDATE SET time=excluded.time,"
-        " orig_to=excluded.orig_to, relay=excluded.relay, service=excluded.service,"
-        " delay=excluded.delay, dsn=excluded.dsn, status=excluded.status,"
-        " status_text=excluded.status_text, attempts=attempts+1, is_hop=excluded.is_hop",
+        " sent_domain, size, msgid, id)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,1,?12,?13,?14,?15,?16,?17,?18)"
+        " ON CONFLICT(message_id, recipient) DO NOTHING",
+    [STMT_DLV_RETRY] =
+        "UPDATE deliveries SET time=?2, orig_to=?5, relay=?6, service=?7, delay=?8, dsn=?9,"
+        " status=?10, status_text=?11, attempts=attempts+1, is_hop=?12"
+        " WHERE message_id=?1 AND recipient=?3",
     [STMT_ACCESS_INSERT] =
         "INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
-        " success, method, detail) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+        " success, method, detail, id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [STMT_FIND_OPEN] =
         "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
         " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of"
@@ -263,12 +303,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " WHERE path=?1",
     [STMT_FTS_DELIVERIES] =
         "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
-        " SELECT d.id, d.sender, d.recipient, d.msgid, " DLV_FTS_STATUS(
-            "d") " FROM fts_pending p JOIN deliveries d ON d.id = p.id WHERE p.tbl = 1",
-    [STMT_FTS_ACCESS] = "INSERT INTO access_fts(rowid, user, ip, detail)"
-                        " SELECT a.id, a.user, a.ip, a.detail"
-                        " FROM fts_pending p JOIN access_events a ON a.id = p.id WHERE p.tbl = 2",
-    [STMT_FTS_CLEAR] = "DELETE FROM fts_pending",
+        " SELECT id, sender, recipient, msgid, CASE status WHEN 0 THEN '' ELSE status_text END"
+        " FROM deliveries WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 1)",
+    [STMT_FTS_ACCESS] =
+        "INSERT INTO access_fts(rowid, user, ip, detail) SELECT id, user, ip, detail"
+        " FROM access_events WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 2)",
+    [STMT_FTS_MARK] =
+        "UPDATE fts_state SET indexed_max = max(indexed_max, coalesce(CASE tbl"
+        " WHEN 1 THEN (SELECT max(id) FROM deliveries) ELSE (SELECT max(id) FROM access_events)"
+        " END, 0))",
+    [STMT_NEXT_IDS] = "SELECT max(coalesce((SELECT max(id) FROM deliveries), 0),"
+                      " (SELECT indexed_max FROM fts_state WHERE tbl = 1)),"
+                      " max(coalesce((SELECT max(id) FROM access_events), 0),"
+                      " (SELECT indexed_max FROM fts_state WHERE tbl = 2))",
     [STMT_STATE_PUT] = "INSERT OR REPLACE INTO log_state(path, device, inode, offset, first_hash,"
                        " first_len, updated_at) VALUES (?1,?2,?3,?4,?5,?6,strftime('%s','now'))",
 };
@@ -421,13 +468,14 @@ int store_begin(struct store *s, struct err *e)
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
     s->depth = 1;
+    s->next_delivery_id = s->next_access_id = 0; /* another process may have written */
     return 0;
 }
 
-/* Indexes the rows noted in fts_pending (see schema_v2). */
+/* Indexes the rows above the mark and moves it (see schema_v6). */
 static int fts_flush(struct store *s, struct err *e)
 {
-    static const enum store_stmt steps[] = {STMT_FTS_DELIVERIES, STMT_FTS_ACCESS, STMT_FTS_CLEAR};
+    static const enum store_stmt steps[] = {STMT_FTS_DELIVERIES, STMT_FTS_ACCESS, STMT_FTS_MARK};
     sqlite3_stmt *st;
 
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -463,6 +511,7 @@ int store_rollback(struct store *s)
 {
     s->depth = 0;
     memset(s->copies, 0, sizeof s->copies); /* may describe rolled-back rows */
+    s->next_delivery_id = s->next_access_id = 0;
     if (sqlite3_get_autocommit(s->db))
         return 0;
     return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -512,6 +561,21 @@ void store_addr_domain(const char *addr, char *out, size_t size)
 }
 
 /* ---- the tracker's sink -------------------------------------------------- */
+
+/* Reads the ids the next new rows get (see struct store). */
+static int next_ids(struct store *s, struct err *e)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_NEXT_IDS, e);
+
+    if (st == NULL)
+        return -1;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return store_sql_error(s, e);
+    s->next_delivery_id = sqlite3_column_int64(st, 0) + 1;
+    s->next_access_id = sqlite3_column_int64(st, 1) + 1;
+    sqlite3_reset(st);
+    return 0;
+}
 
 static void bind_text(sqlite3_stmt *st, int i, const char *text)
 {
@@ -633,6 +697,31 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
     return 0;
 }
 
+/* Binds ?1..?17 of STMT_DLV_INSERT; STMT_DLV_RETRY uses ?1..?12 (binding
+ * past its last parameter is a harmless SQLITE_RANGE). */
+static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mail_message *m,
+                          const struct mail_delivery *d, const char *rcpt_domain,
+                          const char *sender_domain)
+{
+    sqlite3_bind_int64(st, 1, message_id);
+    sqlite3_bind_int64(st, 2, d->time);
+    bind_text(st, 3, d->recipient);
+    bind_text(st, 4, rcpt_domain);
+    bind_text(st, 5, d->orig_to);
+    bind_text(st, 6, d->relay);
+    bind_text(st, 7, d->service);
+    sqlite3_bind_double(st, 8, d->delay);
+    bind_text(st, 9, d->dsn);
+    sqlite3_bind_int(st, 10, (int)d->status);
+    bind_text(st, 11, d->status_text);
+    sqlite3_bind_int(st, 12, d->is_hop ? 1 : 0);
+    bind_text(st, 13, m->sender);
+    bind_text(st, 14, sender_domain);
+    bind_text(st, 15, origin_counts_as_sent(m->origin) ? sender_domain : "");
+    sqlite3_bind_int64(st, 16, m->size);
+    bind_text(st, 17, m->message_id);
+}
+
 static int sink_put_delivery(void *ctx, const struct mail_message *m, const struct mail_delivery *d,
                              struct err *e)
 {
@@ -653,25 +742,22 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     }
     store_addr_domain(d->recipient, rcpt_domain, sizeof rcpt_domain);
     store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
-    if ((st = store_stmt(s, STMT_DLV_UPSERT, e)) == NULL)
+    if (s->next_delivery_id == 0 && next_ids(s, e) < 0)
         return -1;
-    sqlite3_bind_int64(st, 1, message_id);
-    sqlite3_bind_int64(st, 2, d->time);
-    bind_text(st, 3, d->recipient);
-    bind_text(st, 4, rcpt_domain);
-    bind_text(st, 5, d->orig_to);
-    bind_text(st, 6, d->relay);
-    bind_text(st, 7, d->service);
-    sqlite3_bind_double(st, 8, d->delay);
-    bind_text(st, 9, d->dsn);
-    sqlite3_bind_int(st, 10, (int)d->status);
-    bind_text(st, 11, d->status_text);
-    sqlite3_bind_int(st, 12, d->is_hop ? 1 : 0);
-    bind_text(st, 13, m->sender);
-    bind_text(st, 14, sender_domain);
-    bind_text(st, 15, origin_counts_as_sent(m->origin) ? sender_domain : "");
-    sqlite3_bind_int64(st, 16, m->size);
-    bind_text(st, 17, m->message_id);
+    if ((st = store_stmt(s, STMT_DLV_INSERT, e)) == NULL)
+        return -1;
+    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
+    sqlite3_bind_int64(st, 18, s->next_delivery_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sql_error(s, e);
+    if (sqlite3_changes(s->db) == 1) {
+        s->next_delivery_id++;
+        return 0;
+    }
+    /* another attempt at a recipient already stored */
+    if ((st = store_stmt(s, STMT_DLV_RETRY, e)) == NULL)
+        return -1;
+    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     return 0;
@@ -687,8 +773,11 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     store_addr_domain(a->user, domain, sizeof domain);
     if (a->ip[0] != '\0')
         geo_country(s->geo, a->ip, iso);
+    if (s->next_access_id == 0 && next_ids(s, e) < 0)
+        return -1;
     if ((st = store_stmt(s, STMT_ACCESS_INSERT, e)) == NULL)
         return -1;
+    sqlite3_bind_int64(st, 11, s->next_access_id);
     sqlite3_bind_int64(st, 1, a->time);
     bind_text(st, 2, a->host);
     bind_text(st, 3, a->user);
@@ -701,6 +790,7 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     bind_text(st, 10, a->detail);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
+    s->next_access_id++;
     return 0;
 }
 

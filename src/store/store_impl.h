@@ -16,14 +16,16 @@ enum store_stmt {
     STMT_MSG_COUNTRY,
     STMT_LINES_PUT,
     STMT_DLV_COPY,
-    STMT_DLV_UPSERT,
+    STMT_DLV_INSERT,
+    STMT_DLV_RETRY,
     STMT_ACCESS_INSERT,
     STMT_FIND_OPEN,
     STMT_STATE_GET,
     STMT_STATE_PUT,
     STMT_FTS_DELIVERIES,
     STMT_FTS_ACCESS,
-    STMT_FTS_CLEAR,
+    STMT_FTS_MARK,
+    STMT_NEXT_IDS,
     STMT_COUNT
 };
 
@@ -41,6 +43,12 @@ struct store {
     char path[1024];
     struct geo *geo; /* not owned; may be NULL */
     int depth;       /* store_begin() nesting; 0: no transaction */
+    /* The ids the next new delivery and access event get: above every row
+     * and above the FTS mark, so never an id that was indexed before (see
+     * schema_v6 in store.c). 0: not known; read again at each outermost
+     * store_begin() and after a rollback. */
+    int64_t next_delivery_id;
+    int64_t next_access_id;
     sqlite3_stmt *stmts[STMT_COUNT];
     struct copy_slot copies[COPY_CACHE_SLOTS];
 };

@@ -471,6 +471,50 @@ START_TEST(open_messages_are_found_again)
 }
 END_TEST
 
+/* The search index follows what the rows say: a retry of a recipient stored
+ * in an earlier commit replaces its indexed text, a retry within one commit
+ * is indexed once with its last text, and a purged newest row does not leave
+ * its id to a later row that would then never be indexed. */
+START_TEST(search_index_follows_retries_and_purges)
+{
+    struct collect c;
+    struct query_result res;
+    struct err e;
+    int64_t now = 100 * 86400;
+    int64_t a = put_msg("R1", "x@remote.org", ORIGIN_REMOTE, now - 100);
+
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_DEFERRED,
+            "451 try later qzx1", now - 100, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx1", &c, &res), 1);
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_BOUNCED,
+            "550 no such user qzx2", now - 90, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx1", &c, &res), 0);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx2", &c, &res), 1);
+
+    /* deferred then bounced before the commit: one row, two attempts */
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "carol@example.com", DELIVERY_DEFERRED,
+            "451 greylisted qzx3", now - 80, false);
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "carol@example.com", DELIVERY_BOUNCED,
+            "550 mailbox full qzx4", now - 70, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx3", &c, &res), 0);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx4", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx", &c, &res), 2);
+
+    /* the newest row is the oldest mail (a backfilled log): purged */
+    int64_t old = put_msg("R2", "x@remote.org", ORIGIN_REMOTE, now - 30 * 86400);
+    put_dlv(old, "x@remote.org", ORIGIN_REMOTE, "dave@example.com", DELIVERY_BOUNCED,
+            "550 gone qzx5", now - 30 * 86400, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx5", &c, &res), 1);
+    ck_assert_int_gt(store_purge(st, now, 100, &e), 0);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx5", &c, &res), 0);
+    /* the next row gets a new id and is found */
+    put_dlv(a, "x@remote.org", ORIGIN_REMOTE, "erin@example.com", DELIVERY_BOUNCED,
+            "550 unknown qzx6", now - 10, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx6", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "qzx", &c, &res), 3);
+}
+END_TEST
+
 Suite *suite_store_store(void);
 Suite *suite_store_store(void)
 {
@@ -486,6 +530,7 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, settings_are_validated);
     tcase_add_test(tc, purge_deletes_exactly_the_old);
     tcase_add_test(tc, open_messages_are_found_again);
+    tcase_add_test(tc, search_index_follows_retries_and_purges);
     suite_add_tcase(s, tc);
     return s;
 }
