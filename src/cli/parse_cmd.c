@@ -213,8 +213,8 @@ int cmd_parse(int argc, char **argv)
     const char *log_path = NULL, *domains_path = NULL;
     struct parse_sink sink_ctx = {FORMAT_SUMMARY, NULL, 0, stdout};
     struct domain_set domains = {NULL, 0};
-    struct track_sink sink = {&sink_ctx, sink_put_message, sink_put_delivery, sink_put_access,
-                              sink_find_open};
+    struct track_sink sink = {&sink_ctx,       sink_put_message, sink_put_delivery,
+                              sink_put_access, sink_find_open,   NULL};
     struct tracker *t;
     struct err e;
     int fd, opt, rc = 0;

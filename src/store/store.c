@@ -265,8 +265,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MSG_INSERT] =
         "INSERT INTO messages(host, queue_id, first_seen, last_seen, client_host, client_ip,"
         " client_country, sasl_method, sasl_username, msgid, sender, sender_domain, size, nrcpt,"
-        " origin, parent_id, dsn_of, closed)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+        " origin, parent_id, dsn_of, closed, id)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
     [STMT_MSG_UPDATE] =
         "UPDATE messages SET host=?1, queue_id=?2, first_seen=?3, last_seen=?4, client_host=?5,"
         " client_ip=?6, client_country=?7, sasl_method=?8, sasl_username=?9, msgid=?10,"
@@ -315,7 +315,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_NEXT_IDS] = "SELECT max(coalesce((SELECT max(id) FROM deliveries), 0),"
                       " (SELECT indexed_max FROM fts_state WHERE tbl = 1)),"
                       " max(coalesce((SELECT max(id) FROM access_events), 0),"
-                      " (SELECT indexed_max FROM fts_state WHERE tbl = 2))",
+                      " (SELECT indexed_max FROM fts_state WHERE tbl = 2)),"
+                      " coalesce((SELECT max(id) FROM messages), 0)",
     [STMT_STATE_PUT] = "INSERT OR REPLACE INTO log_state(path, device, inode, offset, first_hash,"
                        " first_len, updated_at) VALUES (?1,?2,?3,?4,?5,?6,strftime('%s','now'))",
 };
@@ -443,6 +444,7 @@ void store_close(struct store *s)
                     sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_FULLSCAN_STEP, 0));
         sqlite3_finalize(s->stmts[i]);
     }
+    free(s->reserved);
     sqlite3_close(s->db);
     free(s);
 }
@@ -457,6 +459,13 @@ void store_set_geo(struct store *s, struct geo *g)
     s->geo = g;
 }
 
+/* The next ids are read again when next needed (see struct store). */
+static void forget_ids(struct store *s)
+{
+    s->next_delivery_id = s->next_access_id = s->next_message_id = 0;
+    s->reserved_count = s->reserved_unwritten = 0;
+}
+
 int store_begin(struct store *s, struct err *e)
 {
     /* Nested: the outer transaction decides (settings set during a test's
@@ -468,7 +477,7 @@ int store_begin(struct store *s, struct err *e)
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
     s->depth = 1;
-    s->next_delivery_id = s->next_access_id = 0; /* another process may have written */
+    forget_ids(s); /* another process may have written since */
     return 0;
 }
 
@@ -494,6 +503,12 @@ int store_commit(struct store *s, struct err *e)
         s->depth--;
         return 0;
     }
+    if (s->reserved_unwritten > 0) {
+        err_set(e, "database %s: %zu messages have an id but no row (the tracker was not flushed)",
+                s->path, s->reserved_unwritten);
+        store_rollback(s);
+        return -1;
+    }
     if (fts_flush(s, e) < 0) {
         store_rollback(s);
         return -1;
@@ -511,7 +526,7 @@ int store_rollback(struct store *s)
 {
     s->depth = 0;
     memset(s->copies, 0, sizeof s->copies); /* may describe rolled-back rows */
-    s->next_delivery_id = s->next_access_id = 0;
+    forget_ids(s);
     if (sqlite3_get_autocommit(s->db))
         return 0;
     return sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -573,6 +588,7 @@ static int next_ids(struct store *s, struct err *e)
         return store_sql_error(s, e);
     s->next_delivery_id = sqlite3_column_int64(st, 0) + 1;
     s->next_access_id = sqlite3_column_int64(st, 1) + 1;
+    s->next_message_id = sqlite3_column_int64(st, 2) + 1;
     sqlite3_reset(st);
     return 0;
 }
@@ -597,7 +613,7 @@ static int message_country(struct store *s, const struct mail_message *m, char i
     iso[0] = '\0';
     if (m->client_ip[0] == '\0' || s->geo == NULL)
         return 0;
-    if (m->id != 0) {
+    if (m->stored) {
         if ((st = store_stmt(s, STMT_MSG_COUNTRY, e)) == NULL)
             return -1;
         sqlite3_bind_int64(st, 1, m->id);
@@ -634,18 +650,89 @@ static struct copy_slot *copy_slot(struct store *s, int64_t id)
     return &s->copies[(uint64_t)id % COPY_CACHE_SLOTS];
 }
 
+/* copy_fingerprint() values are odd: this one says "deliveries differ" */
+#define RESERVED_FP_MIXED 2
+
+/* The reservation of message id, or NULL when it was not reserved in this
+ * transaction. */
+static struct reserved_message *reserved_message(struct store *s, int64_t id)
+{
+    if (s->reserved_count == 0 || id < s->first_reserved ||
+        id - s->first_reserved >= (int64_t)s->reserved_count)
+        return NULL;
+    return &s->reserved[id - s->first_reserved];
+}
+
+/* An id for a message whose row comes later (see track.h): deliveries can
+ * refer to it at once, and the message is written once, when the tracker
+ * is done with it or flushes, instead of inserted now and updated then. */
+static int sink_reserve_message_id(void *ctx, int64_t *id, struct err *e)
+{
+    struct store *s = ctx;
+
+    if (s->next_message_id == 0 && next_ids(s, e) < 0)
+        return -1;
+    if (s->reserved_count == 0)
+        s->first_reserved = s->next_message_id;
+    if (s->reserved_count == s->reserved_cap) {
+        size_t cap = s->reserved_cap ? s->reserved_cap * 2 : 1024;
+        struct reserved_message *more = realloc(s->reserved, cap * sizeof *more);
+
+        if (more == NULL)
+            return err_set(e, "store: out of memory");
+        s->reserved = more;
+        s->reserved_cap = cap;
+    }
+    s->reserved[s->reserved_count++] = (struct reserved_message){0, false};
+    s->reserved_unwritten++;
+    *id = s->next_message_id++;
+    return 0;
+}
+
+/* Keeps the deliveries' copies of the message fields (see the top of this
+ * file) in step with m; `written` says which copies they may carry. */
+static int sync_delivery_copies(struct store *s, const struct mail_message *m,
+                                const char *sender_domain, uint64_t written, struct err *e)
+{
+    uint64_t fp = copy_fingerprint(m);
+    sqlite3_stmt *st;
+
+    if (written != fp) {
+        if ((st = store_stmt(s, STMT_DLV_COPY, e)) == NULL)
+            return -1;
+        sqlite3_bind_int64(st, 1, m->id);
+        bind_text(st, 2, m->sender);
+        bind_text(st, 3, sender_domain);
+        bind_text(st, 4, origin_counts_as_sent(m->origin) ? sender_domain : "");
+        sqlite3_bind_int64(st, 5, m->size);
+        bind_text(st, 6, m->message_id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return store_sql_error(s, e);
+    }
+    *copy_slot(s, m->id) = (struct copy_slot){m->id, fp};
+    return 0;
+}
+
 static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
 {
     struct store *s = ctx;
     sqlite3_stmt *st;
     char sender_domain[RECORD_ADDR_MAX];
     char iso[3];
-    bool is_new = m->id == 0;
+    struct reserved_message *r = NULL;
+    struct copy_slot *slot;
 
+    if (!m->stored) {
+        if (m->id == 0 && sink_reserve_message_id(s, &m->id, e) < 0)
+            return -1;
+        if ((r = reserved_message(s, m->id)) == NULL || r->written)
+            return err_set(e, "store: message %lld was not reserved in this transaction",
+                           (long long)m->id);
+    }
     store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
     if (message_country(s, m, iso, e) < 0)
         return -1;
-    if ((st = store_stmt(s, is_new ? STMT_MSG_INSERT : STMT_MSG_UPDATE, e)) == NULL)
+    if ((st = store_stmt(s, r != NULL ? STMT_MSG_INSERT : STMT_MSG_UPDATE, e)) == NULL)
         return -1;
     bind_text(st, 1, m->host);
     bind_text(st, 2, m->queue_id);
@@ -665,26 +752,19 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
     sqlite3_bind_int64(st, 16, m->parent_id);
     sqlite3_bind_int64(st, 17, m->dsn_of);
     sqlite3_bind_int(st, 18, m->closed ? 1 : 0);
-    if (!is_new)
-        sqlite3_bind_int64(st, 19, m->id);
+    sqlite3_bind_int64(st, 19, m->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
-    if (is_new) {
-        m->id = sqlite3_last_insert_rowid(s->db);
-        *copy_slot(s, m->id) = (struct copy_slot){m->id, copy_fingerprint(m)};
-    } else if (copy_slot(s, m->id)->id != m->id || copy_slot(s, m->id)->fp != copy_fingerprint(m)) {
-        /* Keep the deliveries' copies of the message fields in step. */
-        if ((st = store_stmt(s, STMT_DLV_COPY, e)) == NULL)
+    if (r != NULL) {
+        r->written = true;
+        s->reserved_unwritten--;
+        /* no delivery yet, or all with the fields m has now: nothing to update */
+        if (sync_delivery_copies(s, m, sender_domain, r->fp ? r->fp : copy_fingerprint(m), e) < 0)
             return -1;
-        sqlite3_bind_int64(st, 1, m->id);
-        bind_text(st, 2, m->sender);
-        bind_text(st, 3, sender_domain);
-        bind_text(st, 4, origin_counts_as_sent(m->origin) ? sender_domain : "");
-        sqlite3_bind_int64(st, 5, m->size);
-        bind_text(st, 6, m->message_id);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return store_sql_error(s, e);
-        *copy_slot(s, m->id) = (struct copy_slot){m->id, copy_fingerprint(m)};
+    } else {
+        slot = copy_slot(s, m->id);
+        if (sync_delivery_copies(s, m, sender_domain, slot->id == m->id ? slot->fp : 0, e) < 0)
+            return -1;
     }
     if (m->new_lines_len == 0 || m->new_lines == NULL)
         return 0;
@@ -733,7 +813,14 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
 
     if (message_id == 0)
         return err_set(e, "store: delivery to %s before its message was stored", d->recipient);
-    {
+    if (!m->stored && message_id == m->id) {
+        struct reserved_message *r = reserved_message(s, message_id);
+        uint64_t fp = copy_fingerprint(m);
+
+        /* written before its message: remember which copies it carries */
+        if (r != NULL && !r->written)
+            r->fp = r->fp == 0 || r->fp == fp ? fp : RESERVED_FP_MIXED;
+    } else {
         struct copy_slot *slot = copy_slot(s, message_id);
 
         /* this delivery carries m's fields: the slot stays exact only if they match */
@@ -835,6 +922,7 @@ static int sink_find_open_message(void *ctx, const char *host, const char *queue
     m->parent_id = sqlite3_column_int64(st, 12);
     m->dsn_of = sqlite3_column_int64(st, 13);
     m->closed = false;
+    m->stored = true;
     m->new_lines = NULL;
     m->new_lines_len = 0;
     sqlite3_reset(st);
@@ -848,6 +936,7 @@ void store_sink(struct store *s, struct track_sink *out)
     out->put_delivery = sink_put_delivery;
     out->put_access = sink_put_access;
     out->find_open_message = sink_find_open_message;
+    out->reserve_message_id = sink_reserve_message_id;
 }
 
 /* ---- the reader's state ------------------------------------------------------ */

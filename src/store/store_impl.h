@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum store_stmt {
@@ -49,6 +50,18 @@ struct store {
      * store_begin() and after a rollback. */
     int64_t next_delivery_id;
     int64_t next_access_id;
+    int64_t next_message_id;
+    /* Message ids handed out by reserve_message_id() in this transaction,
+     * first_reserved .. first_reserved + reserved_count - 1, whose rows are
+     * written later (at the latest before the commit, which refuses while
+     * one is missing). fp: the copy fingerprint of the deliveries written for
+     * it so far (0 none yet, RESERVED_FP_MIXED when they differ). */
+    int64_t first_reserved;
+    struct reserved_message {
+        uint64_t fp;
+        bool written;
+    } * reserved;
+    size_t reserved_count, reserved_cap, reserved_unwritten;
     sqlite3_stmt *stmts[STMT_COUNT];
     struct copy_slot copies[COPY_CACHE_SLOTS];
 };

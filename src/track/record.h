@@ -69,6 +69,8 @@ struct mail_message {
                           0 if none */
     int64_t dsn_of; /* store id of the message this is a bounce/delay notification for, 0 if none */
     bool closed;    /* `removed` seen (or a NOQUEUE rejection): this life is over */
+    bool stored;    /* the sink has it: set by the tracker after put_message() and when
+                       find_open_message() found it; an id can come before (reserve_message_id) */
     /* Raw log lines of this message not yet handed to the sink, each ending in
      * '\n', oldest first; owned by the tracker. The store APPENDS them to the
      * lines it already has for this message (the trace). The tracker stops

@@ -227,6 +227,7 @@ static int store_message(struct tracker *t, struct open_message *o, struct err *
     o->m.new_lines_len = o->lines_len;
     if (t->sink.put_message(t->sink.ctx, &o->m, e) != 0)
         return -1;
+    o->m.stored = true;
     o->lines_len = 0;
     o->m.new_lines = NULL;
     o->m.new_lines_len = 0;
@@ -234,9 +235,14 @@ static int store_message(struct tracker *t, struct open_message *o, struct err *
     return 0;
 }
 
-static int ensure_stored(struct tracker *t, struct open_message *o, struct err *e)
+/* Gives the message its id (stored later, by track_flush() at the latest). */
+static int ensure_id(struct tracker *t, struct open_message *o, struct err *e)
 {
-    return o->m.id == 0 ? store_message(t, o, e) : 0;
+    if (o->m.id != 0)
+        return 0;
+    if (t->sink.reserve_message_id == NULL)
+        return store_message(t, o, e);
+    return t->sink.reserve_message_id(t->sink.ctx, &o->m.id, e);
 }
 
 /* Flushes and drops o from memory. */
@@ -244,7 +250,7 @@ static int retire(struct tracker *t, struct open_message *o, struct err *e)
 {
     int rc = 0;
 
-    if (o->dirty || o->m.id == 0 || o->lines_len > 0)
+    if (o->dirty || !o->m.stored || o->lines_len > 0)
         rc = store_message(t, o, e);
     table_remove(t, o);
     open_free(o);
@@ -369,6 +375,8 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
         open_free(o);
         return -1;
     }
+    if (found == 1)
+        o->m.stored = true;
     if (found == 1 && ev->header.time - o->m.last_seen <= QUEUE_LIFETIME) {
         o->dirty = false;
         o->started = true;
@@ -460,7 +468,7 @@ static void forget_deferred(struct open_message *o, const char *recipient)
 static int put_delivery(struct tracker *t, struct open_message *o, struct mail_delivery *d,
                         struct err *e)
 {
-    if (ensure_stored(t, o, e) != 0)
+    if (ensure_id(t, o, e) != 0)
         return -1;
     d->message_id = o->m.id;
     if (d->is_hop)
@@ -514,13 +522,13 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
     if (child != NULL && child != o &&
         (ip_is_loopback_text(ip) || (ip[0] != '\0' && strcmp(child->m.client_ip, ip) == 0) ||
          (child->m.parent_id == 0 && ip_is_loopback_text(child->m.client_ip)))) {
-        if (ensure_stored(t, o, e) != 0)
+        if (ensure_id(t, o, e) != 0)
             return -1;
         apply_parent(child, &o->m);
         d->is_hop = true;
     } else if (child == NULL && ip_is_loopback_text(ip)) {
         struct pending_link *p = pending_slot(t, hash);
-        if (ensure_stored(t, o, e) != 0)
+        if (ensure_id(t, o, e) != 0)
             return -1;
         p->key = hash;
         p->parent_id = o->m.id;
@@ -556,7 +564,7 @@ static int link_pipe_reinjection(struct tracker *t, const struct event *ev, stru
              c = c->hash_next) {
             if (c->hash == p->key && c != o && c->m.parent_id == 0 &&
                 strcmp(c->m.message_id, o->m.message_id) == 0) {
-                if (ensure_stored(t, o, e) != 0)
+                if (ensure_id(t, o, e) != 0)
                     return -1;
                 apply_parent(c, &o->m);
                 d->is_hop = true;
@@ -751,7 +759,7 @@ static int on_notify(struct tracker *t, const struct event *ev, struct open_mess
 {
     struct open_message *dsn;
 
-    if (ensure_stored(t, o, e) != 0)
+    if (ensure_id(t, o, e) != 0)
         return -1;
     if (lookup(t, ev, ev->new_queue_id, true, &dsn, e) != 0)
         return -1;
@@ -936,7 +944,7 @@ int track_flush(struct tracker *t, struct err *e)
         if (o->m.closed && t->latest_time - o->m.last_seen > REINJECT_WINDOW) {
             if (retire(t, o, e) != 0)
                 return -1;
-        } else if ((o->dirty || o->lines_len > 0 || o->m.id == 0) && store_message(t, o, e) != 0) {
+        } else if ((o->dirty || o->lines_len > 0 || !o->m.stored) && store_message(t, o, e) != 0) {
             return -1;
         }
     }

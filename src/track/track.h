@@ -5,9 +5,13 @@
  * The tracker keeps the messages whose queue id is still alive in memory (a
  * bounded cache) and hands every change to a sink, which is the store in the
  * product and a JSON printer for `maillog parse`. Contract with the sink:
- *   - put_message() is called before the first put_delivery() of a message
- *     and must set m->id on first store; it is called again (same id) when
- *     the message changed, at the latest by track_flush().
+ *   - Every message gets its id before its first put_delivery() (and before
+ *     another message refers to it): from reserve_message_id() when the sink
+ *     has one, else from put_message(), which must then set m->id on first
+ *     store. put_message() is called again (same id, m->stored set) when the
+ *     message changed, at the latest by track_flush(); a message with a
+ *     reserved id is put (m->stored clear) by track_flush() at the latest, so
+ *     a sink can write each message once instead of once per delivery.
  *   - put_delivery() is an upsert keyed by (message id, recipient); the sink
  *     counts attempts.
  *   - find_open_message() lets the tracker continue a message it no longer
@@ -36,6 +40,8 @@ struct track_sink {
     int (*put_access)(void *ctx, const struct access_event *a, struct err *e);
     int (*find_open_message)(void *ctx, const char *host, const char *queue_id,
                              struct mail_message *m, struct err *e);
+    /* optional (NULL: put_message() gives the id) */
+    int (*reserve_message_id)(void *ctx, int64_t *id, struct err *e);
 };
 
 /* Counters of one tracker's life, for `maillog parse --format summary`,

@@ -465,9 +465,58 @@ START_TEST(open_messages_are_found_again)
     ck_assert_int_eq(back.size, 42);
     ck_assert_int_eq(back.origin, ORIGIN_SASL);
     ck_assert(!back.closed);
+    ck_assert(back.stored);
+    m.stored = true; /* as the tracker marks it after the first put */
     m.closed = true;
     ck_assert_int_eq(sink.put_message(sink.ctx, &m, &e), 0);
     ck_assert_int_eq(sink.find_open_message(sink.ctx, "mx", "OPEN1", &back, &e), 0);
+}
+END_TEST
+
+/* A delivery written before its message's row (the id was reserved) gets the
+ * message's fields as they are when the row is written. */
+START_TEST(deliveries_before_their_message_follow_it)
+{
+    struct mail_message m;
+    struct mail_delivery d;
+    struct collect c;
+    struct query_result res;
+    struct err e;
+
+    memset(&m, 0, sizeof m);
+    memset(&d, 0, sizeof d);
+    snprintf(m.host, sizeof m.host, "mx");
+    snprintf(m.queue_id, sizeof m.queue_id, "EARLY1");
+    m.origin = ORIGIN_REMOTE;
+    m.size = -1;
+    ck_assert_int_eq(sink.reserve_message_id(sink.ctx, &m.id, &e), 0);
+    ck_assert_int_gt(m.id, 0);
+    d.message_id = m.id;
+    d.time = 500;
+    snprintf(d.recipient, sizeof d.recipient, "z@far.net");
+    d.status = DELIVERY_SENT;
+    ck_assert_int_eq(sink.put_delivery(sink.ctx, &m, &d, &e), 0);
+    /* the SASL login and sender were learnt after the delivery was written */
+    snprintf(m.sender, sizeof m.sender, "alice@example.com");
+    m.origin = ORIGIN_SASL;
+    m.size = 2048;
+    m.closed = true;
+    ck_assert_int_eq(sink.put_message(sink.ctx, &m, &e), 0);
+    ck_assert_int_eq(run(TAB_SENT, "example.com", "", &c, &res), 1);
+    ck_assert_str_eq(c.last_mailbox, "alice@example.com");
+}
+END_TEST
+
+/* A message that got an id but never a row stops the commit. */
+START_TEST(commit_refuses_a_reserved_message_without_row)
+{
+    int64_t id;
+    struct err e;
+
+    ck_assert_int_eq(sink.reserve_message_id(sink.ctx, &id, &e), 0);
+    ck_assert_int_eq(store_commit(st, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.text, "no row"));
+    ck_assert_int_eq(store_begin(st, &e), 0);
 }
 END_TEST
 
@@ -531,6 +580,8 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, purge_deletes_exactly_the_old);
     tcase_add_test(tc, open_messages_are_found_again);
     tcase_add_test(tc, search_index_follows_retries_and_purges);
+    tcase_add_test(tc, deliveries_before_their_message_follow_it);
+    tcase_add_test(tc, commit_refuses_a_reserved_message_without_row);
     suite_add_tcase(s, tc);
     return s;
 }
