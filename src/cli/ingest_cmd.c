@@ -8,6 +8,9 @@
  * lines) flushes the tracker, saves the log position and commits, in one
  * transaction: a run killed at any point and run again gives the same
  * database as one uninterrupted run. Ends with the retention purge.
+ * SIGTERM, SIGINT or SIGHUP stops the run at the next line: what the last
+ * checkpoint committed stays, the rest is read again by the next run; the
+ * run says so and then dies of the same signal (so cron and shells see it).
  * Exit codes: 0 done (also: cron disabled, another ingest running), 1 failure,
  * 2 usage.
  */
@@ -22,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +103,39 @@ static int take_lock(const char *db_path, int *fd_out, struct err *e)
 
 /* ---- the run ---------------------------------------------------------------------- */
 
+/* The signal that asked the run to stop, 0 if none. The one piece of state
+ * outside the run's structs: a signal handler has nowhere else to write. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART; /* a second signal kills at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* After a stop signal: dies of it, as an uncaught signal would. */
+static void die_of_stop_signal(void)
+{
+    int sig = stop_signal;
+
+    if (sig == 0)
+        return;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 struct ingest {
     struct store *store;
     struct tracker *tracker;
@@ -118,6 +155,11 @@ static int on_line(void *ctx, const char *line, size_t len, struct err *e)
 {
     struct ingest *in = ctx;
 
+    if (stop_signal != 0)
+        return err_set(e,
+                       "stopped by %s; the database keeps what the last checkpoint saved, "
+                       "the next run reads the rest",
+                       strsignal(stop_signal));
     return track_line(in->tracker, line, len, e);
 }
 
@@ -410,6 +452,7 @@ int cmd_ingest(int argc, char **argv)
         return rc;
     }
     rc = 0;
+    catch_stop_signals();
     if (run_ingest(o, s, &e) < 0) {
         fprintf(stderr, "maillog ingest: %s\n", e.text);
         rc = 1;
@@ -417,6 +460,7 @@ int cmd_ingest(int argc, char **argv)
     store_close(s);
     close(lock_fd);
     free(o);
+    die_of_stop_signal();
     return rc;
 }
 

@@ -5,6 +5,8 @@
 #   split     one run == many runs with appends between them, including a
 #             partial last line completed later
 #   kill      kill -9 at random points + a rerun == one uninterrupted run
+#   term      SIGTERM mid-run: says what it kept, dies of SIGTERM, keeps the
+#             last checkpoint; a rerun == one uninterrupted run
 #   rotate    rename + new file, copytruncate, rotated file gzipped, several
 #             rotations between two runs: nothing lost, nothing twice
 #   backfill  first run with --backfill reads the rotated .gz files too
@@ -20,7 +22,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 M=${1:-$ROOT/build/maillog}
 [ $# -gt 0 ] && shift
-TESTS=${*:-split kill rotate backfill errors geoip cli}
+TESTS=${*:-split kill term rotate backfill errors geoip cli}
 CORPUS=${MAILLOG_CORPUS:-$ROOT/../shared/corpus}
 KILL_TRIALS=${KILL_TRIALS:-30}
 CANON=$ROOT/tests/ingest/canon.sql
@@ -135,6 +137,33 @@ t_kill() {
     [ $bad -eq 0 ] && [ $killed -gt 0 ] && pass "kill: kill -9 + rerun == uninterrupted run" ||
         fail "kill: $bad of $KILL_TRIALS trials differ (killed $killed)"
     [ -z "$(fts_ok "$W/k.db")" ] && pass "kill: FTS index consistent" || fail "kill: FTS index"
+}
+
+# ---- term: SIGTERM mid-run ----
+t_term() {
+    for _ in 1 2 3 4 5 6 7 8 9 10; do cat "$LOG2"; done >"$W/t.log"
+    touch -d "@$MTIME" "$W/t.log"
+    size=$(stat -c %s "$W/t.log")
+    rm -f "$W/tref.db"*
+    ingest "$W/tref.db" "$W/t.log"
+    set +e
+    "$M" ingest --config "$W/keep.ini" --db "$W/t.db" --log "$W/t.log" --geoip /nonexistent \
+        --domains "$W/domains.json" --quiet --checkpoint-lines 3000 2>"$W/term.err" &
+    pid=$!
+    sleep 0.2
+    kill -TERM $pid
+    wait $pid
+    status=$?
+    set -e
+    offset=$(sqlite3 "$W/t.db" "SELECT coalesce(max(offset), 0) FROM log_state")
+    if [ $status -eq 143 ] && grep -q "stopped by Terminated; the database keeps" "$W/term.err" &&
+        [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ]; then
+        pass "term: SIGTERM mid-run says so, dies of SIGTERM, keeps a checkpoint ($offset of $size bytes)"
+    else
+        fail "term: status $status, offset $offset of $size: $(cat "$W/term.err")"
+    fi
+    ingest "$W/t.db" "$W/t.log"
+    same_db "term: rerun after SIGTERM == uninterrupted run" "$W/tref.db" "$W/t.db"
 }
 
 # Writes lines [from, to) of mix.log (1-based) to FILE.
