@@ -6,6 +6,7 @@
 #include "parse/syslog.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -243,12 +244,33 @@ static struct slice next_token(const char **p, const char *end)
     return slice_make(start, (size_t)(*p - start));
 }
 
+/* Fills program, daemon and syslog_name from a program name ("postfix/smtpd"). */
+static void set_program(struct slice program, struct syslog_header *h)
+{
+    const char *end = program.ptr + program.len;
+    const char *slash;
+
+    h->program = program;
+    {
+        /* Dovecot's "lda(user)<pid><session/id>": a '/' inside is not a path */
+        const char *paren = memchr(h->program.ptr, '(', h->program.len);
+        size_t scan = paren ? (size_t)(paren - h->program.ptr) : h->program.len;
+        slash = scan ? memrchr(h->program.ptr, '/', scan) : NULL;
+    }
+    if (slash != NULL) {
+        h->daemon = slice_make(slash + 1, (size_t)(end - slash - 1));
+        h->syslog_name = slice_make(program.ptr, (size_t)(slash - program.ptr));
+    } else {
+        h->daemon = h->program;
+        h->syslog_name = slice_make(program.ptr, 0);
+    }
+}
+
 /* Fills program/pid/daemon/syslog_name from a "prog[pid]:" token (colon included). */
 static void split_program(struct slice tok, struct syslog_header *h)
 {
     const char *end = tok.ptr + tok.len - 1; /* at ':' */
     const char *bracket = NULL;
-    const char *slash;
 
     h->pid = -1;
     if (end > tok.ptr && end[-1] == ']')
@@ -262,20 +284,7 @@ static void split_program(struct slice tok, struct syslog_header *h)
             h->pid = pid;
         end = bracket;
     }
-    h->program = slice_make(tok.ptr, (size_t)(end - tok.ptr));
-    {
-        /* Dovecot's "lda(user)<pid><session/id>": a '/' inside is not a path */
-        const char *paren = memchr(h->program.ptr, '(', h->program.len);
-        size_t scan = paren ? (size_t)(paren - h->program.ptr) : h->program.len;
-        slash = scan ? memrchr(h->program.ptr, '/', scan) : NULL;
-    }
-    if (slash != NULL) {
-        h->daemon = slice_make(slash + 1, (size_t)(end - slash - 1));
-        h->syslog_name = slice_make(tok.ptr, (size_t)(slash - tok.ptr));
-    } else {
-        h->daemon = h->program;
-        h->syslog_name = slice_make(tok.ptr, 0);
-    }
+    set_program(slice_make(tok.ptr, (size_t)(end - tok.ptr)), h);
 }
 
 static int is_program_token(struct slice tok)
@@ -306,12 +315,82 @@ static size_t parse_tai64n(const char *p, size_t len, int64_t *out)
     return 25;
 }
 
+/* Skips RFC 5424 structured data at p: "-" or "[id k=\"v\" …]…" (a ']' or
+ * '"' inside a value is escaped with '\\'). Returns the end, or NULL. */
+static const char *skip_structured_data(const char *p, const char *end)
+{
+    bool quoted = false;
+
+    if (p < end && *p == '-')
+        return p + 1;
+    if (p == end || *p != '[')
+        return NULL;
+    for (; p < end; p++) {
+        if (*p == '\\' && quoted && p + 1 < end)
+            p++;
+        else if (*p == '"')
+            quoted = !quoted;
+        else if (*p == ']' && !quoted && (p + 1 == end || p[1] != '['))
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* RFC 5424, as rsyslog's RSYSLOG_SyslogProtocol23Format writes it:
+ * "<PRI>1 TIMESTAMP HOST APP-NAME PROCID MSGID STRUCTURED-DATA MSG", each
+ * field "-" when absent. */
+static int parse_rfc5424(struct syslog_clock *clock, const char *line, size_t len,
+                         struct syslog_header *h)
+{
+    const char *p = line + 1, *end = line + len;
+    struct slice host, app, procid, msgid;
+    size_t used;
+
+    while (p < end && digit(*p) && p - line <= 3)
+        p++;
+    if (p == line + 1 || end - p < 3 || memcmp(p, ">1 ", 3) != 0)
+        return -1;
+    p += 3;
+    if ((used = parse_iso(clock, p, (size_t)(end - p), &h->time)) == 0)
+        return -1;
+    p += used;
+    host = next_token(&p, end);
+    app = next_token(&p, end);
+    procid = next_token(&p, end);
+    msgid = next_token(&p, end);
+    if (msgid.len == 0 || (app.len == 1 && app.ptr[0] == '-'))
+        return -1;
+    while (p < end && *p == ' ')
+        p++;
+    if ((p = skip_structured_data(p, end)) == NULL)
+        return -1;
+    if (p < end && *p == ' ')
+        p++;
+    if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 BOM before MSG */
+        p += 3;
+    h->host = host.len == 1 && host.ptr[0] == '-' ? slice_make(host.ptr, 0) : host;
+    h->pid = -1;
+    if (procid.len > 0 && procid.len <= 9) {
+        long pid = 0;
+        size_t i = 0;
+        while (i < procid.len && digit(procid.ptr[i]))
+            pid = pid * 10 + (procid.ptr[i++] - '0');
+        if (i == procid.len)
+            h->pid = pid;
+    }
+    set_program(app, h);
+    h->message = slice_make(p, (size_t)(end - p));
+    return 0;
+}
+
 int syslog_parse(struct syslog_clock *clock, const char *line, size_t len, struct syslog_header *h)
 {
     const char *p, *end = line + len;
     size_t used;
     struct slice tok;
 
+    if (len > 0 && line[0] == '<')
+        return parse_rfc5424(clock, line, len, h);
     if (len > 0 && line[0] == '@')
         used = parse_tai64n(line, len, &h->time);
     else if (len > 0 && digit(line[0]))

@@ -4,6 +4,7 @@
  *   classic      "Nov 25 14:38:27 host prog[pid]: msg"   (local time, no year)
  *   RFC3339      "2023-03-14T00:00:31.185246+01:00 host prog[pid]: msg" (also Z)
  *   ISO-ish      "2019-10-15 08:08:52 prog: msg"
+ *   RFC 5424     "<22>1 2023-03-14T00:00:31.185Z host prog 1234 - - msg"
  * with an optional severity or facility.severity column after the time, an
  * empty or missing host field, and programs without a pid. Nothing is
  * allocated: the fields are slices into the line.

@@ -1,6 +1,6 @@
 /*
  * test_syslog.c — the line header: timestamps (classic with year inference,
- * RFC3339, TAI64N), host/severity columns, program names and pids.
+ * RFC3339, RFC 5424, TAI64N), host/severity columns, program names and pids.
  */
 #include "parse/syslog.h"
 
@@ -91,6 +91,53 @@ START_TEST(rfc3339_offsets_fractions_and_z)
 }
 END_TEST
 
+/* rsyslog's RSYSLOG_SyslogProtocol23Format (RFC 5424). */
+START_TEST(rfc5424_lines)
+{
+    struct syslog_clock clock;
+    syslog_clock_init(&clock, 0);
+    ck_assert_int_eq(
+        parse(
+            &clock,
+            "<22>1 2023-03-14T00:00:31.185246+01:00 helga postfix/smtpd 297535 - - connect from x"),
+        0);
+    ck_assert_int_eq(h.time, 1678748431);
+    ck_assert(slice_eq(h.host, "helga"));
+    ck_assert(slice_eq(h.daemon, "smtpd"));
+    ck_assert(slice_eq(h.syslog_name, "postfix"));
+    ck_assert_int_eq(h.pid, 297535);
+    ck_assert(slice_eq(h.message, "connect from x"));
+
+    /* structured data, with an escaped ']' in a value; no pid */
+    ck_assert_int_eq(parse(&clock, "<30>1 2022-04-14T00:36:03.150Z mx dovecot - - [meta seq=\"1\" "
+                                   "n=\"a \\] b\"][x y=\"2\"] imap-login: Login"),
+                     0);
+    ck_assert_int_eq(h.time, 1649896563);
+    ck_assert(slice_eq(h.program, "dovecot"));
+    ck_assert_int_eq(h.pid, -1);
+    ck_assert(slice_eq(h.message, "imap-login: Login"));
+
+    /* no host, a BOM before the message */
+    ck_assert_int_eq(
+        parse(&clock, "<22>1 2022-04-14T00:36:03Z - postfix/qmgr 3 ID47 - \xEF\xBB\xBFm"), 0);
+    ck_assert_uint_eq(h.host.len, 0);
+    ck_assert(slice_eq(h.daemon, "qmgr"));
+    ck_assert(slice_eq(h.message, "m"));
+
+    static const char *const bad[] = {
+        "<22>2 2022-04-14T00:36:03Z h p 1 - - m",      /* another version */
+        "<22>1 2022-04-14T00:36:03Z h - 1 - - m",      /* no program */
+        "<22>1 2022-04-14T00:36:03Z h p 1 - [x y=\"]", /* structured data never ends */
+        "<>1 2022-04-14T00:36:03Z h p 1 - - m",
+        "<22>1 yesterday h p 1 - - m",
+        "<22>1 2022-04-14T00:36:03Z h p",
+        "<2222>1 2022-04-14T00:36:03Z h p 1 - - m",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(parse(&clock, bad[i]) == -1, "accepted '%s'", bad[i]);
+}
+END_TEST
+
 START_TEST(tai64n)
 {
     struct syslog_clock clock;
@@ -174,6 +221,7 @@ Suite *suite_parse_syslog(void)
     tcase_add_test(tc, classic_local_time_zone);
     tcase_add_test(tc, classic_day_padding_variants);
     tcase_add_test(tc, rfc3339_offsets_fractions_and_z);
+    tcase_add_test(tc, rfc5424_lines);
     tcase_add_test(tc, tai64n);
     tcase_add_test(tc, programs_and_pids);
     tcase_add_test(tc, garbage_is_refused);
