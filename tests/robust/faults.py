@@ -40,7 +40,7 @@ import world as W
 SIGNAL_TRIALS = int(os.environ.get("SIGNAL_TRIALS", "6"))
 SECTIONS = sys.argv[1:] or ["readonly-fs", "readonly-file", "log-deleted", "geoip-swap",
                             "geoip-inplace", "signals"]
-BIG = int(os.environ.get("FAULT_MAILS", "20000"))  # ingest of this takes a few seconds
+BIG = int(os.environ.get("FAULT_MAILS", "20000"))  # ingest of this takes about a second
 
 
 def ingest_db(w, db, *extra):
@@ -138,14 +138,29 @@ def t_readonly_file():
     w.destroy()
 
 
+def wait_first_checkpoint(w, p, table="log_state"):
+    """Waits until the running ingest p has committed its first checkpoint
+    (rows in `table`): it is then mid-file on any machine, where a fixed sleep
+    lets a fast one finish first. Returns whether p still runs."""
+    for _ in range(6000):
+        if p.poll() is not None:
+            break
+        try:
+            if os.path.exists(w.db) and w.sql("SELECT count(*) FROM %s" % table) != "0":
+                break
+        except RuntimeError:
+            pass  # the schema is not there yet
+        time.sleep(0.01)
+    return p.poll() is None
+
+
 def t_log_deleted():
     w = W.World("logdel")
     w.append(BIG)
     want = reference(w)
     p = subprocess.Popen([w.cli, "ingest", "--config", w.config, "--checkpoint-lines", "5000"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)
-    running = p.poll() is None
+    running = wait_first_checkpoint(w, p)
     os.unlink(w.log)
     out, err = p.communicate(timeout=600)
     W.check(running, "log-deleted: the log was unlinked while ingest ran")
@@ -213,7 +228,7 @@ def t_geoip_swap():
         want_rows = None
         p = subprocess.Popen([w2.cli, "ingest", "--config", w2.config, "--checkpoint-lines",
                               "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(1.0)
+        running = wait_first_checkpoint(w2, p)
         cgi_ok = True
         swap_geo(w2, W.GEO_B, how)
         for _ in range(5):
@@ -221,7 +236,8 @@ def t_geoip_swap():
             cgi_ok &= r.status == 200
         out, err = p.communicate(timeout=600)
         rc = p.returncode
-        W.check(cgi_ok, "geoip-swap (%s, mid-run): the CGI answers 200 meanwhile" % how)
+        W.check(running and cgi_ok, "geoip-swap (%s, mid-run): swapped while ingest ran; the CGI "
+                "answers 200 meanwhile" % how, (running, cgi_ok))
         W.check(integrity(w2.db) == "ok", "geoip-swap (%s, mid-run): database intact (ingest "
                 "exit %d%s)" % (how, rc, ", %s" % signal.Signals(-rc).name if rc < 0 else ""))
         if rc != 0:
@@ -257,14 +273,7 @@ def t_geoip_inplace():
     data = open(new, "rb").read()
     p = subprocess.Popen([w.cli, "ingest", "--config", w.config, "--checkpoint-lines", "5000"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    for _ in range(600):  # until the first checkpoint: the run has opened the file
-        try:
-            if os.path.exists(w.db) and w.sql("SELECT count(*) FROM access_events") != "0":
-                break
-        except RuntimeError:
-            pass  # the schema is not there yet
-        time.sleep(0.05)
-    running = p.poll() is None
+    running = wait_first_checkpoint(w, p, "access_events")  # the run has opened the file
     with open(w.geoip, "r+b") as f:
         f.truncate(0)
         f.flush()
