@@ -8,9 +8,10 @@
  * lines) flushes the tracker, saves the log position and commits, in one
  * transaction: a run killed at any point and run again gives the same
  * database as one uninterrupted run. Ends with the retention purge.
- * SIGTERM, SIGINT or SIGHUP stops the run at the next line: what the last
- * checkpoint committed stays, the rest is read again by the next run; the
- * run says so and then dies of the same signal (so cron and shells see it).
+ * SIGTERM, SIGINT or SIGHUP (unless ignored by the caller) stops the run at
+ * the next line: what the last checkpoint committed stays, the rest is read
+ * again by the next run; the run says so and then dies of the same signal
+ * (so cron and shells see it).
  * Exit codes: 0 done (also: cron disabled, another ingest running), 1 failure,
  * 2 usage.
  */
@@ -112,20 +113,23 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
 }
 
+/* A signal the caller ignores (nohup, a background job of sh) stays ignored. */
 static void catch_stop_signals(void)
 {
-    struct sigaction sa;
+    static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction sa, old;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sa.sa_flags = SA_RESETHAND | SA_RESTART; /* a second signal kills at once */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(stop_signals[i], &sa, NULL);
 }
 
-/* After a stop signal: dies of it, as an uncaught signal would. */
+/* After a run the stop signal cut short: dies of it, as an uncaught signal
+ * would. (A signal after the last line lets the run finish: it exits 0.) */
 static void die_of_stop_signal(void)
 {
     int sig = stop_signal;
@@ -460,7 +464,8 @@ int cmd_ingest(int argc, char **argv)
     store_close(s);
     close(lock_fd);
     free(o);
-    die_of_stop_signal();
+    if (rc != 0)
+        die_of_stop_signal();
     return rc;
 }
 

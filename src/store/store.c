@@ -224,7 +224,9 @@ static const char schema_v5[] =
  * rows and new ones: store_commit() indexes the rows above it and moves it.
  * The store gives new rows their ids (above the mark, never reused: see
  * next_ids()), so a row above the mark is always one not yet indexed, and
- * the update and delete triggers act only on rows below it. */
+ * the update and delete triggers act only on rows below it. Rows must come in
+ * through the store: one inserted with SQLite's own id can land at or below
+ * the mark after a purge, and is then never indexed. */
 static const char schema_v6[] =
     "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
     " SELECT d.id, d.sender, d.recipient, d.msgid, CASE d.status WHEN 0 THEN '' ELSE"

@@ -164,6 +164,25 @@ t_term() {
     fi
     ingest "$W/t.db" "$W/t.log"
     same_db "term: rerun after SIGTERM == uninterrupted run" "$W/tref.db" "$W/t.db"
+
+    # a SIGHUP the caller ignores (nohup) stays ignored
+    rm -f "$W/t.db"*
+    set +e
+    (
+        trap '' HUP
+        exec "$M" ingest --config "$W/keep.ini" --db "$W/t.db" --log "$W/t.log" \
+            --geoip /nonexistent --domains "$W/domains.json" --quiet --checkpoint-lines 3000
+    ) 2>"$W/hup.err" &
+    pid=$!
+    sleep 0.2
+    kill -HUP $pid
+    wait $pid
+    status=$?
+    set -e
+    offset=$(sqlite3 "$W/t.db" "SELECT coalesce(max(offset), 0) FROM log_state")
+    [ $status -eq 0 ] && [ "$offset" = "$size" ] &&
+        pass "term: an ignored SIGHUP (nohup) does not stop the run" ||
+        fail "term: ignored SIGHUP: status $status, offset $offset of $size: $(cat "$W/hup.err")"
 }
 
 # Writes lines [from, to) of mix.log (1-based) to FILE.
