@@ -159,6 +159,7 @@ INI
         tls_trust
     fi
     "$maillog" alerts --config "$run/maillog.ini" --now "$now" || { e2e_fail "alerts"; return; }
+    itest_passwd_settle
     itest_wait_queue 60
     if [ "$tls" = 1 ]; then
         local got

@@ -22,6 +22,7 @@
 #   itest_sync_logs                 # until rsyslogd has written everything logged so far
 #   itest_rotate_logs [rhel|debian] # logrotate (rename + HUP rsyslogd) with the configs written here
 #   itest_set_password USER PASS    # change a mailbox password in Dovecot's passwd-file (live)
+#   itest_passwd_settle             # after a passwd-file change: wait until Dovecot sees it
 #   itest_maildir USER              # prints USER's Maildir (new mail is in $(itest_maildir u)/new)
 #
 # Between itest_init and itest_start_all a test may change the servers'
@@ -598,6 +599,18 @@ itest_set_password() {
     chown root:dovecot "$tmp"
     chmod 640 "$tmp"
     mv "$tmp" "$ITEST_USERS_FILE"
+    itest_passwd_settle
+}
+
+# itest_passwd_settle — call after changing Dovecot's passwd-file. Dovecot
+# stats that file at most once per second of its clock and serves its cached
+# copy in between (passwd_file_sync in db-passwd-file.c), so a login in the
+# second of the change may still see the old password. Waits for the next
+# second.
+itest_passwd_settle() {
+    local changed
+    changed=$(date +%s)
+    while [ "$(date +%s)" = "$changed" ]; do sleep 0.05; done
 }
 
 # itest_maildir USER — the Maildir Dovecot delivers USER's mail to.
