@@ -57,6 +57,22 @@ ingest() { # DB LOG [args]: quiet ingest, no GeoIP file
 
 canon() { sqlite3 "$1" <"$CANON"; }
 
+# wait_checkpoint DB PID — until the ingest PID has committed its first
+# checkpoint into DB (a fixed sleep is before it on a loaded machine and
+# after the last line on a fast one); returns 1 if PID ended first.
+wait_checkpoint() {
+    local _
+    for _ in $(seq 1 2000); do
+        kill -0 "$2" 2>/dev/null || return 1
+        if [ -f "$1" ] && [ "$(sqlite3 -readonly "$1" \
+            "SELECT coalesce(max(offset), 0) > 0 FROM log_state" 2>/dev/null)" = 1 ]; then
+            return 0
+        fi
+        sleep 0.01
+    done
+    return 1
+}
+
 same_db() { # NAME DB_EXPECTED DB_GOT
     canon "$2" >"$W/a.txt"
     canon "$3" >"$W/b.txt"
@@ -150,7 +166,7 @@ t_term() {
     "$M" ingest --config "$W/keep.ini" --db "$W/t.db" --log "$W/t.log" --geoip /nonexistent \
         --domains "$W/domains.json" --quiet --checkpoint-lines 3000 2>"$W/term.err" &
     pid=$!
-    sleep 0.2
+    wait_checkpoint "$W/t.db" $pid
     kill -TERM $pid
     wait $pid
     status=$?
@@ -174,7 +190,7 @@ t_term() {
             --geoip /nonexistent --domains "$W/domains.json" --quiet --checkpoint-lines 3000
     ) 2>"$W/hup.err" &
     pid=$!
-    sleep 0.2
+    wait_checkpoint "$W/t.db" $pid
     kill -HUP $pid
     wait $pid
     status=$?
@@ -293,18 +309,20 @@ t_errors() {
     before=$(canon "$E/l.db" | md5sum)
     flock "$E/l.db.lock" sleep 6 &
     lockpid=$!
-    sleep 0.3
+    while flock -n "$E/l.db.lock" true; do sleep 0.01; done # until flock holds it
     expect "errors: busy lock: exit 0 with a message" 0 "another ingest" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
     wait $lockpid
     # a writer holds the database itself (not our lock): clear message, exit 1
     (
+        echo ".timeout 5000"
         echo "BEGIN EXCLUSIVE; INSERT INTO settings VALUES('x','y');"
         sleep 9
         echo "ROLLBACK;"
     ) | sqlite3 "$E/l.db" &
     dbpid=$!
-    sleep 0.5
+    # until sqlite3 holds the write lock
+    while sqlite3 "$E/l.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null; do sleep 0.01; done
     echo "more" >>"$E/log"
     expect "errors: locked database: clear message" 1 "database is locked" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
