@@ -80,6 +80,7 @@ export default function ConfigTab({ api, domain, countries }) {
     };
 
     const ro = !editable;
+    const noCountries = !(values.usual_countries || []).length;
     return (
         <div className="ml-config" data-testid="config">
             {ro ? (
@@ -101,7 +102,8 @@ export default function ConfigTab({ api, domain, countries }) {
                     setSaved(false);
                     setValues((old) => {
                         const next = { ...old, [name]: value };
-                        if (name === 'notify' && !value) next.force_password_change = false;
+                        if (name === 'usual_countries' && !(value || []).length) next.notify = false;
+                        if (!next.notify) next.force_password_change = false;
                         return next;
                     });
                 }}
@@ -130,8 +132,12 @@ export default function ConfigTab({ api, domain, countries }) {
                 <FormFieldCheckbox
                     name="notify"
                     label="Notify me by email of logins from unusual countries"
-                    description="Sent every hour for the previous hour (e.g. at 10:09 for 9:00–10:00)."
-                    disabled={ro}
+                    description={
+                        noCountries
+                            ? 'Choose at least one usual country first: with none, no login is unusual.'
+                            : 'Sent every hour for the previous hour (e.g. at 10:09 for 9:00–10:00), from the hour notifications are turned on.'
+                    }
+                    disabled={ro || (noCountries && !values.notify)}
                 />
                 <FormFieldCheckbox
                     name="force_password_change"

@@ -36,6 +36,7 @@ struct run {
     struct cidr_list *excluded;   /* server-wide excluded_ips */
     struct cidr_list *exceptions; /* the current domain's ip_exceptions */
     struct alert_findings *f;     /* the current report */
+    int64_t read_to;              /* the read mark: hours ending after it are not read yet */
     char from[300];
     char host[256];
     bool command_crashed_once;
@@ -517,13 +518,28 @@ static int parse_ip_list(const char (*items)[SETTINGS_IP_LEN], int count, struct
     return cidr_list_parse(joined, out, e);
 }
 
-/* The hours of one domain due for a look: older unsent reports still within
- * ALERT_RETRY_HOURS (older ones are given up), then the last
- * ALERT_CATCHUP_HOURS complete hours without a settled row. */
-static int due_hours(struct run *r, const char *domain, int64_t *hours, int *n, struct err *e)
+/* The start of the last hour that is complete: ALERT_GRACE_S past its end
+ * and ended before the read mark (an hour the ingest has not read to its end
+ * would look quiet and be settled as such for good). */
+static int64_t last_complete_hour(const struct run *r)
 {
-    int64_t last = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
-    int64_t first = last - (ALERT_CATCHUP_HOURS - 1) * 3600;
+    int64_t by_clock = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
+    int64_t by_log = r->read_to / 3600 * 3600 - 3600;
+
+    return by_log < by_clock ? by_log : by_clock;
+}
+
+/* The hours of one domain due for a look: older unsent reports still within
+ * ALERT_RETRY_HOURS (older ones are given up), then the complete hours of
+ * the last ALERT_CATCHUP_HOURS without a settled row, from the hour notify
+ * was switched on. */
+static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *hours, int *n,
+                     struct err *e)
+{
+    const char *domain = ds->domain;
+    int64_t clock_last = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
+    int64_t first = clock_last - (ALERT_CATCHUP_HOURS - 1) * 3600;
+    int64_t last = last_complete_hour(r);
     sqlite3_stmt *q;
     int step;
 
@@ -552,6 +568,8 @@ static int due_hours(struct run *r, const char *domain, int64_t *hours, int *n, 
     sqlite3_bind_int64(q, 3, r->o->now);
     if (step_done(r, q, e) < 0)
         return -1;
+    if (ds->notify_since > 0 && ds->notify_since / 3600 * 3600 > first)
+        first = ds->notify_since / 3600 * 3600;
     for (int64_t hour = first; hour <= last; hour += 3600) {
         char state[16] = "";
         int found = report_get(r, domain, hour, state, sizeof state, e);
@@ -587,7 +605,7 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
     }
     if (store_begin(r->st, e) < 0)
         goto out;
-    if (due_hours(r, domain, hours, &nhours, e) < 0)
+    if (due_hours(r, ds, hours, &nhours, e) < 0)
         goto rollback;
     for (int i = 0; i < nhours; i++) {
         int found = collect_hour(r, ds, hours[i], e);
@@ -793,6 +811,7 @@ static int run_domains(struct run *r, struct err *e)
     sqlite3_finalize(q);
     if (rc == 0 && step != SQLITE_DONE)
         rc = db_err(r, e, "read domain_settings");
+    r->sum->domains = (int)n;
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = run_domain(r, doms[i].name, doms[i].owner, e);
     free(doms);
@@ -832,6 +851,10 @@ int alert_run(const struct config *cfg, struct store *st, const struct alert_opt
         err_prefix(e, "excluded_ips");
         goto out;
     }
+    if (store_read_mark_get(st, &r.read_to, e) < 0)
+        goto out;
+    sum->read_to = r.read_to;
+    sum->log_behind = last_complete_hour(&r) < (o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
     if (recover(&r, e) < 0 || run_domains(&r, e) < 0 || send_notices(&r, e) < 0)
         goto out;
     rc = 0;

@@ -3,16 +3,16 @@
  * (DESIGN.md §7), run hourly by `maillog alerts`.
  *
  * For each domain with notify on (and at least one usual country), every
- * complete hour of the last ALERT_CATCHUP_HOURS that has no report row yet is
- * examined: successful logins (imap, pop3, smtp, submission, managesieve) of
- * the domain's mailboxes from a country that is not usual for the domain,
- * from an IP neither in the server's excluded_ips nor the domain's
- * ip_exceptions (CIDR). Logins without a country (local addresses, no GeoIP
- * data) are never flagged. Failed logins from unusual countries are grouped
- * per IP; an IP with ALERT_BURST_MIN or more failures in the hour is a burst
- * and is listed in the report (bursts alone also cause a report). An hour is
- * complete ALERT_GRACE_S seconds after its end, so a run at 10:09 covers
- * 9:00-10:00 while the ingest has caught up with 9:59.
+ * complete hour of the last ALERT_CATCHUP_HOURS (from the hour notify was
+ * switched on) that has no report row yet is examined: successful logins (imap, pop3, smtp,
+ * submission, managesieve) of the domain's mailboxes from a country that is not usual for the
+ * domain, from an IP neither in the server's excluded_ips nor the domain's ip_exceptions (CIDR).
+ * Logins without a country (local addresses, no GeoIP data) are never flagged. Failed logins from
+ * unusual countries are grouped per IP; an IP with ALERT_BURST_MIN or more failures in the hour is
+ * a burst and is listed in the report (bursts alone also cause a report). An hour is complete
+ * ALERT_GRACE_S seconds after its end, so a run at 10:09 covers 9:00-10:00, and once an ingest that
+ * started after its end has read every log to the end (the read mark, store_read_mark_get): an hour
+ * the ingest has not read yet waits for it rather than being judged quiet.
  *
  * One mail per domain and hour goes to the domain owner (domains.owner_email),
  * never to an affected mailbox. With force_password_change, every mailbox
@@ -57,6 +57,7 @@
 #include "util/config.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ALERT_CATCHUP_HOURS 24  /* how far back never-examined hours are caught up */
@@ -102,7 +103,10 @@ struct alert_summary {
     int passwords_changed;
     int passwords_failed; /* command failed (a notice is owed or was sent) */
     int notices_sent;
-    int recovered; /* rows of an interrupted earlier run settled */
+    int recovered;   /* rows of an interrupted earlier run settled */
+    int domains;     /* domains with notify on */
+    int64_t read_to; /* the read mark (store_read_mark_get), 0 never */
+    bool log_behind; /* the last complete hour waits for the ingest to read it */
 };
 
 /* One run (see above). -1 with e set only for database/lock failures; mail

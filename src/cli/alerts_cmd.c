@@ -73,6 +73,28 @@ static void print_problem(void *ctx, const char *text)
     fprintf(stderr, "maillog alerts: %s\n", text);
 }
 
+/* The last hour is not examined because no ingest has read the logs past
+ * its end (cron_enabled off, or the ingest is slow or failing): it is
+ * examined by the first run after the ingest caught up. */
+static void warn_log_behind(int64_t read_to)
+{
+    char when[64];
+    time_t t = (time_t)read_to;
+    struct tm tm;
+
+    if (read_to <= 0) {
+        fprintf(stderr, "maillog alerts: warning: no `maillog ingest` run has read the logs to "
+                        "their end yet; hours are examined once it has\n");
+        return;
+    }
+    if (localtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+        snprintf(when, sizeof when, "%lld", (long long)read_to);
+    fprintf(stderr,
+            "maillog alerts: warning: the logs were last read to their end by the ingest of %s "
+            "(is cron_enabled off?); later hours are examined once it has caught up\n",
+            when);
+}
+
 static int run_alerts(const struct config *cfg, int64_t now)
 {
     struct alert_options o = {0};
@@ -103,6 +125,8 @@ static int run_alerts(const struct config *cfg, int64_t now)
         fprintf(stderr, "maillog alerts: %s\n", e.text);
         return 1;
     }
+    if (sum.log_behind && sum.domains > 0)
+        warn_log_behind(sum.read_to);
     if (sum.reports_sent || sum.reports_unsent || sum.passwords_changed || sum.passwords_failed ||
         sum.notices_sent || sum.recovered)
         printf("maillog alerts: %d hours examined, %d reports sent, %d not sent (retried "

@@ -7,7 +7,9 @@
  * tracker into the store. Every checkpoint (at most --checkpoint-lines
  * lines) flushes the tracker, saves the log position and commits, in one
  * transaction: a run killed at any point and run again gives the same
- * database as one uninterrupted run. Ends with the retention purge.
+ * database as one uninterrupted run. When every log was read to its end,
+ * the read mark moves to the run's start time (`maillog alerts` examines only
+ * hours that end before it). Ends with the retention purge.
  * SIGTERM, SIGINT or SIGHUP (unless ignored by the caller) stops the run at
  * the next line: what the last checkpoint committed stays, the rest is read
  * again by the next run; the run says so and then dies of the same signal
@@ -367,6 +369,8 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     int nlogs, rc = -1;
     long purged;
 
+    int64_t started = (int64_t)time(NULL); /* everything logged before it gets read */
+
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (seed_settings(s, &o->cfg, e) < 0 || store_settings_get(s, &st, e) < 0)
         return -1;
@@ -403,6 +407,12 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     for (int i = 0; i < nlogs; i++)
         if (ingest_log(&in, logs[i], &ro, &total, e) < 0)
             goto done;
+    if (store_begin(s, e) < 0)
+        goto done;
+    if (store_read_mark_put(s, started, e) < 0 || store_commit(s, e) < 0) {
+        store_rollback(s);
+        goto done;
+    }
     if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0 || store_maintain(s, e) < 0)
         goto done;
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -270,17 +270,21 @@ struct domain_settings {
     bool force_password_change; /* only with notify */
     char ip_exceptions[SETTINGS_IPS_MAX][SETTINGS_IP_LEN];
     int ip_exceptions_count;
+    int64_t notify_since; /* read only: when notify was last switched on, 0 unknown */
 };
 
 /* Keys: usual_countries, notify, force_password_change, ip_exceptions. */
 int domain_settings_set_text(struct domain_settings *ds, const char *key, const char *value,
                              struct err *e);
-/* Known country codes, valid IPs/CIDRs, and "force_password_change: needs
- * notify on" when force is on without notify. */
+/* Known country codes, valid IPs/CIDRs, "force_password_change: needs
+ * notify on" when force is on without notify, and at least one usual country
+ * when notify is on. */
 int domain_settings_validate(const struct domain_settings *ds, struct err *e);
 
 /* get: defaults (nothing usual, notify off) when never set. set: validates
- * and replaces atomically. The domain name is lower-cased. */
+ * and replaces atomically; notify_since becomes now when notify goes from off
+ * to on, stays while notify stays on, and 0 when it goes off. The domain name
+ * is lower-cased. */
 int store_domain_settings_get(struct store *s, const char *domain, struct domain_settings *ds,
                               struct err *e);
 int store_domain_settings_set(struct store *s, const struct domain_settings *ds, struct err *e);

@@ -349,6 +349,9 @@ int domain_settings_validate(const struct domain_settings *ds, struct err *e)
     }
     if (ds->force_password_change && !ds->notify)
         return err_set(e, "force_password_change: needs notify on");
+    /* with nothing usual nothing is unusual: notify on would report nothing */
+    if (ds->notify && ds->usual_countries_count == 0)
+        return err_set(e, "usual_countries: choose at least one before turning notify on");
     return validate_ips("ip_exceptions", ds->ip_exceptions, ds->ip_exceptions_count, e);
 }
 
@@ -370,8 +373,8 @@ int store_domain_settings_get(struct store *s, const char *domain, struct domain
     memset(ds, 0, sizeof *ds);
     lower_domain(domain, ds->domain, sizeof ds->domain);
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT usual_countries, notify, force_password_change, ip_exceptions"
-                           " FROM domain_settings WHERE domain = ?1",
+                           "SELECT usual_countries, notify, force_password_change, ip_exceptions,"
+                           " notify_since FROM domain_settings WHERE domain = ?1",
                            -1, &st, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
     sqlite3_bind_text(st, 1, ds->domain, -1, SQLITE_STATIC);
@@ -383,6 +386,7 @@ int store_domain_settings_get(struct store *s, const char *domain, struct domain
         ds->force_password_change = sqlite3_column_int(st, 2) != 0;
         split_lines((const char *)sqlite3_column_text(st, 3), &ds->ip_exceptions[0][0],
                     SETTINGS_IPS_MAX, SETTINGS_IP_LEN, &ds->ip_exceptions_count);
+        ds->notify_since = sqlite3_column_int64(st, 4);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -410,8 +414,12 @@ int store_domain_settings_set(struct store *s, const struct domain_settings *ds,
     }
     if (sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO domain_settings(domain, usual_countries,"
-                           " notify, force_password_change, ip_exceptions, updated_at)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s','now'))",
+                           " notify, force_password_change, ip_exceptions, updated_at,"
+                           " notify_since)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s','now'),"
+                           " CASE WHEN ?3 = 0 THEN 0 ELSE coalesce((SELECT notify_since FROM"
+                           " domain_settings WHERE domain = ?1 AND notify = 1),"
+                           " strftime('%s','now')) END)",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         goto done;

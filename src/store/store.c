@@ -256,9 +256,21 @@ static const char schema_v6[] =
     " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
     " VALUES ('delete', old.id, old.user, old.ip, old.detail); END;";
 
+/* v7: what the hourly alert run needs to know about time.
+ * read_mark.read_to is the start of the last ingest run that read every log
+ * to its end: everything logged before it is in the database, so an hour
+ * ending before it is complete (an alert run must not judge an hour the
+ * ingest has not read yet: it would be marked quiet and never looked at
+ * again). domain_settings.notify_since is when notify was last switched on
+ * (0: before this column existed): hours before it are not reported, so
+ * switching notify on does not bring a day of old logins at once. */
+static const char schema_v7[] =
+    "CREATE TABLE read_mark(id INTEGER PRIMARY KEY CHECK (id = 1), read_to INTEGER NOT NULL);"
+    "ALTER TABLE domain_settings ADD COLUMN notify_since INTEGER NOT NULL DEFAULT 0;";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -982,6 +994,38 @@ int store_log_state_put(struct store *s, const struct log_state *lst, struct err
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     return 0;
+}
+
+int store_read_mark_put(struct store *s, int64_t read_to, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ?1)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_int64(st, 1, read_to);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_sql_error(s, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_read_mark_get(struct store *s, int64_t *read_to, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    *read_to = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT read_to FROM read_mark WHERE id = 1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_sql_error(s, e);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *read_to = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return rc == SQLITE_ROW;
 }
 
 /* ---- domains file ------------------------------------------------------------- */

@@ -72,6 +72,13 @@ struct log_state {
 int store_log_state_get(struct store *s, const char *path, struct log_state *st, struct err *e);
 int store_log_state_put(struct store *s, const struct log_state *st, struct err *e);
 
+/* The read mark: the start time of the last ingest run that read every
+ * configured log to its end, so everything logged before it is stored
+ * (`maillog alerts` judges only the hours that end before it). put replaces
+ * it; get: 1 found, 0 never set (*read_to = 0), -1 error. */
+int store_read_mark_put(struct store *s, int64_t read_to, struct err *e);
+int store_read_mark_get(struct store *s, int64_t *read_to, struct err *e);
+
 /* Replaces the domains table with the JSON array in the file at path
  * ([{name, owner_email, client, reseller}, …]; names lower-cased). Returns
  * the number of domains. In its own transaction. */

@@ -135,7 +135,13 @@ class Env:
         self.sql.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run(self, now=NOW, crash=None, args=()):
+    def run(self, now=NOW, crash=None, args=(), read_to=None):
+        """`maillog alerts --now NOW`. read_to: the read mark set first, as the
+        ingest cron leaves it (default NOW: the logs were read to their end just
+        now; False: left as it is)."""
+        if hasattr(self, "sql") and read_to is not False:
+            self.sql.execute("INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ?)",
+                             (now if read_to is None else read_to,))
         env = dict(os.environ, TZ="UTC")
         env.pop("MAILLOG_TEST_CRASH", None)
         if crash:
@@ -162,6 +168,10 @@ class Env:
         self.settings("usual_countries=" + ",".join(usual), "notify=%d" % notify,
                       "force_password_change=%d" % force,
                       "ip_exceptions=" + ",".join(exceptions), domain=name)
+        # configured long before the test's hours (the settings command
+        # stamped notify_since with the real clock, not --now's)
+        self.sql.execute("UPDATE domain_settings SET notify_since = ? WHERE domain = ?",
+                         (H9 - 30 * 86400 if notify else 0, name))
 
     def excluded(self, ips):
         self.settings("excluded_ips=" + ",".join(ips))
@@ -608,7 +618,9 @@ def test_failure_burst_alone_and_settings_that_silence():
     env = Env()
     try:
         env.domain("example.com", "owner@example.org", force=1)
-        env.domain("quiet.test", "owner@quiet.test", usual=())     # nothing usual set yet
+        # nothing usual: refused by the settings now, but an older version saved it
+        env.domain("quiet.test", "owner@quiet.test", usual=(), notify=0)
+        env.sql.execute("UPDATE domain_settings SET notify = 1 WHERE domain = 'quiet.test'")
         env.domain("off.test", "owner@off.test", notify=0)
         env.domain("noowner.test", "", force=1)
         for k in range(ALERT_BURST_MIN):
@@ -629,6 +641,74 @@ def test_failure_burst_alone_and_settings_that_silence():
 
 
 ALERT_BURST_MIN = 5
+
+
+def test_hours_wait_until_the_ingest_has_read_them():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        env.event(H9 + 1800, "info@example.com", "203.0.113.5", "US")
+        # 10:09, but the last ingest that read the logs to the end started at
+        # 9:58 (cron_enabled off, or a slow run): 9:00-10:00 is not judged yet,
+        # and not settled as quiet either.
+        r = env.run(read_to=H9 + 3480)
+        assert r.returncode == 0, r.stderr
+        assert env.mails() == [] and "last read to their end" in r.stderr, r.stderr
+        assert env.sql.execute("SELECT count(*) FROM alert_reports WHERE hour_start = ?",
+                               (H9,)).fetchone()[0] == 0
+        # a database no ingest has finished on yet: nothing is judged
+        env.sql.execute("DELETE FROM read_mark")
+        r = env.run(read_to=False)
+        assert r.returncode == 0 and env.mails() == [], r.stderr
+        assert "no `maillog ingest` run has read the logs" in r.stderr, r.stderr
+        # the ingest of 10:15 read everything: the 10:20 run reports the hour
+        r = env.run(now=H9 + 3600 + 1200, read_to=H9 + 3600 + 900)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        (m,) = env.mails()
+        assert m.subject == SUBJECT_9 and "info@example.com" in m.text, m.subject
+    finally:
+        env.close()
+
+
+def test_notify_switched_on_reports_from_that_hour():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org", force=1)
+        for hours_back in (1, 2, 5):  # logins at 9:10, 8:10 and 5:10
+            env.event(H9 + 3600 - hours_back * 3600 + 600, "u%d@example.com" % hours_back,
+                      "203.0.113.%d" % hours_back, "US")
+        # notify switched on at 8:40: the hour 8:00-9:00 and later are reported,
+        # not the day before it (and no mailbox gets a password for an old login)
+        env.sql.execute("UPDATE domain_settings SET notify_since = ?", (H9 - 1200,))
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        texts = " ".join(m.text for m in env.mails())
+        assert len(env.mails()) == 2, [m.subject for m in env.mails()]
+        assert "u1@example.com" in texts and "u2@example.com" in texts, texts
+        assert "u5@example.com" not in texts
+        assert sorted(a[-1] for a, _ in env.commands()) == ["u1@example.com", "u2@example.com"]
+        # what `maillog settings` stores: the time notify went on, kept while it
+        # stays on, cleared when it goes off
+        def since():
+            return env.sql.execute("SELECT notify_since FROM domain_settings"
+                                   " WHERE domain = 'other.test'").fetchone()[0]
+        t0 = int(time.time())
+        env.settings("usual_countries=DE", "notify=1", domain="other.test")
+        first = since()
+        assert t0 <= first <= int(time.time()), (t0, first)
+        env.sql.execute("UPDATE domain_settings SET notify_since = 1000"
+                        " WHERE domain = 'other.test'")
+        env.settings("usual_countries=DE,FR", "notify=1", domain="other.test")
+        assert since() == 1000
+        env.settings("notify=0", domain="other.test")
+        assert since() == 0
+        # notify without a usual country would report nothing: refused
+        r = subprocess.run([MAILLOG, "settings", "--config",
+                            os.path.join(env.dir, "maillog.ini"), "--domain", "none.test",
+                            "--set", "notify=1"], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "at least one" in r.stderr, (r.returncode, r.stderr)
+    finally:
+        env.close()
 
 
 def test_test_report():

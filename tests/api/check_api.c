@@ -551,6 +551,15 @@ START_TEST(domain_settings_round_trip)
     doc = get_ok(WHO_CLI1, "/v1/domains/example.com/settings", NULL, 200, &r);
     ck_assert(json_is_true(json_object_get(doc, "notify")));
     resp_free(&r);
+    /* notify with no usual country would report nothing: refused. */
+    ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.com/settings",
+                         "{\"usual_countries\":[],\"notify\":true}", NULL, &r),
+                     422);
+    ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "usual_countries");
+    resp_free(&r);
+    doc = get_ok(WHO_CLI1, "/v1/domains/example.com/settings", NULL, 200, &r);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "usual_countries")), 2);
+    resp_free(&r);
     ck_assert_int_eq(put(WHO_CLI1, "/v1/domains/example.com/settings",
                          "{\"usual_countries\":[\"XX\"]}", NULL, &r),
                      422);

@@ -556,6 +556,15 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         if (await notify.isChecked()) await notify.uncheck({ force: true });
         assert.equal(await force.isDisabled(), true, 'force disabled while notify is off');
         await form.getByText('Turn on notifications first').waitFor();
+        // Notifications need a usual country (with none, no login is unusual).
+        assert.equal(await notify.isDisabled(), true, 'notify disabled without a usual country');
+        await form.getByText('Choose at least one usual country first').waitFor();
+        const countryField = form.locator('.pul-form-field', { hasText: 'Usual countries' });
+        await countryField.locator('[role="combobox"], input').first().click();
+        await cp.keyboard.type('Germ');
+        await cp.getByRole('option', { name: /^DE Germany/ }).click();
+        await cp.keyboard.press('Escape');
+        assert.equal(await notify.isDisabled(), false, 'notify enabled once a country is chosen');
         await notify.check({ force: true });
         assert.equal(await force.isDisabled(), false);
         await force.check({ force: true });
@@ -569,6 +578,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.deepEqual(sent.ip_exceptions, ['198.51.100.7', '2001:db8::/32']);
         assert.equal(sent.notify, true);
         assert.equal(sent.force_password_change, true);
+        assert.deepEqual(sent.usual_countries, ['DE']);
         const back = await apiAs(cli, 'GET', '/domains/example.com/settings');
         assert.deepEqual(back.body.ip_exceptions, ['198.51.100.7', '2001:db8::/32']);
         assert.equal(back.body.force_password_change, true);

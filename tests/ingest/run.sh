@@ -178,8 +178,18 @@ t_term() {
     else
         fail "term: status $status, offset $offset of $size: $(cat "$W/term.err")"
     fi
+    # the read mark (alerts judge only hours before it) moves only when a run
+    # has read every log to its end: to that run's start
+    marks=$(sqlite3 "$W/t.db" "SELECT count(*) FROM read_mark")
+    [ "$marks" = 0 ] && pass "term: a stopped run sets no read mark" ||
+        fail "term: a stopped run set the read mark"
+    t0=$(date +%s)
     ingest "$W/t.db" "$W/t.log"
     same_db "term: rerun after SIGTERM == uninterrupted run" "$W/tref.db" "$W/t.db"
+    mark=$(sqlite3 "$W/t.db" "SELECT read_to FROM read_mark")
+    [ -n "$mark" ] && [ "$mark" -ge "$t0" ] && [ "$mark" -le "$(date +%s)" ] &&
+        pass "term: the complete rerun moved the read mark to its start" ||
+        fail "term: read mark '$mark' after a complete run started at $t0"
 
     # a SIGHUP the caller ignores (nohup) stays ignored
     rm -f "$W/t.db"*
