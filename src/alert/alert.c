@@ -582,12 +582,44 @@ static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *h
     return 0;
 }
 
+/* The mailboxes a run already gave a new password to, in one domain. Full,
+ * it stops recording: a mailbox may then get a second password in the run
+ * (each report says the newest counts). */
+#define GIVEN_MAX (4 * ALERT_MAILBOXES_MAX)
+struct given_passwords {
+    char mailbox[GIVEN_MAX][RECORD_ADDR_MAX];
+    int count;
+};
+
+/* Removes from f the mailboxes in given, then adds f's remaining ones. */
+static void drop_given_passwords(struct alert_findings *f, struct given_passwords *given)
+{
+    int kept = 0;
+
+    for (int i = 0; i < f->password_count; i++) {
+        bool seen = false;
+
+        for (int k = 0; k < given->count && !seen; k++)
+            seen = strcmp(given->mailbox[k], f->passwords[i].mailbox) == 0;
+        if (seen)
+            continue;
+        if (kept != i)
+            f->passwords[kept] = f->passwords[i];
+        kept++;
+        if (given->count < GIVEN_MAX)
+            snprintf(given->mailbox[given->count++], RECORD_ADDR_MAX, "%s",
+                     f->passwords[i].mailbox);
+    }
+    f->password_count = kept;
+}
+
 /* One domain: every due hour is examined in one transaction that records
  * the quiet ones; then each hour with findings is reported, with the
  * commits of the exactly-once sequence. */
 static int run_domain(struct run *r, const char *domain, const char *owner, struct err *e)
 {
     struct domain_settings *ds = calloc(1, sizeof *ds);
+    struct given_passwords *given = NULL;
     int64_t hours[ALERT_RETRY_HOURS + ALERT_CATCHUP_HOURS];
     int nhours = 0, nsend = 0, rc = -1;
 
@@ -620,14 +652,24 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
     }
     if (store_commit(r->st, e) < 0)
         goto out;
-    for (int i = 0; i < nsend; i++) {
+    /* Newest hour first, and a mailbox gets one new password per run: in
+     * the newest report that names it (several hours caught up at once
+     * would otherwise change it once per report). */
+    if ((given = calloc(1, sizeof *given)) == NULL) {
+        err_set(e, "alerts: out of memory");
+        goto out;
+    }
+    for (int i = nsend - 1; i >= 0; i--) {
         int found = collect_hour(r, ds, hours[i], e);
 
+        if (found > 0)
+            drop_given_passwords(r->f, given);
         if (found < 0 || (found > 0 && send_report(r, owner, e) < 0))
             goto out;
     }
     rc = 0;
 out:
+    free(given);
     free(ds);
     return rc;
 rollback:

@@ -17,7 +17,10 @@
  * One mail per domain and hour goes to the domain owner (domains.owner_email),
  * never to an affected mailbox. With force_password_change, every mailbox
  * with a suspicious successful login gets a new password, listed in that
- * report, and set only after the SMTP server accepted the report.
+ * report, and set only after the SMTP server accepted the report. When one
+ * run reports several hours of a domain (after missed runs), the newest hour
+ * goes first and a mailbox gets one new password per run, in the newest
+ * report that lists it.
  *
  * Exactly once. alert_reports(domain, hour_start).state:
  *   none     examined, nothing to report

@@ -670,6 +670,34 @@ def test_hours_wait_until_the_ingest_has_read_them():
         env.close()
 
 
+def test_one_new_password_per_mailbox_in_a_run():
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org", force=1)
+        # anna logs in from the US in three hours a missed run leaves behind,
+        # bert only in the oldest one
+        for hours_back in (1, 2, 3):
+            env.event(H9 + 3600 - hours_back * 3600 + 300, "anna@example.com",
+                      "203.0.113.7", "US")
+        env.event(H9 - 2 * 3600 + 400, "bert@example.com", "203.0.113.8", "US")
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        mails = env.mails()
+        assert len(mails) == 3, [m.subject for m in mails]
+        # the newest report carries anna's one new password, the oldest bert's
+        with_anna = [m for m in mails if "anna@example.com" in m.passwords()]
+        assert len(with_anna) == 1 and "09:00\u201310:00" in with_anna[0].subject, \
+            [(m.subject, m.passwords()) for m in mails]
+        calls = env.commands()
+        assert sorted(a[-1] for a, _ in calls) == ["anna@example.com", "bert@example.com"], calls
+        anna_pw = [pw for a, pw in calls if a[-1] == "anna@example.com"][0]
+        assert with_anna[0].passwords()["anna@example.com"] == anna_pw
+        # every report still lists anna's login of its hour
+        assert all("anna@example.com" in m.text for m in mails)
+    finally:
+        env.close()
+
+
 def test_notify_switched_on_reports_from_that_hour():
     env = Env()
     try:
