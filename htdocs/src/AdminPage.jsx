@@ -117,13 +117,13 @@ function Settings({ api }) {
                     <FormFieldText
                         name="ignore_terms_imap"
                         label="Ignore POP/IMAP records with these terms in the status"
-                        description="Separated by commas."
+                        description="Separated by commas. Hides IMAP, POP3 and ManageSieve logins whose status contains one (not case-sensitive); they are not counted either."
                         size="fill"
                     />
                     <FormFieldText
                         name="ignore_terms_smtp"
                         label="Ignore SMTP records with these terms in the status"
-                        description="Separated by commas. Useful with a Postfix content filter, which logs some mails twice."
+                        description="Separated by commas. Hides mails and SMTP logins whose status contains one; they are not counted either. Useful with a Postfix content filter, which logs some mails twice."
                         size="fill"
                     />
                 </Section>

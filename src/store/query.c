@@ -14,6 +14,7 @@
  */
 #include "store/query.h"
 
+#include "store/ignore.h"
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
 
@@ -392,60 +393,6 @@ static void scope_add(struct sqlbuf *b, const struct scope_sql *sq, const char *
         sqlbuf_add(b, " AND +");
         sqlbuf_add(b, column);
         sqlbuf_add(b, " IN (SELECT name FROM domains)");
-    }
-}
-
-/* ---- ignore terms ---------------------------------------------------------- */
-
-/* The admin's ignore terms, lower-cased, loaded once per query. */
-struct ignore_terms {
-    char terms[SETTINGS_TERMS_MAX][SETTINGS_TERM_LEN];
-    int count;
-};
-
-static int ignore_terms_load(struct store *s, bool imap, struct ignore_terms *it, struct err *e)
-{
-    sqlite3_stmt *st;
-    const char *text;
-
-    it->count = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM settings WHERE key = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return store_sql_error(s, e);
-    sqlite3_bind_text(st, 1, imap ? "ignore_terms_imap" : "ignore_terms_smtp", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && (text = (const char *)sqlite3_column_text(st, 0))) {
-        while (*text != '\0' && it->count < SETTINGS_TERMS_MAX) {
-            size_t n = strcspn(text, "\n");
-
-            if (n > 0 && n < SETTINGS_TERM_LEN) {
-                for (size_t i = 0; i < n; i++)
-                    it->terms[it->count][i] =
-                        (text[i] >= 'A' && text[i] <= 'Z') ? (char)(text[i] - 'A' + 'a') : text[i];
-                it->terms[it->count++][n] = '\0';
-            }
-            text += n;
-            if (*text == '\n')
-                text++;
-        }
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
-static void ignore_add(struct sqlbuf *b, const struct ignore_terms *it, bool access)
-{
-    for (int i = 0; i < it->count; i++) {
-        if (access) {
-            sqlbuf_add(b, " AND instr(lower(detail), ");
-            sqlbuf_text(b, it->terms[i]);
-            sqlbuf_add(b, ") = 0 AND instr(CASE success WHEN 1 THEN 'ok' ELSE 'failed' END, ");
-            sqlbuf_text(b, it->terms[i]);
-            sqlbuf_add(b, ") = 0");
-        } else {
-            sqlbuf_add(b, " AND instr(lower(status_text), ");
-            sqlbuf_text(b, it->terms[i]);
-            sqlbuf_add(b, ") = 0");
-        }
     }
 }
 
@@ -982,7 +929,7 @@ int store_query(struct store *s, const struct query *q, query_row_fn fn, void *c
     p->w.q = q;
     p->w.scope = &scope;
     p->w.ignore = &p->ignore;
-    if (ignore_terms_load(s, q->tab == TAB_ACCESS, &p->ignore, e) < 0)
+    if (ignore_terms_load(s, &p->ignore, e) < 0)
         goto done;
     if (q->q[0] != '\0' && fts_probe(s, &p->w, e) < 0)
         goto done;
@@ -1021,7 +968,7 @@ int store_query_plan(struct store *s, const struct query *q, char *out, size_t s
     p->w.q = q;
     p->w.scope = &scope;
     p->w.ignore = &p->ignore;
-    if (ignore_terms_load(s, q->tab == TAB_ACCESS, &p->ignore, e) < 0 || build_page(p, e) < 0)
+    if (ignore_terms_load(s, &p->ignore, e) < 0 || build_page(p, e) < 0)
         goto done;
     if (p->b.len + 20 > sizeof p->b.text) {
         err_set(e, "query too complex");

@@ -5,6 +5,7 @@
  */
 #include "store/query.h"
 
+#include "store/ignore.h"
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
 
@@ -265,8 +266,8 @@ static int run_count(struct store *s, struct sqlbuf *b, uint64_t *out, struct er
 }
 
 static int stats_totals(struct store *s, const struct stats_query *sq, const char *list, bool any,
-                        int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
-                        struct err *e)
+                        int64_t from, int64_t to, const struct ignore_terms *ignore,
+                        struct sqlbuf *b, struct stats_result *r, struct err *e)
 {
     static const struct {
         const char *cond, *column;
@@ -289,6 +290,7 @@ static int stats_totals(struct store *s, const struct stats_query *sq, const cha
         sqlbuf_int(b, from);
         sqlbuf_add(b, " AND time < ");
         sqlbuf_int(b, to);
+        ignore_add(b, ignore, false);
         if (run_count(s, b, (uint64_t *)((char *)&r->totals + parts[i].offset), e) < 0)
             return -1;
     }
@@ -333,8 +335,8 @@ static int stats_accumulate(struct store *s, struct sqlbuf *b, int64_t size, str
  * recipient-domain index), plus those sent from scope to elsewhere (one walk
  * of the sender-domain index), so internal mail counts once. */
 static int stats_buckets(struct store *s, const struct stats_query *sq, const char *list, bool any,
-                         int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
-                         struct err *e)
+                         int64_t from, int64_t to, const struct ignore_terms *ignore,
+                         struct sqlbuf *b, struct stats_result *r, struct err *e)
 {
     int64_t size = sq->by_day ? 86400 : 3600;
 
@@ -361,6 +363,7 @@ static int stats_buckets(struct store *s, const struct stats_query *sq, const ch
             stats_scope(b, sq, list, any, "recipient_domain", false);
             sqlbuf_add(b, ")");
         }
+        ignore_add(b, ignore, false);
         sqlbuf_add(b, " GROUP BY t, status ORDER BY t");
         if (stats_accumulate(s, b, size, r, e) < 0)
             return -1;
@@ -369,8 +372,8 @@ static int stats_buckets(struct store *s, const struct stats_query *sq, const ch
 }
 
 static int stats_countries(struct store *s, const struct stats_query *sq, const char *list,
-                           int64_t from, int64_t to, struct sqlbuf *b, struct stats_result *r,
-                           struct err *e)
+                           int64_t from, int64_t to, const struct ignore_terms *ignore,
+                           struct sqlbuf *b, struct stats_result *r, struct err *e)
 {
     sqlite3_stmt *st;
     int rc;
@@ -382,6 +385,7 @@ static int stats_countries(struct store *s, const struct stats_query *sq, const 
     sqlbuf_add(b, " AND time < ");
     sqlbuf_int(b, to);
     stats_scope(b, sq, list, false, "user_domain", true);
+    ignore_add(b, ignore, true);
     sqlbuf_add(b, " GROUP BY country ORDER BY count(*) DESC, country LIMIT ");
     sqlbuf_int(b, STATS_COUNTRIES_MAX);
     if ((st = sqlbuf_prepare(b, s->db, e)) == NULL)
@@ -403,6 +407,7 @@ int store_stats(struct store *s, const struct stats_query *sq, struct stats_resu
                 struct err *e)
 {
     struct sqlbuf *b;
+    struct ignore_terms *ignore = NULL;
     char *list = NULL;
     int64_t to = sq->to > 0 ? sq->to : (int64_t)time(NULL) + 1;
     int64_t from = sq->from > 0 ? sq->from : to - 7 * 86400;
@@ -420,9 +425,12 @@ int store_stats(struct store *s, const struct stats_query *sq, struct stats_resu
         if (!found)
             return err_set(e, "domain: not in your domains");
     }
-    if ((b = malloc(sizeof *b)) == NULL)
+    if ((b = malloc(sizeof *b)) == NULL || (ignore = malloc(sizeof *ignore)) == NULL) {
+        free(b);
         return err_set(e, "out of memory");
+    }
     if (!sq->scope.all && (list = scope_json(&sq->scope)) == NULL) {
+        free(ignore);
         free(b);
         return err_set(e, "out of memory");
     }
@@ -431,15 +439,17 @@ int store_stats(struct store *s, const struct stats_query *sq, struct stats_resu
         any = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
     }
-    if (stats_buckets(s, sq, list, any, from, to, b, r, e) < 0 ||
-        stats_countries(s, sq, list, from, to, b, r, e) < 0 ||
-        stats_totals(s, sq, list, any, from, to, b, r, e) < 0) {
+    if (ignore_terms_load(s, ignore, e) < 0 ||
+        stats_buckets(s, sq, list, any, from, to, ignore, b, r, e) < 0 ||
+        stats_countries(s, sq, list, from, to, ignore, b, r, e) < 0 ||
+        stats_totals(s, sq, list, any, from, to, ignore, b, r, e) < 0) {
         stats_result_free(r);
         goto done;
     }
     rc = 0;
 done:
     free(list);
+    free(ignore);
     free(b);
     return rc;
 }

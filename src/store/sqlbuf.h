@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define SQLBUF_TEXT_MAX 8192
-#define SQLBUF_BINDS_MAX 96
+#define SQLBUF_BINDS_MAX 128
 
 struct sqlbuf_bind {
     bool is_text;

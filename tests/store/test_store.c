@@ -344,6 +344,26 @@ START_TEST(first_pages_use_an_index)
 }
 END_TEST
 
+/* The overview of example.com over the test's times: received deliveries
+ * and failed logins, as the charts and the tab totals count them. */
+static void expect_stats(uint64_t received, uint64_t access_failed)
+{
+    struct stats_query sq;
+    struct stats_result r;
+    struct err e;
+
+    memset(&sq, 0, sizeof sq);
+    sq.scope.domains = example_only;
+    sq.scope.count = 1;
+    snprintf(sq.domain, sizeof sq.domain, "example.com");
+    sq.from = 1;
+    sq.to = 100000;
+    ck_assert_msg(store_stats(st, &sq, &r, &e) == 0, "%s", e.text);
+    ck_assert_uint_eq(r.totals.received, received);
+    ck_assert_uint_eq(r.totals.access_failed, access_failed);
+    stats_result_free(&r);
+}
+
 START_TEST(ignore_terms_hide_and_unhide)
 {
     struct settings s;
@@ -362,19 +382,33 @@ START_TEST(ignore_terms_hide_and_unhide)
     a.success = false;
     snprintf(a.detail, sizeof a.detail, "auth failed, 1 attempts");
     ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    /* the same failure over SMTP AUTH: a Postfix record, not a POP/IMAP one */
+    a.time = 60;
+    a.protocol = PROTO_SMTP;
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
     ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
-    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 2);
+    expect_stats(1, 2);
     ck_assert_int_eq(store_settings_get(st, &s, &e), 0);
     ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "amavis, other", &e), 0);
     ck_assert_int_eq(settings_set_text(&s, "ignore_terms_imap", "AUTH FAILED", &e), 0);
     ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
     ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 0);
-    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 0);
-    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "", &e), 0);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 60); /* the SMTP AUTH one stays */
+    expect_stats(0, 1);               /* hidden records are not counted either */
+    /* an SMTP term hides the SMTP AUTH failure, not the IMAP one */
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "auth failed", &e), 0);
     ck_assert_int_eq(settings_set_text(&s, "ignore_terms_imap", "", &e), 0);
     ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
-    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
     ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 50);
+    expect_stats(1, 1);
+    ck_assert_int_eq(settings_set_text(&s, "ignore_terms_smtp", "", &e), 0);
+    ck_assert_int_eq(store_settings_set(st, &s, &e), 0);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "", &c, &res), 2);
+    expect_stats(1, 2);
 }
 END_TEST
 
