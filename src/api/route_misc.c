@@ -144,10 +144,10 @@ int route_log_tail(struct api *a)
     if (limit <= 0)
         return reply_fail(a->reply, 404, "not_found", NULL,
                           "the log view is disabled (MaxLines = 0)");
+    if (limit > LOGTAIL_LINES_MAX)
+        limit = LOGTAIL_LINES_MAX; /* what is shown at most, whatever panel.ini says */
     if (lines > limit)
         lines = limit;
-    if (lines > LOGTAIL_LINES_MAX)
-        lines = LOGTAIL_LINES_MAX;
     path = log_path(a);
     if (path == NULL)
         return reply_fail(a->reply, 404, "not_found", NULL, "no configured mail log exists");
