@@ -110,6 +110,32 @@ const TOTALS = [
     ['access_failed', 'Failed logins'],
 ];
 
+// How current the numbers are: the start of the last analysis run that read
+// the whole log (GET /v1/stats log_read_to). Older than STALE_S, or never,
+// means the analysis cron is off or failing: said plainly, since every tab
+// and every alert waits for it.
+const STALE_S = 30 * 60;
+
+function Freshness({ readTo }) {
+    if (readTo === null || readTo === undefined)
+        return (
+            <Alert intent="warning" data-testid="freshness">
+                The mail log has not been analysed yet: lists and alerts start once the analysis cron has run.
+            </Alert>
+        );
+    const stale = Date.now() / 1000 - readTo > STALE_S;
+    const text = `Mail log analysed up to ${localTime(readTo)}`;
+    return stale ? (
+        <Alert intent="warning" data-testid="freshness">
+            {text}. Nothing newer is shown or checked for alerts: is the analysis cron running?
+        </Alert>
+    ) : (
+        <p className="ml-freshness" data-testid="freshness">
+            {text}.
+        </p>
+    );
+}
+
 export default function Overview({ api, domain }) {
     const [bucket, setBucket] = useState('day');
     const [stats, setStats] = useState(null);
@@ -132,6 +158,7 @@ export default function Overview({ api, domain }) {
     const t = stats.totals || {};
     return (
         <section className="ml-overview" aria-label="Overview" data-testid="overview">
+            <Freshness readTo={stats.log_read_to} />
             <div className="ml-totals">
                 {TOTALS.map(([k, label]) => (
                     <div key={k} className="ml-total" data-total={k}>

@@ -388,6 +388,7 @@ int route_stats(struct api *a)
     struct stats_result *r;
     const struct param *bucket;
     struct err e;
+    int64_t read_to = 0;
     int rc;
 
     memset(&sq, 0, sizeof sq);
@@ -412,10 +413,18 @@ int route_stats(struct api *a)
     if (r == NULL)
         return reply_internal(a->reply, "out of memory");
     rc = store_stats(a->store, &sq, r, &e);
-    if (rc < 0)
+    if (rc >= 0 && store_read_mark_get(a->store, &read_to, &e) < 0)
+        rc = -1;
+    if (rc < 0) {
         api_store_error(a, &e);
-    else
-        reply_json(a->reply, stats_json(r));
+    } else {
+        json_t *doc = stats_json(r);
+
+        /* how current the counts are: null before any complete ingest run */
+        json_object_set_new(doc, "log_read_to",
+                            read_to > 0 ? json_integer((json_int_t)read_to) : json_null());
+        reply_json(a->reply, doc);
+    }
     stats_result_free(r);
     free(r);
     return rc;

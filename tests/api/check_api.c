@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct world W;
 
@@ -422,6 +423,9 @@ START_TEST(stats_match_the_model)
     json_t *totals = json_object_get(doc, "totals"), *list;
     long long sum = 0, ok = 0, failed = 0, want_ok = 0, want_failed = 0;
 
+    /* the world's ingest read the whole log after the model's last record */
+    ck_assert_int_ge(jint(doc, "log_read_to"), (long long)W.m.t0);
+    ck_assert_int_le(jint(doc, "log_read_to"), (long long)time(NULL));
     ck_assert_int_eq(jint(totals, "received"), model_count("received", "example.com"));
     ck_assert_int_eq(jint(totals, "sent"), model_count("sent", "example.com"));
     ck_assert_int_eq(jint(totals, "not_received"), model_count("not-received", "example.com"));

@@ -308,6 +308,33 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await shot(ap, 'admin-overview');
     });
 
+    await test('admin: the overview says how current the analysis is, and warns when it stopped', async () => {
+        const fresh = ap.getByTestId('freshness');
+        const text = await fresh.textContent();
+        const m = text.match(/analysed up to (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/);
+        assert.ok(m, text);
+        // the demo's ingest started a few minutes ago at most (shown in the browser's time zone)
+        const shownMs = await ap.evaluate((s) => new Date(s.replace(' ', 'T')).getTime(), m[1]);
+        assert.ok(Math.abs(Date.now() - shownMs) < 15 * 60 * 1000, `${m[1]} is not the demo's ingest time`);
+        assert.equal(await fresh.evaluate((el) => el.classList.contains('ml-freshness')), true, 'no warning');
+        const db = path.join(demoDir, 'maillog.db');
+        const saved = execFileSync('sqlite3', [db, 'SELECT read_to FROM read_mark']).toString().trim();
+        try {
+            // the analysis cron stopped an hour ago
+            execFileSync('sqlite3', [db, `UPDATE read_mark SET read_to = ${Math.floor(Date.now() / 1000) - 3600}`]);
+            await listLoad(ap, 'access', () => ap.reload());
+            assert.match(await fresh.textContent(), /is the analysis cron running\?/);
+            // and never ran
+            execFileSync('sqlite3', [db, 'DELETE FROM read_mark']);
+            await listLoad(ap, 'access', () => ap.reload());
+            assert.match(await fresh.textContent(), /has not been analysed yet/);
+        } finally {
+            execFileSync('sqlite3', [db, `INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ${Number(saved)})`]);
+        }
+        await listLoad(ap, 'access', () => ap.reload());
+        assert.equal(await fresh.evaluate((el) => el.classList.contains('ml-freshness')), true);
+    });
+
     await test('admin: every tab opens, lists rows, and is screenshotted', async () => {
         for (const id of Object.keys(TAB_TITLES)) {
             const res = await openTab(ap, id);
