@@ -102,7 +102,6 @@ export default function ConfigTab({ api, domain, countries }) {
                     setSaved(false);
                     setValues((old) => {
                         const next = { ...old, [name]: value };
-                        if (name === 'usual_countries' && !(value || []).length) next.notify = false;
                         if (!next.notify) next.force_password_change = false;
                         return next;
                     });

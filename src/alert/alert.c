@@ -518,13 +518,18 @@ static int parse_ip_list(const char (*items)[SETTINGS_IP_LEN], int count, struct
     return cidr_list_parse(joined, out, e);
 }
 
+/* How late a line may reach the log file after the time it carries
+ * (syslog daemons buffer, remote hosts forward): an hour counts as read once
+ * the read mark is this far past its end. */
+#define READ_MARK_LAG_S 60
+
 /* The start of the last hour that is complete: ALERT_GRACE_S past its end
- * and ended before the read mark (an hour the ingest has not read to its end
- * would look quiet and be settled as such for good). */
+ * and read by the ingest, READ_MARK_LAG_S to spare (an hour the ingest has
+ * not read to its end would look quiet and be settled as such for good). */
 static int64_t last_complete_hour(const struct run *r)
 {
     int64_t by_clock = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
-    int64_t by_log = r->read_to / 3600 * 3600 - 3600;
+    int64_t by_log = (r->read_to - READ_MARK_LAG_S) / 3600 * 3600 - 3600;
 
     return by_log < by_clock ? by_log : by_clock;
 }
@@ -568,15 +573,16 @@ static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *h
     sqlite3_bind_int64(q, 3, r->o->now);
     if (step_done(r, q, e) < 0)
         return -1;
-    if (ds->notify_since > 0 && ds->notify_since / 3600 * 3600 > first)
-        first = ds->notify_since / 3600 * 3600;
+    /* hours before notify went on are not examined (a report still pending
+     * from an earlier time notify was on is retried all the same) */
+    int64_t since = ds->notify_since > 0 ? ds->notify_since / 3600 * 3600 : 0;
     for (int64_t hour = first; hour <= last; hour += 3600) {
         char state[16] = "";
         int found = report_get(r, domain, hour, state, sizeof state, e);
 
         if (found < 0)
             return -1;
-        if (!found || strcmp(state, "pending") == 0)
+        if ((!found && hour >= since) || (found && strcmp(state, "pending") == 0))
             hours[(*n)++] = hour;
     }
     return 0;
@@ -591,8 +597,8 @@ struct given_passwords {
     int count;
 };
 
-/* Removes from f the mailboxes in given, then adds f's remaining ones. */
-static void drop_given_passwords(struct alert_findings *f, struct given_passwords *given)
+/* Removes from f the mailboxes in given. */
+static void drop_given_passwords(struct alert_findings *f, const struct given_passwords *given)
 {
     int kept = 0;
 
@@ -606,11 +612,16 @@ static void drop_given_passwords(struct alert_findings *f, struct given_password
         if (kept != i)
             f->passwords[kept] = f->passwords[i];
         kept++;
-        if (given->count < GIVEN_MAX)
-            snprintf(given->mailbox[given->count++], RECORD_ADDR_MAX, "%s",
-                     f->passwords[i].mailbox);
     }
     f->password_count = kept;
+}
+
+/* Adds f's mailboxes to given: their report was accepted (only then is a
+ * password set; an older report of the run may still carry one if not). */
+static void remember_given_passwords(const struct alert_findings *f, struct given_passwords *given)
+{
+    for (int i = 0; i < f->password_count && given->count < GIVEN_MAX; i++)
+        snprintf(given->mailbox[given->count++], RECORD_ADDR_MAX, "%s", f->passwords[i].mailbox);
 }
 
 /* One domain: every due hour is examined in one transaction that records
@@ -661,11 +672,17 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
     }
     for (int i = nsend - 1; i >= 0; i--) {
         int found = collect_hour(r, ds, hours[i], e);
+        int accepted_before = r->sum->reports_sent;
 
-        if (found > 0)
-            drop_given_passwords(r->f, given);
-        if (found < 0 || (found > 0 && send_report(r, owner, e) < 0))
+        if (found < 0)
             goto out;
+        if (found == 0)
+            continue;
+        drop_given_passwords(r->f, given);
+        if (send_report(r, owner, e) < 0)
+            goto out;
+        if (r->sum->reports_sent > accepted_before)
+            remember_given_passwords(r->f, given);
     }
     rc = 0;
 out:

@@ -91,7 +91,8 @@ static void warn_log_behind(int64_t read_to)
         snprintf(when, sizeof when, "%lld", (long long)read_to);
     fprintf(stderr,
             "maillog alerts: warning: the logs were last read to their end by the ingest of %s "
-            "(is cron_enabled off?); later hours are examined once it has caught up\n",
+            "(is cron_enabled off?); later hours are examined once it has caught up, those of the "
+            "last 24 hours by then\n",
             when);
 }
 

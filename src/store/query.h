@@ -283,8 +283,9 @@ int domain_settings_validate(const struct domain_settings *ds, struct err *e);
 
 /* get: defaults (nothing usual, notify off) when never set. set: validates
  * and replaces atomically; notify_since becomes now when notify goes from off
- * to on, stays while notify stays on, and 0 when it goes off. The domain name
- * is lower-cased. */
+ * (or on without a usual country, as older versions allowed) to on, stays
+ * while notify stays on, and 0 when it goes off. The domain name is
+ * lower-cased. */
 int store_domain_settings_get(struct store *s, const char *domain, struct domain_settings *ds,
                               struct err *e);
 int store_domain_settings_set(struct store *s, const struct domain_settings *ds, struct err *e);

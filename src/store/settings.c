@@ -418,8 +418,8 @@ int store_domain_settings_set(struct store *s, const struct domain_settings *ds,
                            " notify_since)"
                            " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%s','now'),"
                            " CASE WHEN ?3 = 0 THEN 0 ELSE coalesce((SELECT notify_since FROM"
-                           " domain_settings WHERE domain = ?1 AND notify = 1),"
-                           " strftime('%s','now')) END)",
+                           " domain_settings WHERE domain = ?1 AND notify = 1"
+                           " AND usual_countries <> ''), strftime('%s','now')) END)",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         goto done;

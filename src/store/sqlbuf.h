@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SQLBUF_TEXT_MAX 8192
+#define SQLBUF_TEXT_MAX 16384
 #define SQLBUF_BINDS_MAX 128
 
 struct sqlbuf_bind {

@@ -266,7 +266,11 @@ static const char schema_v6[] =
  * switching notify on does not bring a day of old logins at once. */
 static const char schema_v7[] =
     "CREATE TABLE read_mark(id INTEGER PRIMARY KEY CHECK (id = 1), read_to INTEGER NOT NULL);"
-    "ALTER TABLE domain_settings ADD COLUMN notify_since INTEGER NOT NULL DEFAULT 0;";
+    "ALTER TABLE domain_settings ADD COLUMN notify_since INTEGER NOT NULL DEFAULT 0;"
+    /* notify on without a usual country never reported anything: it counts
+     * as switched on when a country is added, not as on for long */
+    "UPDATE domain_settings SET notify_since = CAST(strftime('%s','now') AS INTEGER)"
+    " WHERE notify = 1 AND usual_countries = '';";
 
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,

@@ -28,6 +28,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -81,6 +82,71 @@ class Sink:
             raw = open(path, "rb").read()
             out.append(Mail(raw))
         return out
+
+
+class RefusingSink:
+    """A minimal SMTP server that answers the first mail's end of data with
+    451 and accepts the later ones (stored like Sink's, with X-Rcpt-Args),
+    for what happens when one report of a run is refused."""
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "refusing-sink")
+        os.mkdir(self.dir)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.session(conn)
+
+    def session(self, conn):
+        f = conn.makefile("rb")
+        say = lambda text: conn.sendall(text.encode() + b"\r\n")
+        rcpts = []
+        say("220 refusing-sink")
+        for raw in f:
+            cmd = raw.decode(errors="replace").strip()
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb == "RCPT":
+                rcpts.append(cmd.split(":", 1)[1].strip())
+                say("250 ok")
+            elif verb == "DATA":
+                say("354 go on")
+                data = b""
+                for line in f:
+                    if line in (b".\r\n", b".\n"):
+                        break
+                    data += line[1:] if line.startswith(b"..") else line
+                self.count += 1
+                if self.count == 1:
+                    say("451 4.7.1 try again later")
+                else:
+                    head = "".join("X-Rcpt-Args: %s\r\n" % r for r in rcpts).encode()
+                    with open(os.path.join(self.dir, "%04d" % self.count), "wb") as out:
+                        out.write(head + data)
+                    say("250 queued")
+                rcpts = []
+            elif verb == "QUIT":
+                say("221 bye")
+                return
+            else:
+                say("250 ok")
+
+    def stop(self):
+        self.sock.close()
+
+    def mails(self):
+        return [Mail(open(p, "rb").read()) for p in sorted(glob.glob(self.dir + "/*"))]
 
 
 class Mail:
@@ -661,6 +727,10 @@ def test_hours_wait_until_the_ingest_has_read_them():
         r = env.run(read_to=False)
         assert r.returncode == 0 and env.mails() == [], r.stderr
         assert "no `maillog ingest` run has read the logs" in r.stderr, r.stderr
+        # an ingest that started at 10:00:30 may have missed a 9:59 line that
+        # reached the file late: the hour still waits
+        r = env.run(now=H9 + 3600 + 600, read_to=H9 + 3600 + 30)
+        assert r.returncode == 0 and env.mails() == [], r.stderr
         # the ingest of 10:15 read everything: the 10:20 run reports the hour
         r = env.run(now=H9 + 3600 + 1200, read_to=H9 + 3600 + 900)
         assert r.returncode == 0 and r.stderr == "", r.stderr
@@ -694,6 +764,73 @@ def test_one_new_password_per_mailbox_in_a_run():
         assert with_anna[0].passwords()["anna@example.com"] == anna_pw
         # every report still lists anna's login of its hour
         assert all("anna@example.com" in m.text for m in mails)
+    finally:
+        env.close()
+
+
+def test_a_refused_newest_report_leaves_the_password_to_an_older_one():
+    env = Env(start_sink=False)
+    env.sink = RefusingSink(env.dir)
+    env.port = env.sink.port
+    env.write_config()
+    try:
+        env.domain("example.com", "owner@example.org", force=1)
+        for hours_back in (1, 2):  # anna at 9:05 and 8:05
+            env.event(H9 + 3600 - hours_back * 3600 + 300, "anna@example.com",
+                      "203.0.113.7", "US")
+        r = env.run()
+        assert r.returncode == 1, r.stderr  # the 9:00 report was refused: retried
+        (m,) = env.mails()
+        assert "08:00\u201309:00" in m.subject, m.subject
+        # the accepted 8:00 report changes anna's password, and says so
+        (call,) = env.commands()
+        assert call[0][-1] == "anna@example.com"
+        assert m.passwords() == {"anna@example.com": call[1]}
+        assert env.states()[("example.com", H9)] == "pending"
+    finally:
+        env.close()
+
+
+def test_a_pending_report_survives_notify_off_and_on():
+    env = forced_env(start_sink=False)  # SMTP down at 10:09: the 9:00 report is pending
+    try:
+        assert env.run().returncode == 1
+        assert env.states() == {("example.com", H9): "pending"}
+        # notify off and on again at 10:30 (as `maillog settings` stamps it)
+        env.sql.execute("UPDATE domain_settings SET notify_since = ?", (H9 + 3600 + 1800,))
+        env.sink = Sink(env.dir)
+        env.port = env.sink.port
+        env.write_config()
+        r = env.run(now=NOW + 3600)
+        assert r.returncode == 0, r.stderr
+        (m,) = reports(env.mails())
+        assert m.subject == SUBJECT_9, m.subject
+        assert env.states() == {("example.com", H9): "sent"}
+    finally:
+        env.close()
+
+
+def test_upgrade_counts_notify_without_countries_as_off():
+    env = Env()
+    try:
+        # the database as version 6 left it: notify on for a domain without a
+        # usual country (nothing was ever reported for it), and for one with
+        db = env.sql
+        db.execute("DROP TABLE read_mark")
+        db.execute("ALTER TABLE domain_settings DROP COLUMN notify_since")
+        db.execute("INSERT INTO domain_settings(domain, usual_countries, notify) VALUES"
+                   " ('bare.test', '', 1), ('set.test', 'DE', 1)")
+        db.execute("PRAGMA user_version = 6")
+        t0 = int(time.time())
+        env.settings("retention_days=7")  # any command brings the schema to the current version
+        since = dict(db.execute("SELECT domain, notify_since FROM domain_settings"))
+        assert since["set.test"] == 0, since  # on since before the column existed
+        assert t0 <= since["bare.test"] <= int(time.time()), since
+        # and a row saved without a country by the settings before the upgrade
+        db.execute("UPDATE domain_settings SET notify_since = 0 WHERE domain = 'bare.test'")
+        env.settings("usual_countries=DE", "notify=1", domain="bare.test")
+        since = dict(db.execute("SELECT domain, notify_since FROM domain_settings"))
+        assert t0 <= since["bare.test"] <= int(time.time()), since
     finally:
         env.close()
 

@@ -319,7 +319,10 @@ t_errors() {
     before=$(canon "$E/l.db" | md5sum)
     flock "$E/l.db.lock" sleep 6 &
     lockpid=$!
-    while flock -n "$E/l.db.lock" true; do sleep 0.01; done # until flock holds it
+    for _ in $(seq 1 500); do # until flock holds it (at most 5 s)
+        flock -n "$E/l.db.lock" true || break
+        sleep 0.01
+    done
     expect "errors: busy lock: exit 0 with a message" 0 "another ingest" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
     wait $lockpid
@@ -332,7 +335,10 @@ t_errors() {
     ) | sqlite3 "$E/l.db" &
     dbpid=$!
     # until sqlite3 holds the write lock
-    while sqlite3 "$E/l.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null; do sleep 0.01; done
+    for _ in $(seq 1 500); do
+        sqlite3 "$E/l.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null || break
+        sleep 0.01
+    done
     echo "more" >>"$E/log"
     expect "errors: locked database: clear message" 1 "database is locked" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
