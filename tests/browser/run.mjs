@@ -167,6 +167,20 @@ async function counts(page) {
 }
 
 // Runs action and waits for the list answer it causes, then for React.
+// Picks one option of the form's searchable multi-select "label" by typing
+// `typed`, then closes the option list (it lies over the fields below it).
+// Under load a single Escape can arrive before the select has focus again, so
+// the list is closed by a click outside it and awaited.
+async function chooseOption(page, form, label, typed, option) {
+    const field = form.locator('.pul-form-field', { hasText: label });
+    await field.locator('[role="combobox"], input').first().click();
+    await page.keyboard.type(typed);
+    await page.getByRole('option', { name: option }).click();
+    await page.keyboard.press('Escape');
+    await page.mouse.click(2, 2);
+    await page.getByRole('option').first().waitFor({ state: 'hidden' });
+}
+
 async function listLoad(page, tab, action) {
     const [res] = await Promise.all([
         page.waitForResponse((r) => new URL(r.url()).pathname.endsWith(`/v1/${tab}`) && r.request().method() === 'GET'),
@@ -586,11 +600,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         // Notifications need a usual country (with none, no login is unusual).
         assert.equal(await notify.isDisabled(), true, 'notify disabled without a usual country');
         await form.getByText('Choose at least one usual country first').waitFor();
-        const countryField = form.locator('.pul-form-field', { hasText: 'Usual countries' });
-        await countryField.locator('[role="combobox"], input').first().click();
-        await cp.keyboard.type('Germ');
-        await cp.getByRole('option', { name: /^DE Germany/ }).click();
-        await cp.keyboard.press('Escape');
+        await chooseOption(cp, form, 'Usual countries', 'Germ', /^DE Germany/);
         assert.equal(await notify.isDisabled(), false, 'notify enabled once a country is chosen');
         await notify.check({ force: true });
         assert.equal(await force.isDisabled(), false);
@@ -744,11 +754,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await listLoad(rp, 'access', () => rp.goto(base));
         await openTab(rp, 'config');
         const form = rp.getByTestId('config');
-        const field = form.locator('.pul-form-field', { hasText: 'Usual countries' });
-        await field.locator('[role="combobox"], input').first().click();
-        await rp.keyboard.type('Austr');
-        await rp.getByRole('option', { name: /^AT Austria/ }).click();
-        await rp.keyboard.press('Escape');
+        await chooseOption(rp, form, 'Usual countries', 'Austr', /^AT Austria/);
         const [ok] = await Promise.all([
             rp.waitForResponse((r) => /\/settings$/.test(r.url()) && r.request().method() === 'PUT'),
             form.getByRole('button', { name: 'Save' }).click(),
