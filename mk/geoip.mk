@@ -19,12 +19,16 @@ build/.deps-geoip: scripts/deps.sh
 	scripts/deps.sh geoip
 	@touch $@
 
+# The package is kept beside the database (one download; the check and its
+# rebuild use the same data, also when Debian has a newer one by then).
+GEOIP_DEB_DIR := build/geoip/deb
+
 $(GEOIP_DB): scripts/build-geoip build/.deps-geoip
 	@mkdir -p $(dir $@)
-	scripts/build-geoip $@
+	GEOIP_DEB_DIR=$(GEOIP_DEB_DIR) scripts/build-geoip $@
 
 check-geoip: $(GEOIP_DB)
-	tests/geo/check-build-geoip.sh $(GEOIP_DB)
+	GEOIP_DEB_DIR=$(GEOIP_DEB_DIR) tests/geo/check-build-geoip.sh $(GEOIP_DB)
 
 CHECK_TARGETS += check-geoip
 

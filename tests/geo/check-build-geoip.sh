@@ -2,8 +2,9 @@
 # check-build-geoip.sh DB.mmdb — checks a database made by scripts/build-geoip
 # against the data it was made from.
 #
-# Fetches the same tor-geoipdb package (apt-get download, unpacked in a temp
-# directory), takes every Nth range of its geoip and geoip6 files, and asks
+# Takes the tor-geoipdb package the database was built from (kept in
+# GEOIP_DEB_DIR by make; else apt-get download), unpacks it in a temp
+# directory, takes every Nth range of its geoip and geoip6 files, and asks
 # mmdblookup for the first and last address of each: an ISO 3166-1 code must
 # come back as itself ("UK" as "GB"), any other code ("??", "EU", …) as no
 # entry. Then checks the metadata, and that a second build is byte-identical
@@ -19,7 +20,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 chmod 755 "$tmp"
 chown _apt "$tmp" 2>/dev/null || true
-(cd "$tmp" && apt-get download -qq tor-geoipdb >/dev/null)
+# the package the database was built from when kept (GEOIP_DEB_DIR), else
+# the current one
+kept=$(ls "${GEOIP_DEB_DIR:-/nonexistent}"/tor-geoipdb_*.deb 2>/dev/null | tail -1)
+if [ -n "$kept" ]; then
+    cp "$kept" "$tmp/"
+else
+    (cd "$tmp" && apt-get download -qq tor-geoipdb >/dev/null)
+fi
 dpkg-deb -x "$tmp"/tor-geoipdb_*.deb "$tmp/root"
 data=$tmp/root/usr/share/tor
 
