@@ -317,7 +317,10 @@ t_errors() {
     # another ingest holds the lock: exit 0 with a message, database untouched
     ingest "$E/l.db" "$E/log"
     before=$(canon "$E/l.db" | md5sum)
-    flock "$E/l.db.lock" sleep 6 &
+    # the holders keep their lock until the test is done with it (at most 60 s)
+    hold="for _ in \$(seq 1 1200); do [ -e '$E/release' ] && break; sleep 0.05; done"
+    rm -f "$E/release"
+    flock "$E/l.db.lock" sh -c "$hold" &
     lockpid=$!
     for _ in $(seq 1 500); do # until flock holds it (at most 5 s)
         flock -n "$E/l.db.lock" true || break
@@ -325,12 +328,14 @@ t_errors() {
     done
     expect "errors: busy lock: exit 0 with a message" 0 "another ingest" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
+    touch "$E/release"
     wait $lockpid
+    rm -f "$E/release"
     # a writer holds the database itself (not our lock): clear message, exit 1
     (
         echo ".timeout 5000"
         echo "BEGIN EXCLUSIVE; INSERT INTO settings VALUES('x','y');"
-        sleep 9
+        sh -c "$hold"
         echo "ROLLBACK;"
     ) | sqlite3 "$E/l.db" &
     dbpid=$!
@@ -342,6 +347,7 @@ t_errors() {
     echo "more" >>"$E/log"
     expect "errors: locked database: clear message" 1 "database is locked" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
+    touch "$E/release"
     wait $dbpid
     [ "$(canon "$E/l.db" | md5sum)" = "$before" ] && pass "errors: locked: database unchanged" ||
         fail "errors: locked: database changed"

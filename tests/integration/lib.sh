@@ -136,11 +136,15 @@ itest_port_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# itest_pick_ports — ten consecutive free ports from a random base.
+# itest_pick_ports — ten consecutive free ports from a random base, below
+# the kernel's range for outgoing connections (a probe or a client there
+# could take one of them between the check and the daemon's bind).
 itest_pick_ports() {
-    local _ base p ok
+    local _ base p ok low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$low" -gt 12100 ] 2>/dev/null || low=32768
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-        base=$((20000 + (RANDOM % 400) * 100))
+        base=$((10000 + (RANDOM % ((low - 10100) / 100)) * 100))
         ok=1
         for p in $(seq "$base" $((base + 9))); do
             itest_port_free "$p" || { ok=0; break; }
