@@ -146,6 +146,8 @@ INI
     $helper login "$imap" carol@hosted-b.example Carol-pw3 198.51.100.5 || { e2e_fail "carol's login"; return; }
     t=$(date +%s)
     itest_sync_logs
+    itest_wait_log 'Login: user=<alice@hosted-a.example>.*rip=203\.0\.113\.7'
+    itest_wait_log 'Login: user=<carol@hosted-b.example>.*rip=198\.51\.100\.5'
     t0=$(date +%s)
     "$maillog" ingest --config "$run/maillog.ini" || { e2e_fail "ingest"; return; }
     # The ingest read the log to its end: its start time is the read mark.

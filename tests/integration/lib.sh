@@ -20,6 +20,7 @@
 #   ... traffic ...
 #   itest_wait_queue                # until Postfix has nothing in flight (deferred mail may stay)
 #   itest_sync_logs                 # until rsyslogd has written everything logged so far
+#   itest_wait_log REGEX [SECONDS]  # until a line matches (Dovecot's lines come through its log process)
 #   itest_rotate_logs [rhel|debian] # logrotate (rename + HUP rsyslogd) with the configs written here
 #   itest_set_password USER PASS    # change a mailbox password in Dovecot's passwd-file (live)
 #   itest_passwd_settle             # after a passwd-file change: wait until Dovecot sees it
@@ -563,6 +564,19 @@ itest_wait_queue() {
         sleep 0.2
     done
     itest_die "Postfix queue still busy after ${max}s"
+}
+
+# itest_wait_log REGEX [SECONDS] — until the RHEL-format log has a line
+# matching REGEX (grep -E). Dovecot logs through its own log process, so its
+# lines can reach rsyslogd after a marker sent straight to it: a test that
+# needs a Dovecot line waits for that line.
+itest_wait_log() {
+    local _
+    for _ in $(seq 1 $((${2:-30} * 10))); do
+        grep -Eq "$1" "$ITEST_LOG_RHEL" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    itest_die "no line matching '$1' in $ITEST_LOG_RHEL after ${2:-30}s"
 }
 
 # itest_sync_logs — logs a marker and waits until both files contain it, so
