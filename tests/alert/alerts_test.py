@@ -55,8 +55,7 @@ class Sink:
     """smtp-sink capturing accepted mails into files under dir."""
 
     def __init__(self, root, args=()):
-        self.dir = os.path.join(root, "sink-%d" % free_port())
-        os.mkdir(self.dir)
+        self.dir = tempfile.mkdtemp(prefix="sink-", dir=root)
         os.chmod(self.dir, 0o777)
         self.port = free_port()
         self.proc = subprocess.Popen(
