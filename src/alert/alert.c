@@ -107,6 +107,29 @@ static int report_get(struct run *r, const char *domain, int64_t hour, char *sta
     return rc == SQLITE_ROW;
 }
 
+/* 1 when a row of the domain covers part of the hour starting at `hour`:
+ * rows made while the hours were aligned differently (UTC hours, before
+ * reports followed the server's clock hours; a half-hour time zone), whose
+ * logins were examined already. */
+static int hour_overlaps(struct run *r, const char *domain, int64_t hour, struct err *e)
+{
+    sqlite3_stmt *q;
+    int rc, found = 0;
+
+    if (prepare(r,
+                "SELECT EXISTS(SELECT 1 FROM alert_reports WHERE domain = ?1"
+                " AND hour_start > ?2 - 3600 AND hour_start < ?2 + 3600 AND hour_start <> ?2)",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, hour);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        found = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? found : db_err(r, e, "read alert_reports");
+}
+
 /* Sets the state of (domain, hour), creating the row; bump adds an attempt. */
 static int report_set(struct run *r, const char *domain, int64_t hour, const char *state, bool bump,
                       const char *error, struct err *e)
@@ -528,8 +551,10 @@ static int parse_ip_list(const char (*items)[SETTINGS_IP_LEN], int count, struct
  * not read to its end would look quiet and be settled as such for good). */
 static int64_t last_complete_hour(const struct run *r)
 {
-    int64_t by_clock = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
-    int64_t by_log = (r->read_to - READ_MARK_LAG_S) / 3600 * 3600 - 3600;
+    int64_t by_clock = alert_hour_start(r->o->now - ALERT_GRACE_S) - 3600;
+    int64_t by_log = r->read_to > READ_MARK_LAG_S
+                         ? alert_hour_start(r->read_to - READ_MARK_LAG_S) - 3600
+                         : -1; /* never read to the end: no hour is complete */
 
     return by_log < by_clock ? by_log : by_clock;
 }
@@ -542,7 +567,7 @@ static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *h
                      struct err *e)
 {
     const char *domain = ds->domain;
-    int64_t clock_last = (r->o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
+    int64_t clock_last = alert_hour_start(r->o->now - ALERT_GRACE_S) - 3600;
     int64_t first = clock_last - (ALERT_CATCHUP_HOURS - 1) * 3600;
     int64_t last = last_complete_hour(r);
     sqlite3_stmt *q;
@@ -575,15 +600,23 @@ static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *h
         return -1;
     /* hours before notify went on are not examined (a report still pending
      * from an earlier time notify was on is retried all the same) */
-    int64_t since = ds->notify_since > 0 ? ds->notify_since / 3600 * 3600 : 0;
+    int64_t since = ds->notify_since > 0 ? alert_hour_start(ds->notify_since) : 0;
     for (int64_t hour = first; hour <= last; hour += 3600) {
         char state[16] = "";
         int found = report_get(r, domain, hour, state, sizeof state, e);
 
         if (found < 0)
             return -1;
-        if ((!found && hour >= since) || (found && strcmp(state, "pending") == 0))
+        if (found && strcmp(state, "pending") == 0) {
             hours[(*n)++] = hour;
+        } else if (!found && hour >= since) {
+            int overlaps = hour_overlaps(r, domain, hour, e);
+
+            if (overlaps < 0)
+                return -1;
+            if (!overlaps) /* else examined already, in a window aligned differently */
+                hours[(*n)++] = hour;
+        }
     }
     return 0;
 }
@@ -913,7 +946,7 @@ int alert_run(const struct config *cfg, struct store *st, const struct alert_opt
     if (store_read_mark_get(st, &r.read_to, e) < 0)
         goto out;
     sum->read_to = r.read_to;
-    sum->log_behind = last_complete_hour(&r) < (o->now - ALERT_GRACE_S - 3600) / 3600 * 3600;
+    sum->log_behind = last_complete_hour(&r) < alert_hour_start(o->now - ALERT_GRACE_S) - 3600;
     if (recover(&r, e) < 0 || run_domains(&r, e) < 0 || send_notices(&r, e) < 0)
         goto out;
     rc = 0;

@@ -9,7 +9,10 @@
  * domain, from an IP neither in the server's excluded_ips nor the domain's ip_exceptions (CIDR).
  * Logins without a country (local addresses, no GeoIP data) are never flagged. Failed logins from
  * unusual countries are grouped per IP; an IP with ALERT_BURST_MIN or more failures in the hour is
- * a burst and is listed in the report (bursts alone also cause a report). An hour is complete
+ * a burst and is listed in the report (bursts alone also cause a report). Hours are the
+ * server's clock hours (alert_hour_start: local time, also in half-hour time zones; an hour
+ * partly covered by a row of another alignment, from before the upgrade that brought this, is
+ * taken as examined). An hour is complete
  * ALERT_GRACE_S seconds after its end, so a run at 10:09 covers 9:00-10:00, and once an ingest that
  * started after its end has read every log to the end (the read mark, store_read_mark_get): an hour
  * the ingest has not read yet waits for it rather than being judged quiet.

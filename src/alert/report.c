@@ -27,6 +27,16 @@ static void fmt_time(int64_t t, const char *fmt, char *out, size_t size)
 #pragma GCC diagnostic pop
 }
 
+int64_t alert_hour_start(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (localtime_r(&tt, &tm) == NULL)
+        return t - ((t % 3600) + 3600) % 3600;
+    return t - (int64_t)tm.tm_min * 60 - tm.tm_sec;
+}
+
 /* "2026-11-25 09:00–10:00 UTC" */
 static void fmt_hour(int64_t hour_start, char *out, size_t size)
 {
@@ -305,7 +315,7 @@ void report_sample(struct alert_findings *f, int64_t now)
     memset(f, 0, sizeof *f);
     f->test = true;
     snprintf(f->domain, sizeof f->domain, "example.com");
-    f->hour_start = now / 3600 * 3600 - 3600;
+    f->hour_start = alert_hour_start(now) - 3600;
     snprintf(f->usual[0], sizeof f->usual[0], "DE");
     snprintf(f->usual[1], sizeof f->usual[1], "FR");
     f->usual_count = 2;

@@ -60,6 +60,11 @@ struct alert_findings {
     int password_count;
 };
 
+/* The start of the server's clock hour that contains t (local time, so a
+ * report at 10:09 is about 9:00-10:00 also where the offset from UTC is not
+ * a whole number of hours). Reports are about these hours. */
+int64_t alert_hour_start(int64_t t);
+
 /* The report: subject (clean UTF-8) into subject[size], bodies into text and
  * html (appended). */
 void report_render(const struct alert_findings *f, char *subject, size_t size, struct mbuf *text,

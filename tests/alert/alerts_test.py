@@ -200,14 +200,14 @@ class Env:
         self.sql.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run(self, now=NOW, crash=None, args=(), read_to=None):
+    def run(self, now=NOW, crash=None, args=(), read_to=None, tz="UTC"):
         """`maillog alerts --now NOW`. read_to: the read mark set first, as the
         ingest cron leaves it (default NOW: the logs were read to their end just
         now; False: left as it is)."""
         if hasattr(self, "sql") and read_to is not False:
             self.sql.execute("INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ?)",
                              (now if read_to is None else read_to,))
-        env = dict(os.environ, TZ="UTC")
+        env = dict(os.environ, TZ=tz)
         env.pop("MAILLOG_TEST_CRASH", None)
         if crash:
             env["MAILLOG_TEST_CRASH"] = crash
@@ -830,6 +830,48 @@ def test_upgrade_counts_notify_without_countries_as_off():
         env.settings("usual_countries=DE", "notify=1", domain="bare.test")
         since = dict(db.execute("SELECT domain, notify_since FROM domain_settings"))
         assert t0 <= since["bare.test"] <= int(time.time()), since
+    finally:
+        env.close()
+
+
+def test_hours_are_the_servers_clock_hours():
+    # India: UTC+5:30 (a POSIX TZ string, no tzdata needed). H9 is 14:30 there.
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        env.event(H9 - 600, "early@example.com", "203.0.113.5", "US")  # 14:20
+        env.event(H9 + 1500, "late@example.com", "203.0.113.6", "US")  # 14:55
+        env.event(H9 + 1900, "next@example.com", "203.0.113.7", "US")  # 15:01
+        r = env.run(now=H9 + 1800 + 540, tz="IST-5:30")  # 15:09
+        assert r.returncode == 0, r.stderr
+        (m,) = env.mails()
+        assert m.subject == "Suspicious logins: example.com, 2026-11-25 14:00\u201315:00 IST", \
+            m.subject
+        assert "early@example.com" in m.text and "late@example.com" in m.text
+        assert "next@example.com" not in m.text
+        assert env.states() == {("example.com", H9 - 1800): "sent"}
+    finally:
+        env.close()
+
+
+def test_half_hour_zone_after_upgrade_reports_nothing_twice():
+    # An older version examined UTC hours; this one takes the server's clock
+    # hours, which on a +5:30 server overlap those.
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        env.event(H9 - 3000, "seen@example.com", "203.0.113.5", "US")  # 08:10 UTC
+        r = env.run(now=H9 + 540)  # the old alignment, as UTC: 8:00-9:00 reported
+        assert r.returncode == 0 and len(env.mails()) == 1, r.stderr
+        (old,) = env.mails()
+        # upgraded; the server is at +5:30 and it is 16:09 there (10:39 UTC)
+        env.event(H9 + 3000, "new@example.com", "203.0.113.6", "US")  # 09:50 UTC, 15:20 IST
+        r = env.run(now=H9 + 3600 + 1800 + 540, tz="IST-5:30")
+        assert r.returncode == 0, r.stderr
+        new = [m for m in env.mails() if m.raw != old.raw]  # file order is not send order
+        assert len(new) == 1, [m.subject for m in new]
+        assert "15:00\u201316:00 IST" in new[0].subject, new[0].subject
+        assert "new@example.com" in new[0].text and "seen@example.com" not in new[0].text
     finally:
         env.close()
 
