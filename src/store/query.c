@@ -403,7 +403,7 @@ struct tab_sql {
     const char *domain_column;
     const char *conditions; /* the partial index's WHERE, repeated literally */
     const char *fts;
-    const char *fallback_columns[4]; /* the searched columns, for the exact test */
+    const char *fallback_columns[5]; /* the searched columns, for the exact test */
 };
 
 static const struct tab_sql tab_sql[TAB_COUNT] = {
@@ -413,22 +413,22 @@ static const struct tab_sql tab_sql[TAB_COUNT] = {
                       "recipient_domain",
                       "is_hop = 0",
                       "deliveries_fts",
-                      {"sender", "recipient", "msgid", "status_text"}},
+                      {"sender", "recipient", "msgid", "status_text", "queue_id"}},
     [TAB_SENT] = {"deliveries",
                   "sent_domain",
                   "is_hop = 0 AND sent_domain <> ''",
                   "deliveries_fts",
-                  {"sender", "recipient", "msgid", "status_text"}},
+                  {"sender", "recipient", "msgid", "status_text", "queue_id"}},
     [TAB_NOT_RECEIVED] = {"deliveries",
                           "recipient_domain",
                           "is_hop = 0 AND status <> 0",
                           "deliveries_fts",
-                          {"sender", "recipient", "msgid", "status_text"}},
+                          {"sender", "recipient", "msgid", "status_text", "queue_id"}},
     [TAB_NOT_SENT] = {"deliveries",
                       "sent_domain",
                       "is_hop = 0 AND sent_domain <> '' AND status <> 0",
                       "deliveries_fts",
-                      {"sender", "recipient", "msgid", "status_text"}},
+                      {"sender", "recipient", "msgid", "status_text", "queue_id"}},
 };
 
 /* The SQL expression a sort column stands for in tab. */
@@ -690,7 +690,7 @@ static void where_add(struct sqlbuf *b, struct where_ctx *w)
         }
         /* the exact test (for short texts, the only one) */
         sqlbuf_add(b, " AND (0");
-        for (i = 0; i < 4 && t->fallback_columns[i]; i++) {
+        for (i = 0; i < 5 && t->fallback_columns[i]; i++) {
             sqlbuf_add(b, " OR instr(lower(");
             sqlbuf_add(b, t->fallback_columns[i]);
             sqlbuf_add(b, "), ");

@@ -94,9 +94,10 @@ struct query {
     struct query_scope scope;
     char domain[QUERY_DOMAIN_MAX]; /* "" = the whole scope */
     char q[QUERY_Q_MAX + 1];       /* substring, "" = none; case-insensitive (ASCII); searched
-                                      in mail tabs: sender, recipient, msgid, and the status
-                                      text of rows not delivered (sent rows' "250 … queued as"
-                                      texts are not indexed); access: mailbox, ip, detail */
+                                      in mail tabs: sender, recipient, msgid, queue ID, and the
+                                      status text of rows not delivered (sent rows' "250 …
+                                      queued as" texts are not indexed); access: mailbox, ip,
+                                      detail */
     int64_t from;                  /* time >= from; 0 = no bound */
     int64_t to;                    /* time < to; 0 = no bound */
     int status;                    /* -1 any; mail tabs: enum delivery_status;

@@ -272,9 +272,38 @@ static const char schema_v7[] =
     "UPDATE domain_settings SET notify_since = CAST(strftime('%s','now') AS INTEGER)"
     " WHERE notify = 1 AND usual_countries = '';";
 
+/* v8: a delivery carries its message's queue ID, indexed with the
+ * message-ID (the FTS text of msgid becomes "msgid queue_id"), so that a
+ * queue ID from a bounce or a grep of the log finds its deliveries. Rows
+ * from before have no queue ID and keep exactly the text they were indexed
+ * with, so nothing is re-indexed. */
+#define DLV_FTS_MSGID(row)                                                                         \
+    "CASE " row ".queue_id WHEN '' THEN " row ".msgid ELSE " row ".msgid || ' ' || " row           \
+    ".queue_id END"
+/* The SQL reads best one clause a line. */
+// clang-format off
+static const char schema_v8[] =
+    "ALTER TABLE deliveries ADD COLUMN queue_id TEXT NOT NULL DEFAULT '';"
+    "DROP TRIGGER deliveries_ad; DROP TRIGGER deliveries_au;"
+    "CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries"
+    " WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 1) BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient,"
+    " " DLV_FTS_MSGID("old") ", " DLV_FTS_STATUS("old") "); END;"
+    "CREATE TRIGGER deliveries_au"
+    " AFTER UPDATE OF sender, recipient, msgid, status, status_text, queue_id ON deliveries"
+    " WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 1) BEGIN"
+    " INSERT INTO deliveries_fts(deliveries_fts, rowid, sender, recipient, msgid, status_text)"
+    " VALUES ('delete', old.id, old.sender, old.recipient,"
+    " " DLV_FTS_MSGID("old") ", " DLV_FTS_STATUS("old") ");"
+    " INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
+    " VALUES (new.id, new.sender, new.recipient,"
+    " " DLV_FTS_MSGID("new") ", " DLV_FTS_STATUS("new") "); END;";
+// clang-format on
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7};
+                                         schema_v5, schema_v6, schema_v7, schema_v8};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -303,8 +332,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DLV_INSERT] =
         "INSERT INTO deliveries(message_id, time, recipient, recipient_domain, orig_to, relay,"
         " service, delay, dsn, status, status_text, attempts, is_hop, sender, sender_domain,"
-        " sent_domain, size, msgid, id)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,1,?12,?13,?14,?15,?16,?17,?18)"
+        " sent_domain, size, msgid, id, queue_id)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,1,?12,?13,?14,?15,?16,?17,?18,?19)"
         " ON CONFLICT(message_id, recipient) DO NOTHING",
     [STMT_DLV_RETRY] =
         "UPDATE deliveries SET time=?2, orig_to=?5, relay=?6, service=?7, delay=?8, dsn=?9,"
@@ -321,8 +350,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " WHERE path=?1",
     [STMT_FTS_DELIVERIES] =
         "INSERT INTO deliveries_fts(rowid, sender, recipient, msgid, status_text)"
-        " SELECT id, sender, recipient, msgid, CASE status WHEN 0 THEN '' ELSE status_text END"
-        " FROM deliveries WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 1)",
+        " SELECT id, sender, recipient, " DLV_FTS_MSGID("deliveries") ", " DLV_FTS_STATUS(
+            "deliveries") " FROM deliveries WHERE id > (SELECT indexed_max FROM fts_state"
+                          " WHERE tbl = 1)",
     [STMT_FTS_ACCESS] =
         "INSERT INTO access_fts(rowid, user, ip, detail) SELECT id, user, ip, detail"
         " FROM access_events WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 2)",
@@ -853,6 +883,7 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
         return -1;
     bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
     sqlite3_bind_int64(st, 18, s->next_delivery_id);
+    bind_text(st, 19, m->queue_id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     if (sqlite3_changes(s->db) == 1) {

@@ -73,8 +73,10 @@ static int64_t put_msg(const char *qid, const char *sender, enum message_origin 
     return m.id;
 }
 
-static void put_dlv(int64_t mid, const char *sender, enum message_origin origin, const char *rcpt,
-                    enum delivery_status status, const char *text, int64_t t, bool hop)
+/* A delivery of message mid, whose queue ID is qid. */
+static void put_dlv_q(int64_t mid, const char *qid, const char *sender, enum message_origin origin,
+                      const char *rcpt, enum delivery_status status, const char *text, int64_t t,
+                      bool hop)
 {
     struct mail_message m;
     struct mail_delivery d;
@@ -83,6 +85,7 @@ static void put_dlv(int64_t mid, const char *sender, enum message_origin origin,
     memset(&m, 0, sizeof m);
     memset(&d, 0, sizeof d);
     m.id = mid;
+    snprintf(m.queue_id, sizeof m.queue_id, "%s", qid);
     snprintf(m.sender, sizeof m.sender, "%s", sender);
     m.origin = origin;
     m.size = 1000;
@@ -94,6 +97,12 @@ static void put_dlv(int64_t mid, const char *sender, enum message_origin origin,
     d.is_hop = hop;
     d.delay = 1.5;
     ck_assert_msg(sink.put_delivery(sink.ctx, &m, &d, &e) == 0, "%s", e.text);
+}
+
+static void put_dlv(int64_t mid, const char *sender, enum message_origin origin, const char *rcpt,
+                    enum delivery_status status, const char *text, int64_t t, bool hop)
+{
+    put_dlv_q(mid, "", sender, origin, rcpt, status, text, t, hop);
 }
 
 struct collect {
@@ -598,6 +607,62 @@ START_TEST(search_index_follows_retries_and_purges)
 }
 END_TEST
 
+/* Rows of deliveries_fts holding the trigram `tri` (any column). */
+static int fts_rows(const char *tri)
+{
+    sqlite3_stmt *q;
+    char match[32];
+    int n = -1;
+
+    commit_and_continue();
+    snprintf(match, sizeof match, "\"%s\"", tri);
+    ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st),
+                                        "SELECT count(*) FROM deliveries_fts WHERE deliveries_fts"
+                                        " MATCH ?1",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, match, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* A queue ID (from a bounce, a customer's forwarded error, a grep of the
+ * log) finds its deliveries, whole or in part, in any case; the search
+ * index follows a retry and a purge of such rows exactly. */
+START_TEST(queue_id_search_finds_deliveries)
+{
+    struct collect c;
+    struct query_result res;
+    struct err e;
+    int64_t now = 100 * 86400;
+    int64_t a = put_msg("4F2A9C01B7", "x@remote.org", ORIGIN_REMOTE, now - 30 * 86400);
+    int64_t b = put_msg("7D00E1A2C4", "y@remote.org", ORIGIN_REMOTE, now - 100);
+
+    put_dlv_q(a, "4F2A9C01B7", "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_DEFERRED,
+              "451 later", now - 30 * 86400, false);
+    put_dlv_q(b, "7D00E1A2C4", "y@remote.org", ORIGIN_REMOTE, "ann@example.com", DELIVERY_SENT,
+              "250 ok", now - 90, false);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "4F2A9C01B7", &c, &res), 1);
+    ck_assert_str_eq(c.last_mailbox, "bob@example.com");
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "4f2a9c01b7", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "2A9C01", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "7D00E1A2C4", &c, &res), 1);
+    ck_assert_str_eq(c.last_mailbox, "ann@example.com");
+    /* retried after the commit: the update trigger re-indexes the same text */
+    put_dlv_q(a, "4F2A9C01B7", "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_BOUNCED,
+              "550 no such user", now - 30 * 86400 + 60, false);
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "4F2A9C01B7", &c, &res), 1);
+    ck_assert_int_eq(fts_rows("F2A"), 1);
+    /* purged: its queue ID leaves the index with it, no stale entry */
+    ck_assert_int_gt(store_purge(st, now, 100, &e), 0);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "4F2A9C01B7", &c, &res), 0);
+    ck_assert_int_eq(fts_rows("F2A"), 0);
+    ck_assert_int_eq(fts_rows("D00"), 1);
+}
+END_TEST
+
 Suite *suite_store_store(void);
 Suite *suite_store_store(void)
 {
@@ -614,6 +679,7 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, purge_deletes_exactly_the_old);
     tcase_add_test(tc, open_messages_are_found_again);
     tcase_add_test(tc, search_index_follows_retries_and_purges);
+    tcase_add_test(tc, queue_id_search_finds_deliveries);
     tcase_add_test(tc, deliveries_before_their_message_follow_it);
     tcase_add_test(tc, commit_refuses_a_reserved_message_without_row);
     suite_add_tcase(s, tc);
