@@ -324,9 +324,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " ON CONFLICT(message_id) DO UPDATE SET lines = CAST(lines || excluded.lines"
                        " AS BLOB)",
     [STMT_DLV_COPY] =
-        "UPDATE deliveries SET sender=?2, sender_domain=?3, sent_domain=?4, size=?5, msgid=?6"
-        " WHERE message_id=?1 AND (sender IS NOT ?2 OR sent_domain IS NOT ?4 OR size IS NOT ?5"
-        " OR msgid IS NOT ?6)",
+        "UPDATE deliveries SET sender=?2, sender_domain=?3, sent_domain=?4, size=?5, msgid=?6,"
+        " queue_id=?7 WHERE message_id=?1 AND (sender IS NOT ?2 OR sent_domain IS NOT ?4"
+        " OR size IS NOT ?5 OR msgid IS NOT ?6 OR queue_id IS NOT ?7)",
     /* Two statements, not an upsert: an upsert would carry the update
      * trigger, and with it a statement journal, into every insert. */
     [STMT_DLV_INSERT] =
@@ -681,9 +681,9 @@ static int message_country(struct store *s, const struct mail_message *m, char i
 static uint64_t copy_fingerprint(const struct mail_message *m)
 {
     uint64_t h = 14695981039346656037ULL;
-    const char *parts[2] = {m->sender, m->message_id};
+    const char *parts[3] = {m->sender, m->message_id, m->parent_queue_id};
 
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++)
             h = (h ^ *p) * 1099511628211ULL;
         h = (h ^ 0xff) * 1099511628211ULL;
@@ -739,10 +739,22 @@ static int sink_reserve_message_id(void *ctx, int64_t *id, struct err *e)
 
 /* Keeps the deliveries' copies of the message fields (see the top of this
  * file) in step with m; `written` says which copies they may carry. */
+/* What a delivery stores as queue_id: its message's, then the one its
+ * message had before a content filter re-injected it (so that either finds
+ * it). */
+static void delivery_queue_ids(const struct mail_message *m, char *out, size_t size)
+{
+    if (m->parent_queue_id[0] != '\0')
+        snprintf(out, size, "%s %s", m->queue_id, m->parent_queue_id);
+    else
+        snprintf(out, size, "%s", m->queue_id);
+}
+
 static int sync_delivery_copies(struct store *s, const struct mail_message *m,
                                 const char *sender_domain, uint64_t written, struct err *e)
 {
     uint64_t fp = copy_fingerprint(m);
+    char queue_ids[2 * RECORD_QID_MAX];
     sqlite3_stmt *st;
 
     if (written != fp) {
@@ -754,6 +766,8 @@ static int sync_delivery_copies(struct store *s, const struct mail_message *m,
         bind_text(st, 4, origin_counts_as_sent(m->origin) ? sender_domain : "");
         sqlite3_bind_int64(st, 5, m->size);
         bind_text(st, 6, m->message_id);
+        delivery_queue_ids(m, queue_ids, sizeof queue_ids);
+        bind_text(st, 7, queue_ids);
         if (sqlite3_step(st) != SQLITE_DONE)
             return store_sql_error(s, e);
     }
@@ -857,6 +871,7 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     sqlite3_stmt *st;
     char rcpt_domain[RECORD_ADDR_MAX];
     char sender_domain[RECORD_ADDR_MAX];
+    char queue_ids[2 * RECORD_QID_MAX];
     int64_t message_id = d->message_id != 0 ? d->message_id : m->id;
 
     if (message_id == 0)
@@ -883,7 +898,8 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
         return -1;
     bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
     sqlite3_bind_int64(st, 18, s->next_delivery_id);
-    bind_text(st, 19, m->queue_id);
+    delivery_queue_ids(m, queue_ids, sizeof queue_ids);
+    bind_text(st, 19, queue_ids);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     if (sqlite3_changes(s->db) == 1) {

@@ -67,6 +67,8 @@ struct mail_message {
     enum message_origin origin;   /* for reinjected mail: the root's origin */
     int64_t parent_id; /* store id of the message that was re-injected as this one (content filter),
                           0 if none */
+    char parent_queue_id[RECORD_QID_MAX]; /* that message's queue id, "" if none: a search for
+                                             the queue id the sender was given finds this one */
     int64_t dsn_of; /* store id of the message this is a bounce/delay notification for, 0 if none */
     bool closed;    /* `removed` seen (or a NOQUEUE rejection): this life is over */
     bool stored;    /* the sink has it: set by the tracker after put_message() and when

@@ -59,6 +59,7 @@ struct pending_link {
     uint64_t key; /* hash of (host, new queue id) */
     int64_t parent_id;
     int64_t time;
+    char parent_queue_id[RECORD_QID_MAX];
 };
 
 struct pickup {
@@ -329,6 +330,7 @@ static void apply_parent(struct open_message *child, const struct mail_message *
     if (child->m.parent_id == parent->id)
         return;
     child->m.parent_id = parent->id;
+    memcpy(child->m.parent_queue_id, parent->queue_id, sizeof child->m.parent_queue_id);
     /* The tabs must describe the mail as it arrived, not as the filter re-sent it. */
     memcpy(child->m.client_host, parent->client_host, sizeof child->m.client_host);
     memcpy(child->m.client_ip, parent->client_ip, sizeof child->m.client_ip);
@@ -412,6 +414,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
         struct pending_link *p = pending_slot(t, hash);
         if (p->key == hash && p->parent_id != 0 && ev->header.time - p->time <= REINJECT_WINDOW) {
             o->m.parent_id = p->parent_id;
+            memcpy(o->m.parent_queue_id, p->parent_queue_id, sizeof o->m.parent_queue_id);
             p->key = 0;
         }
     }
@@ -532,6 +535,7 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
             return -1;
         p->key = hash;
         p->parent_id = o->m.id;
+        memcpy(p->parent_queue_id, o->m.queue_id, sizeof p->parent_queue_id);
         p->time = ev->header.time;
         d->is_hop = true;
     }

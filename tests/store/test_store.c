@@ -663,6 +663,46 @@ START_TEST(queue_id_search_finds_deliveries)
 }
 END_TEST
 
+/* A mail re-injected by a content filter: its deliveries are found by the
+ * queue id the sender was given (the parent's) too, also when the link is
+ * made after they were stored and indexed. */
+START_TEST(parent_queue_id_finds_the_reinjected_copy)
+{
+    struct collect c;
+    struct query_result res;
+    struct mail_message m;
+    struct err e;
+    int64_t now = 100 * 86400;
+    int64_t child = put_msg("5A0B1C2D3E", "x@remote.org", ORIGIN_REMOTE, now - 100);
+
+    put_dlv_q(child, "5A0B1C2D3E", "x@remote.org", ORIGIN_REMOTE, "bob@example.com", DELIVERY_SENT,
+              "250 ok", now - 90, false);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "6F0A1B2C3D", &c, &res), 0);
+    /* the tracker links it to its parent later: the message is stored again */
+    memset(&m, 0, sizeof m);
+    m.id = child;
+    m.stored = true;
+    snprintf(m.host, sizeof m.host, "mx");
+    snprintf(m.queue_id, sizeof m.queue_id, "5A0B1C2D3E");
+    snprintf(m.parent_queue_id, sizeof m.parent_queue_id, "6F0A1B2C3D");
+    snprintf(m.sender, sizeof m.sender, "x@remote.org");
+    snprintf(m.message_id, sizeof m.message_id, "<5A0B1C2D3E@id>");
+    m.first_seen = m.last_seen = now - 100;
+    m.size = 1000;
+    m.nrcpt = 1;
+    m.origin = ORIGIN_REMOTE;
+    m.closed = true;
+    ck_assert_msg(sink.put_message(sink.ctx, &m, &e) == 0, "%s", e.text);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "6F0A1B2C3D", &c, &res), 1);
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "5A0B1C2D3E", &c, &res), 1);
+    ck_assert_int_eq(fts_rows("F0A"), 1);
+    /* purged: no stale entry of either id */
+    ck_assert_int_gt(store_purge(st, now + 30 * 86400, 100, &e), 0);
+    ck_assert_int_eq(fts_rows("F0A"), 0);
+    ck_assert_int_eq(fts_rows("A0B"), 0);
+}
+END_TEST
+
 Suite *suite_store_store(void);
 Suite *suite_store_store(void)
 {
@@ -680,6 +720,7 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, open_messages_are_found_again);
     tcase_add_test(tc, search_index_follows_retries_and_purges);
     tcase_add_test(tc, queue_id_search_finds_deliveries);
+    tcase_add_test(tc, parent_queue_id_finds_the_reinjected_copy);
     tcase_add_test(tc, deliveries_before_their_message_follow_it);
     tcase_add_test(tc, commit_refuses_a_reserved_message_without_row);
     suite_add_tcase(s, tc);

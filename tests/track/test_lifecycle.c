@@ -103,6 +103,7 @@ START_TEST(content_filter_reinjection_is_one_mail)
     ck_assert_str_eq(final->relay, "plesk_virtual");
     ck_assert_int_eq(final->status, DELIVERY_SENT);
     ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_str_eq(child->parent_queue_id, "4D5E6F7081");
     /* the child describes the mail as it arrived, not as amavis re-sent it */
     ck_assert_str_eq(child->client_ip, "203.0.113.30");
     ck_assert_int_eq(child->origin, ORIGIN_REMOTE);

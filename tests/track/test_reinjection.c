@@ -33,6 +33,8 @@ START_TEST(pipe_filter_is_a_hop_and_the_pickup_copy_is_its_child)
     ck_assert(recorder_delivery(rec, parent->id, "lee@hosted.test")->is_hop);
     ck_assert(!recorder_delivery(rec, child->id, "lee@hosted.test")->is_hop);
     ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_str_eq(child->parent_queue_id, "4Pb9Ht2Xgzz9sW6");
+    ck_assert_str_eq(parent->parent_queue_id, "");
     ck_assert_str_eq(child->client_ip, "192.0.2.50");
     ck_assert_int_eq(child->origin, ORIGIN_REMOTE);
     /* one real delivery to lee, plus ned (twice: hop + final, the hop not counted) */
@@ -47,6 +49,7 @@ START_TEST(second_instance_relay_is_a_hop)
 
     ck_assert(recorder_delivery(rec, in->id, "ned@remote.test")->is_hop);
     ck_assert_int_eq(out->parent_id, in->id);
+    ck_assert_str_eq(out->parent_queue_id, "4Pb9J00000z9sW8");
     ck_assert_str_eq(recorder_delivery(rec, out->id, "ned@remote.test")->relay,
                      "mx.remote.test[2001:db8:25::1]:25");
 }
@@ -79,13 +82,36 @@ START_TEST(child_finished_before_the_hop_line_is_still_linked)
     reuse = recorder_message_by_qid(r, "2C0FFEE002", 1);
     ck_assert(recorder_delivery(r, parent->id, "rcpt@remote.test")->is_hop);
     ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_str_eq(child->parent_queue_id, "1C0FFEE001");
     ck_assert_int_eq(child->origin, ORIGIN_SASL);
     ck_assert_str_eq(child->sasl_username, "alice@hosted.test");
     ck_assert(child->closed);
     /* the same id used again later is a new message, not the linked one */
     ck_assert_ptr_nonnull(reuse);
     ck_assert_int_eq(reuse->parent_id, 0);
+    ck_assert_str_eq(reuse->parent_queue_id, "");
     ck_assert_str_eq(reuse->sender, "reuse@later.test");
+    free(r);
+}
+END_TEST
+
+/* The filter's "queued as" line comes before the re-injected copy's first
+ * line (the link waits for it): the copy still knows its parent and the
+ * queue id the sender was given. */
+START_TEST(hop_line_before_the_child_is_linked_when_it_comes)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    const struct mail_message *parent, *child;
+
+    recorder_run_file(r, "tests/fixtures/parse/hop-before-child.log", 1795602706);
+    parent = recorder_message_by_qid(r, "3D0FFEE003", 0);
+    child = recorder_message_by_qid(r, "4E0FFEE004", 0);
+    ck_assert_ptr_nonnull(parent);
+    ck_assert_ptr_nonnull(child);
+    ck_assert(recorder_delivery(r, parent->id, "bob@hosted.test")->is_hop);
+    ck_assert(!recorder_delivery(r, child->id, "bob@hosted.test")->is_hop);
+    ck_assert_int_eq(child->parent_id, parent->id);
+    ck_assert_str_eq(child->parent_queue_id, "3D0FFEE003");
     free(r);
 }
 END_TEST
@@ -100,6 +126,7 @@ Suite *suite_track_reinjection(void)
     tcase_add_test(tc, second_instance_relay_is_a_hop);
     tcase_add_test(tc, rfc3339_offsets_become_utc);
     tcase_add_test(tc, child_finished_before_the_hop_line_is_still_linked);
+    tcase_add_test(tc, hop_line_before_the_child_is_linked_when_it_comes);
     suite_add_tcase(s, tc);
     return s;
 }
