@@ -407,8 +407,11 @@ struct tab_sql {
 };
 
 static const struct tab_sql tab_sql[TAB_COUNT] = {
-    [TAB_ACCESS] =
-        {"access_events", "user_domain", "1", "access_fts", {"user", "ip", "detail", NULL}},
+    [TAB_ACCESS] = {"access_events",
+                    "user_domain",
+                    "1",
+                    "access_fts",
+                    {"user", "ip", "detail", "search_extra", NULL}},
     [TAB_RECEIVED] = {"deliveries",
                       "recipient_domain",
                       "is_hop = 0",

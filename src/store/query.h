@@ -97,7 +97,7 @@ struct query {
                                       in mail tabs: sender, recipient, msgid, queue ID, and the
                                       status text of rows not delivered (sent rows' "250 …
                                       queued as" texts are not indexed); access: mailbox, ip,
-                                      detail */
+                                      detail, protocol and country name */
     int64_t from;                  /* time >= from; 0 = no bound */
     int64_t to;                    /* time < to; 0 = no bound */
     int status;                    /* -1 any; mail tabs: enum delivery_status;

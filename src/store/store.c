@@ -301,9 +301,26 @@ static const char schema_v8[] =
     " " DLV_FTS_MSGID("new") ", " DLV_FTS_STATUS("new") "); END;";
 // clang-format on
 
+/* v9: a login's protocol and country name ("pop3 Nigeria") are searchable
+ * in the Access tab: stored in access_events.search_extra at insert and
+ * indexed after the detail. Rows from before have none and keep the text
+ * they were indexed with. */
+#define ACCESS_FTS_DETAIL(row)                                                                     \
+    "CASE " row ".search_extra WHEN '' THEN " row ".detail ELSE " row ".detail || ' ' || " row     \
+    ".search_extra END"
+// clang-format off
+static const char schema_v9[] =
+    "ALTER TABLE access_events ADD COLUMN search_extra TEXT NOT NULL DEFAULT '';"
+    "DROP TRIGGER access_ad;"
+    "CREATE TRIGGER access_ad AFTER DELETE ON access_events"
+    " WHEN old.id <= (SELECT indexed_max FROM fts_state WHERE tbl = 2) BEGIN"
+    " INSERT INTO access_fts(access_fts, rowid, user, ip, detail)"
+    " VALUES ('delete', old.id, old.user, old.ip, " ACCESS_FTS_DETAIL("old") "); END;";
+// clang-format on
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7, schema_v8};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+                                         schema_v6, schema_v7, schema_v8, schema_v9};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -341,7 +358,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " WHERE message_id=?1 AND recipient=?3",
     [STMT_ACCESS_INSERT] =
         "INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
-        " success, method, detail, id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+        " success, method, detail, id, search_extra)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [STMT_FIND_OPEN] =
         "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
         " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of"
@@ -354,8 +372,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
             "deliveries") " FROM deliveries WHERE id > (SELECT indexed_max FROM fts_state"
                           " WHERE tbl = 1)",
     [STMT_FTS_ACCESS] =
-        "INSERT INTO access_fts(rowid, user, ip, detail) SELECT id, user, ip, detail"
-        " FROM access_events WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 2)",
+        "INSERT INTO access_fts(rowid, user, ip, detail)"
+        " SELECT id, user, ip, " ACCESS_FTS_DETAIL(
+            "access_events") " FROM access_events"
+                             " WHERE id > (SELECT indexed_max FROM fts_state WHERE tbl = 2)",
     [STMT_FTS_MARK] =
         "UPDATE fts_state SET indexed_max = max(indexed_max, coalesce(CASE tbl"
         " WHEN 1 THEN (SELECT max(id) FROM deliveries) ELSE (SELECT max(id) FROM access_events)"
@@ -921,10 +941,17 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     sqlite3_stmt *st;
     char domain[RECORD_ADDR_MAX];
     char iso[3] = "";
+    char extra[96];
+    const char *protocol, *country;
 
     store_addr_domain(a->user, domain, sizeof domain);
     if (a->ip[0] != '\0')
         geo_country(s->geo, a->ip, iso);
+    /* what the Access tab shows as words, for the search: "pop3 Nigeria" */
+    protocol = access_protocol_name(a->protocol);
+    country = iso[0] != '\0' ? country_name(iso) : NULL;
+    snprintf(extra, sizeof extra, "%s%s%s", protocol ? protocol : "", country ? " " : "",
+             country ? country : "");
     if (s->next_access_id == 0 && next_ids(s, e) < 0)
         return -1;
     if ((st = store_stmt(s, STMT_ACCESS_INSERT, e)) == NULL)
@@ -940,6 +967,7 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     sqlite3_bind_int(st, 8, a->success ? 1 : 0);
     bind_text(st, 9, a->method);
     bind_text(st, 10, a->detail);
+    bind_text(st, 12, extra);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     s->next_access_id++;

@@ -815,10 +815,13 @@ def test_upgrade_counts_notify_without_countries_as_off():
         # the database as version 6 left it: notify on for a domain without a
         # usual country (nothing was ever reported for it), and for one with
         db = env.sql
-        # undo what versions 7 and 8 add (8's triggers become placeholders it drops)
+        # undo what versions 7 to 9 add (their triggers become placeholders they drop)
         db.execute("DROP TRIGGER deliveries_ad")
         db.execute("DROP TRIGGER deliveries_au")
+        db.execute("DROP TRIGGER access_ad")
         db.execute("ALTER TABLE deliveries DROP COLUMN queue_id")
+        db.execute("ALTER TABLE access_events DROP COLUMN search_extra")
+        db.execute("CREATE TRIGGER access_ad AFTER DELETE ON access_events BEGIN SELECT 1; END")
         db.execute("CREATE TRIGGER deliveries_ad AFTER DELETE ON deliveries BEGIN SELECT 1; END")
         db.execute("CREATE TRIGGER deliveries_au AFTER UPDATE ON deliveries BEGIN SELECT 1; END")
         db.execute("DROP TABLE read_mark")

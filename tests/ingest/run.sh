@@ -404,6 +404,22 @@ t_geoip() {
     [ $bad -eq 0 ] && [ "$checked" -gt 10 ] && [ "$nonempty" -gt 0 ] &&
         pass "geoip: $checked addresses' countries agree with mmdblookup" ||
         fail "geoip: $bad of $checked addresses disagree (countries set: $nonempty)"
+    # the Access tab's search finds logins by the country and protocol names it
+    # shows: every login from Italy (by its stored code), every submission login
+    # (or text that contains the word)
+    want=$(sqlite3 "$W/geo.db" "SELECT count(*) FROM access_events WHERE country = 'IT'")
+    got=$("$M" search --db "$W/geo.db" --tab access --q italy --total --format json --limit 1 |
+        jq '.total')
+    [ "$want" -gt 0 ] && [ "$got" = "$want" ] &&
+        pass "geoip: searching 'italy' finds the $want logins from IT" ||
+        fail "geoip: searching 'italy' found $got, $want logins are from IT"
+    want=$(sqlite3 "$W/geo.db" "SELECT count(*) FROM access_events WHERE protocol = 3
+        OR instr(lower(user || ' ' || ip || ' ' || detail), 'submission') > 0")
+    got=$("$M" search --db "$W/geo.db" --tab access --q Submission --total --format json \
+        --limit 1 | jq '.total')
+    [ "$want" -gt 0 ] && [ "$got" = "$want" ] &&
+        pass "geoip: searching 'Submission' finds the $want submission logins" ||
+        fail "geoip: searching 'Submission' found $got, want $want"
 }
 
 t_cli() {

@@ -703,6 +703,45 @@ START_TEST(parent_queue_id_finds_the_reinjected_copy)
 }
 END_TEST
 
+/* The Access tab's search finds a login by its protocol's name, and a
+ * purged login leaves no entry in the index. */
+START_TEST(access_search_finds_protocol_names)
+{
+    struct collect c;
+    struct query_result res;
+    struct access_event a;
+    struct err e;
+    sqlite3_stmt *q;
+    int left = -1;
+
+    memset(&a, 0, sizeof a);
+    a.time = 86400;
+    snprintf(a.user, sizeof a.user, "bob@example.com");
+    snprintf(a.ip, sizeof a.ip, "192.0.2.7");
+    a.protocol = PROTO_MANAGESIEVE;
+    a.success = true;
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    a.protocol = PROTO_IMAP;
+    a.time = 86401;
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "managesieve", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 86400);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "IMAP", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 86401);
+    ck_assert_int_gt(store_purge(st, 100 * 86400, 100, &e), 0);
+    commit_and_continue();
+    ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st),
+                                        "SELECT count(*) FROM access_fts WHERE access_fts"
+                                        " MATCH '\"sie\" OR \"map\"'",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        left = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    ck_assert_int_eq(left, 0);
+}
+END_TEST
+
 Suite *suite_store_store(void);
 Suite *suite_store_store(void)
 {
@@ -721,6 +760,7 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, search_index_follows_retries_and_purges);
     tcase_add_test(tc, queue_id_search_finds_deliveries);
     tcase_add_test(tc, parent_queue_id_finds_the_reinjected_copy);
+    tcase_add_test(tc, access_search_finds_protocol_names);
     tcase_add_test(tc, deliveries_before_their_message_follow_it);
     tcase_add_test(tc, commit_refuses_a_reserved_message_without_row);
     suite_add_tcase(s, tc);
