@@ -277,9 +277,13 @@ static const char schema_v7[] =
  * queue ID from a bounce or a grep of the log finds its deliveries. Rows
  * from before have no queue ID and keep exactly the text they were indexed
  * with, so nothing is re-indexed. */
-#define DLV_FTS_MSGID(row)                                                                         \
-    "CASE " row ".queue_id WHEN '' THEN " row ".msgid ELSE " row ".msgid || ' ' || " row           \
-    ".queue_id END"
+/* The indexed text of column col followed by column extra, or col alone
+ * while extra is empty: rows stored before extra existed keep exactly the
+ * text they were indexed with (contentless deletes must repeat it). */
+#define FTS_TEXT_PLUS(row, col, extra)                                                             \
+    "CASE " row "." extra " WHEN '' THEN " row "." col " ELSE " row "." col " || ' ' || " row      \
+    "." extra " END"
+#define DLV_FTS_MSGID(row) FTS_TEXT_PLUS(row, "msgid", "queue_id")
 /* The SQL reads best one clause a line. */
 // clang-format off
 static const char schema_v8[] =
@@ -305,9 +309,7 @@ static const char schema_v8[] =
  * in the Access tab: stored in access_events.search_extra at insert and
  * indexed after the detail. Rows from before have none and keep the text
  * they were indexed with. */
-#define ACCESS_FTS_DETAIL(row)                                                                     \
-    "CASE " row ".search_extra WHEN '' THEN " row ".detail ELSE " row ".detail || ' ' || " row     \
-    ".search_extra END"
+#define ACCESS_FTS_DETAIL(row) FTS_TEXT_PLUS(row, "detail", "search_extra")
 // clang-format off
 static const char schema_v9[] =
     "ALTER TABLE access_events ADD COLUMN search_extra TEXT NOT NULL DEFAULT '';"
