@@ -85,6 +85,12 @@ export default function TraceDrawer({ api, id, onClose }) {
                                 { key: 'status_text', title: 'Details', truncate: true, render: (r) => <Text intent="muted">{r.status_text}</Text> },
                             ]}
                         />
+                        {data.deliveries_hidden ? (
+                            <Text intent="muted" data-testid="trace-hidden">
+                                {data.deliveries_hidden === 1 ? '1 recipient' : `${data.deliveries_hidden} recipients`} in domains outside your account
+                                {data.lines_hidden ? ' (and the log lines naming them)' : ''} not shown.
+                            </Text>
+                        ) : null}
                         {data.chain && data.chain.length ? (
                             <>
                                 <Heading level={4}>Related messages</Heading>

@@ -6,7 +6,10 @@
  * Contract (docs/API.md "Identity", DESIGN.md §6, §8):
  *  - identityEnv(): who is asking → MAILLOG_ROLE (admin|reseller|client),
  *    MAILLOG_USER (the Plesk login) and MAILLOG_DOMAINS (comma-separated ASCII
- *    domain names that identity may see; absent for admin, who sees all).
+ *    domain names that identity may see; absent for admin, who sees all). A
+ *    list over DOMAINS_PART_MAX bytes continues in MAILLOG_DOMAINS_2 … _8:
+ *    Linux refuses to start a program with one environment string over
+ *    128 KiB, and a reseller may have thousands of domains.
  *  - maxLines(): panel.ini `[ext-mail-log] MaxLines` → MAILLOG_MAX_LINES
  *    (unset/empty/invalid → 10000; 0 is kept: it disables the log tail).
  *  - apiPath(), cgiEnv(): one browser request → the CGI/1.1 variables.
@@ -25,6 +28,9 @@ class Modules_MailLog_Bridge
     const MAX_PATH = 2048;
     const MAX_QUERY = 8192;
     const MAX_HEADERS = 64;          /* header lines read from the CGI */
+    const DOMAINS_PART_MAX = 100000; /* bytes of domain list in one variable */
+    const DOMAINS_PARTS = 8;         /* MAILLOG_DOMAINS, _2 … _8 (CGI_DOMAIN_PARTS) */
+    const USER_MAX = 255;            /* bytes of MAILLOG_USER (IDENTITY_USER_MAX) */
 
     /** Headers of the CGI answer that reach the browser (lower-case => spelling). */
     private static $relayed = [
@@ -64,14 +70,47 @@ class Modules_MailLog_Bridge
             }
             ksort($names, SORT_STRING);
         }
-        $user = preg_replace('/[^\x20-\x7e]/', '', (string)$user);
-        $env = ['MAILLOG_ROLE' => $role, 'MAILLOG_USER' => substr($user, 0, 255)];
+        $env = ['MAILLOG_ROLE' => $role, 'MAILLOG_USER' => self::cgiUser($user)];
         /* Left out when empty: PHP's proc_open (and so callSbin) drops empty
          * variables anyway, and the CGI reads a missing one as "". */
-        if ($names) {
-            $env['MAILLOG_DOMAINS'] = implode(',', array_keys($names));
+        $part = '';
+        $parts = [];
+        foreach (array_keys($names) as $name) {
+            if ($part !== '' && strlen($part) + 1 + strlen($name) > self::DOMAINS_PART_MAX) {
+                $parts[] = $part;
+                $part = '';
+            }
+            $part .= ($part === '' ? '' : ',') . $name;
+        }
+        if ($part !== '') {
+            $parts[] = $part;
+        }
+        if (count($parts) > self::DOMAINS_PARTS) {
+            throw new RuntimeException('too many domains for one account: ' . count($names));
+        }
+        foreach ($parts as $i => $text) {
+            $env[$i === 0 ? 'MAILLOG_DOMAINS' : 'MAILLOG_DOMAINS_' . ($i + 1)] = $text;
         }
         return $env;
+    }
+
+    /**
+     * The Plesk login as the CGI takes it: UTF-8 without control characters,
+     * at most USER_MAX bytes, never empty (it only names the caller: the
+     * scope comes from the domain list).
+     */
+    private static function cgiUser($user)
+    {
+        $user = (string)$user;
+        if (!preg_match('//u', $user)) {
+            $user = rawurlencode($user);            /* not UTF-8: keep it readable */
+        }
+        $user = preg_replace('/[\x00-\x1f\x7f]/', '', $user);
+        if (strlen($user) > self::USER_MAX) {
+            $user = substr($user, 0, self::USER_MAX);
+            $user = preg_replace('/[\xc0-\xff][\x80-\xbf]*$/', '', $user); /* a cut character */
+        }
+        return $user === '' ? '-' : $user;
     }
 
     /** panel.ini MaxLines (string, int or null) → the limit passed to the CGI. */

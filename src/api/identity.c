@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Between the names of a domain list: commas and white space. */
+#define DOMAIN_SEPARATORS ", \t\n"
+
 #define CSRF_SECRET_LEN 32
 #define CSRF_SECRET_FILE "csrf.secret"
 
@@ -65,21 +68,23 @@ static int cmp_domain(const void *a, const void *b)
 /* Splits text on commas and white space into id->domains (normalised,
  * sorted, unique). Entries that are not domain names are dropped with a
  * note on log. -1 only when out of memory. */
-static int parse_domains(const char *text, FILE *log, struct identity *id)
+/* The number of names text may hold: separators + 1. */
+static size_t count_names(const char *text)
 {
-    size_t len = strlen(text), count = 0, out = 0;
-    const char *p = text, *end = text + len;
+    size_t count = 1;
 
-    for (size_t i = 0; i < len; i++)
-        count += text[i] == ',';
-    count++;
-    if (count > IDENTITY_DOMAINS_MAX)
-        count = IDENTITY_DOMAINS_MAX;
-    id->domains = calloc(count, sizeof *id->domains);
-    if (id->domains == NULL)
-        return -1;
-    while (p < end && id->domain_count < count) {
-        size_t n = strcspn(p, ", \t");
+    for (const char *p = text; *p != '\0'; p++)
+        count += strchr(DOMAIN_SEPARATORS, *p) != NULL;
+    return count;
+}
+
+/* Adds the names of text, separated by commas and white space, to id. */
+static int add_domains(const char *text, size_t slots, FILE *log, struct identity *id)
+{
+    const char *p = text, *end = text + strlen(text);
+
+    while (p < end && id->domain_count < slots) {
+        size_t n = strcspn(p, DOMAIN_SEPARATORS);
         char name[DOMAIN_MAX + 1];
         if (n > 0) {
             if (domain_normalize(p, n, name) < 0) {
@@ -94,6 +99,27 @@ static int parse_domains(const char *text, FILE *log, struct identity *id)
         }
         p += n + (p + n < end);
     }
+    return 0;
+}
+
+/* id->domains from the texts of parts (NULL ones skipped): sorted, unique,
+ * at most IDENTITY_DOMAINS_MAX. */
+static int parse_domains(const char *const *parts, size_t part_count, FILE *log,
+                         struct identity *id)
+{
+    size_t count = 0, out = 0;
+
+    for (size_t i = 0; i < part_count; i++)
+        if (parts[i] != NULL)
+            count += count_names(parts[i]);
+    if (count > IDENTITY_DOMAINS_MAX)
+        count = IDENTITY_DOMAINS_MAX;
+    id->domains = calloc(count > 0 ? count : 1, sizeof *id->domains);
+    if (id->domains == NULL)
+        return -1;
+    for (size_t i = 0; i < part_count; i++)
+        if (parts[i] != NULL && add_domains(parts[i], count, log, id) < 0)
+            return -1;
     qsort(id->domains, id->domain_count, sizeof *id->domains, cmp_domain);
     for (size_t i = 0; i < id->domain_count; i++) {
         if (out > 0 && strcmp(id->domains[out - 1], id->domains[i]) == 0) {
@@ -109,17 +135,20 @@ static int parse_domains(const char *text, FILE *log, struct identity *id)
 static int resolve_plesk(const struct cgi_env *env, FILE *log, struct identity *id,
                          struct reply *reply)
 {
-    const char *domains = env->maillog_domains ? env->maillog_domains : "";
+    size_t domains_len = 0;
 
     /* The bridge is trusted: a malformed identity is a deployment fault. */
     if (role_from_name(env->maillog_role, &id->role) < 0)
         return reply_internal(reply, "MAILLOG_ROLE: must be admin, reseller or client");
     if (env->maillog_user == NULL || copy_user(env->maillog_user, id->user) < 0)
         return reply_internal(reply, "MAILLOG_USER: missing or malformed");
-    if (strlen(domains) > IDENTITY_DOMAINS_TEXT_MAX)
+    for (size_t i = 0; i < CGI_DOMAIN_PARTS; i++)
+        domains_len += env->maillog_domains[i] ? strlen(env->maillog_domains[i]) : 0;
+    if (domains_len > IDENTITY_DOMAINS_TEXT_MAX)
         return reply_internal(reply, "MAILLOG_DOMAINS: too long");
     id->plesk = true;
-    if (id->role != ROLE_ADMIN && parse_domains(domains, log, id) < 0)
+    if (id->role != ROLE_ADMIN &&
+        parse_domains(env->maillog_domains, CGI_DOMAIN_PARTS, log, id) < 0)
         return reply_internal(reply, "out of memory");
     return 0;
 }
@@ -140,7 +169,7 @@ static int resolve_standalone(const struct cgi_env *env, const struct config *cf
         return reply_fail(reply, 403, "forbidden", NULL,
                           "this user has no access to Mail log (not in the [users] section)");
     id->role = u->role;
-    if (id->role != ROLE_ADMIN && parse_domains(u->domains, log, id) < 0)
+    if (id->role != ROLE_ADMIN && parse_domains((const char *const[]){u->domains}, 1, log, id) < 0)
         return reply_internal(reply, "out of memory");
     return 0;
 }

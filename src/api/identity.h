@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define IDENTITY_USER_MAX 128
+#define IDENTITY_USER_MAX 255 /* the Plesk bridge passes at most 255 bytes */
 #define IDENTITY_DOMAINS_MAX 10000
 #define IDENTITY_DOMAINS_TEXT_MAX (IDENTITY_DOMAINS_MAX * 64)
 #define CSRF_TOKEN_LEN 64 /* hex characters */

@@ -26,12 +26,17 @@ int main(void)
         .remote_user = getenv("REMOTE_USER"),
         .maillog_role = getenv("MAILLOG_ROLE"),
         .maillog_user = getenv("MAILLOG_USER"),
-        .maillog_domains = getenv("MAILLOG_DOMAINS"),
+        .maillog_domains = {getenv("MAILLOG_DOMAINS"), getenv("MAILLOG_DOMAINS_2"),
+                            getenv("MAILLOG_DOMAINS_3"), getenv("MAILLOG_DOMAINS_4"),
+                            getenv("MAILLOG_DOMAINS_5"), getenv("MAILLOG_DOMAINS_6"),
+                            getenv("MAILLOG_DOMAINS_7"), getenv("MAILLOG_DOMAINS_8")},
         .maillog_max_lines = getenv("MAILLOG_MAX_LINES"),
         .maillog_config = getenv("MAILLOG_CONFIG"),
         .maillog_db = getenv("MAILLOG_DB"),
     };
     int status;
+
+    _Static_assert(CGI_DOMAIN_PARTS == 8, "one getenv() a part");
 
     umask(077);
     signal(SIGPIPE, SIG_IGN);

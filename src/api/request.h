@@ -27,6 +27,8 @@
 
 /* The CGI variables the API reads, as the web server (or the Plesk bridge)
  * set them; NULL when unset. Only these are ever consulted. */
+#define CGI_DOMAIN_PARTS 8
+
 struct cgi_env {
     const char *request_method;
     const char *path_info;
@@ -37,7 +39,10 @@ struct cgi_env {
     const char *remote_user;  /* standalone identity */
     const char *maillog_role; /* Plesk bridge identity */
     const char *maillog_user;
-    const char *maillog_domains;
+    /* MAILLOG_DOMAINS, then MAILLOG_DOMAINS_2 … _8: a long list comes in
+     * parts, as Linux refuses to start a program with one environment string
+     * over 128 KiB (a reseller with thousands of domains); NULL = unset */
+    const char *maillog_domains[CGI_DOMAIN_PARTS];
     const char *maillog_max_lines; /* Plesk bridge: panel.ini MaxLines */
     const char *maillog_config;    /* config file path (not settable by a browser) */
     const char *maillog_db;        /* database path override (tests) */

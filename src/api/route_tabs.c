@@ -324,6 +324,8 @@ int route_message(struct api *a)
             json_array_append_new(list, l);
         }
         json_object_set_new(doc, "lines", trace_lines_json(t.lines ? t.lines : "", t.lines_len));
+        json_set_int(doc, "deliveries_hidden", (int64_t)t.deliveries_hidden);
+        json_set_int(doc, "lines_hidden", (int64_t)t.lines_hidden);
     }
     trace_free(&t);
     return 0;

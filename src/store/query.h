@@ -211,12 +211,19 @@ struct trace {
     size_t chain_count;
     char *lines; /* heap: raw log lines, '\n'-separated; "" if none */
     size_t lines_len;
+    size_t deliveries_hidden; /* left out: recipients outside the caller's domains */
+    size_t lines_hidden;      /* left out: lines naming such a recipient */
 };
 
 /* Fills t with message id: 1 found, 0 when it does not exist or is outside
  * scope (the caller answers 404 for both), -1 error. A message is in scope
- * when its sender's domain or one of its (or its chain's) recipients'
- * domains is. Free with trace_free() after a 1. */
+ * as in the tabs: one of its (or its content-filter parent's or child's)
+ * recipients' domains is, or it was sent from the scope by SMTP AUTH or
+ * locally; an envelope sender alone, which any client can claim, does not
+ * count. Outside the admin's scope, deliveries to other domains, the raw
+ * lines naming them and linked messages outside the scope are left out
+ * (counted in deliveries_hidden, lines_hidden). Free with trace_free() after
+ * a 1. */
 int store_trace(struct store *s, int64_t id, const struct query_scope *scope, struct trace *t,
                 struct err *e);
 void trace_free(struct trace *t);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char *const status_names[DELIVERY_STATUS_COUNT] = {"sent",    "deferred", "bounced",
@@ -47,38 +48,41 @@ static char *scope_json(const struct query_scope *sc)
 
 /* ---- trace ---------------------------------------------------------------------- */
 
-/* 1 when message id, its parent or its children have the sender's or a
- * recipient's domain in scope. */
-static int trace_in_scope(struct store *s, int64_t id, const struct query_scope *sc, struct err *e)
+/* What a caller who is not the admin may see of a message: the tabs' rule.
+ * A delivery is visible when its recipient's domain is in scope (Received)
+ * or it was sent from the scope (sent_domain, set only for mail that came in
+ * by SMTP AUTH or locally: Sent). A message is visible when one of its
+ * deliveries is, or it was sent from the scope and has none yet; or through
+ * its family (the content-filter parent or re-injected child), so that both
+ * halves of a filtered mail open. The envelope sender alone never counts: it
+ * is whatever the sending client claimed. */
+#define TRACE_DELIVERY_VISIBLE                                                                     \
+    "(recipient_domain IN (SELECT value FROM json_each(?2))"                                       \
+    " OR sent_domain IN (SELECT value FROM json_each(?2)))"
+
+_Static_assert(ORIGIN_SASL == 1 && ORIGIN_LOCAL == 2, "trace_in_scope() names the origins sent");
+
+/* 1 when message id is visible to scope list (a JSON array), 0 not, -1 error. */
+static int trace_in_scope(struct store *s, int64_t id, const char *list, struct err *e)
 {
     static const char sql[] =
         "WITH family(id) AS (SELECT ?1 UNION SELECT parent_id FROM messages WHERE id = ?1"
         " AND parent_id <> 0 UNION SELECT id FROM messages WHERE parent_id = ?1 AND parent_id <> 0)"
         " SELECT EXISTS(SELECT 1 FROM messages m JOIN family f ON m.id = f.id"
-        "  WHERE m.sender_domain IN (SELECT value FROM json_each(?2)))"
+        "  WHERE m.origin IN (1, 2) AND m.sender_domain IN (SELECT value FROM json_each(?2)))"
         " OR EXISTS(SELECT 1 FROM deliveries d JOIN family f ON d.message_id = f.id"
-        "  WHERE d.recipient_domain IN (SELECT value FROM json_each(?2)))";
+        "  WHERE " TRACE_DELIVERY_VISIBLE ")";
     sqlite3_stmt *st;
-    char *list;
     int rc, in = 0;
 
-    if (sc->all)
-        return 1;
-    if (sc->count == 0)
-        return 0;
-    if ((list = scope_json(sc)) == NULL)
-        return err_set(e, "out of memory");
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        free(list);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
-    }
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         in = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    free(list);
     return rc == SQLITE_ROW ? in : store_sql_error(s, e);
 }
 
@@ -130,11 +134,15 @@ static int trace_message(struct store *s, int64_t id, struct trace *t, struct er
     return rc == SQLITE_ROW ? 1 : 0;
 }
 
-static int trace_deliveries(struct store *s, int64_t id, struct trace *t, struct err *e)
+/* The message's deliveries; with a scope list, only those visible to it
+ * (recipients in other domains are not the caller's to see: a Bcc). */
+static int trace_deliveries(struct store *s, int64_t id, const char *list, struct trace *t,
+                            struct err *e)
 {
     static const char sql[] =
         "SELECT recipient, orig_to, relay, service, time, delay, dsn, status, status_text,"
-        " attempts, is_hop FROM deliveries WHERE message_id = ?1 ORDER BY time, id LIMIT ?2";
+        " attempts, is_hop, ?2 IS NULL OR " TRACE_DELIVERY_VISIBLE
+        " FROM deliveries WHERE message_id = ?1 ORDER BY time, id LIMIT ?3";
     sqlite3_stmt *st;
     int rc;
 
@@ -144,10 +152,17 @@ static int trace_deliveries(struct store *s, int64_t id, struct trace *t, struct
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return store_sql_error(s, e);
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, TRACE_DELIVERIES_MAX);
+    if (list != NULL)
+        sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, TRACE_DELIVERIES_MAX);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct trace_delivery *d = &t->deliveries[t->delivery_count++];
+        struct trace_delivery *d = &t->deliveries[t->delivery_count];
 
+        if (!sqlite3_column_int(st, 11)) {
+            t->deliveries_hidden++;
+            continue;
+        }
+        t->delivery_count++;
         col_text(st, 0, d->recipient, sizeof d->recipient);
         col_text(st, 1, d->orig_to, sizeof d->orig_to);
         col_text(st, 2, d->relay, sizeof d->relay);
@@ -164,7 +179,64 @@ static int trace_deliveries(struct store *s, int64_t id, struct trace *t, struct
     return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
 }
 
-static int trace_chain(struct store *s, int64_t id, struct trace *t, struct err *e)
+/* True when address (len bytes) is a recipient or original recipient of one
+ * of the deliveries the caller sees. */
+static bool trace_shows_address(const struct trace *t, const char *address, size_t len)
+{
+    for (size_t i = 0; i < t->delivery_count; i++) {
+        const struct trace_delivery *d = &t->deliveries[i];
+
+        if ((strlen(d->recipient) == len && strncasecmp(d->recipient, address, len) == 0) ||
+            (strlen(d->orig_to) == len && strncasecmp(d->orig_to, address, len) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* True when line names a recipient ("to=<…>", "orig_to=<…>") that is not
+ * one the caller sees. */
+static bool line_names_hidden_recipient(const struct trace *t, const char *line, size_t len)
+{
+    static const char key[] = "to=<";
+    const char *end = line + len, *p = line;
+
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
+        const char *address = p + sizeof key - 1;
+        const char *close = memchr(address, '>', (size_t)(end - address));
+
+        if (close == NULL || !trace_shows_address(t, address, (size_t)(close - address)))
+            return true;
+        p = close;
+    }
+    return false;
+}
+
+/* Drops, in place, the raw lines about recipients the caller does not see
+ * (only needed when deliveries were hidden: otherwise every recipient in the
+ * lines is one of the message's deliveries). */
+static void trace_drop_hidden_lines(struct trace *t)
+{
+    size_t in = 0, out = 0;
+
+    while (in < t->lines_len) {
+        const char *nl = memchr(t->lines + in, '\n', t->lines_len - in);
+        size_t len = nl ? (size_t)(nl - (t->lines + in)) + 1 : t->lines_len - in;
+
+        if (!line_names_hidden_recipient(t, t->lines + in, len)) {
+            memmove(t->lines + out, t->lines + in, len);
+            out += len;
+        } else {
+            t->lines_hidden++;
+        }
+        in += len;
+    }
+    t->lines_len = out;
+    t->lines[out] = '\0';
+}
+
+/* The linked messages; with a scope list, only those visible to it. */
+static int trace_chain(struct store *s, int64_t id, const char *list, struct trace *t,
+                       struct err *e)
 {
     static const char sql[] =
         "SELECT p.id, p.queue_id, 'parent' FROM messages m JOIN messages p ON p.id = m.parent_id"
@@ -194,28 +266,50 @@ static int trace_chain(struct store *s, int64_t id, struct trace *t, struct err 
                                                   : "dsn_of";
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+    if (rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    if (list == NULL)
+        return 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < t->chain_count; i++) {
+        int in = trace_in_scope(s, t->chain[i].id, list, e);
+
+        if (in < 0)
+            return -1;
+        if (in)
+            t->chain[kept++] = t->chain[i];
+    }
+    t->chain_count = kept;
+    return 0;
 }
 
 int store_trace(struct store *s, int64_t id, const struct query_scope *scope, struct trace *t,
                 struct err *e)
 {
+    char *list = NULL; /* the scope as a JSON array; NULL: the admin's, everything */
     int rc;
 
     memset(t, 0, sizeof *t);
-    if (id <= 0)
+    if (id <= 0 || (!scope->all && scope->count == 0))
         return 0;
-    if ((rc = trace_in_scope(s, id, scope, e)) <= 0)
-        return rc;
-    if ((rc = trace_message(s, id, t, e)) <= 0) {
-        trace_free(t);
-        return rc;
+    if (!scope->all && (list = scope_json(scope)) == NULL)
+        return err_set(e, "out of memory");
+    if (list != NULL && (rc = trace_in_scope(s, id, list, e)) <= 0)
+        goto done;
+    if ((rc = trace_message(s, id, t, e)) <= 0)
+        goto done;
+    if (trace_deliveries(s, id, list, t, e) < 0 || trace_chain(s, id, list, t, e) < 0) {
+        rc = -1;
+        goto done;
     }
-    if (trace_deliveries(s, id, t, e) < 0 || trace_chain(s, id, t, e) < 0) {
+    if (t->deliveries_hidden > 0)
+        trace_drop_hidden_lines(t);
+    rc = 1;
+done:
+    if (rc <= 0)
         trace_free(t);
-        return -1;
-    }
-    return 1;
+    free(list);
+    return rc;
 }
 
 void trace_free(struct trace *t)
@@ -416,6 +510,12 @@ int store_stats(struct store *s, const struct stats_query *sq, struct stats_resu
     int rc = -1;
 
     memset(r, 0, sizeof *r);
+    /* every bucket of the range fits (one at each end may be partial): the
+     * newest must not be the ones left out */
+    if ((to - from) / (sq->by_day ? 86400 : 3600) + 2 > STATS_BUCKETS_MAX)
+        return err_set(e, "bucket: the range holds more than %d %ss; ask for a shorter range%s",
+                       STATS_BUCKETS_MAX - 2, sq->by_day ? "day" : "hour",
+                       sq->by_day ? "" : " or bucket=day");
     if (sq->domain[0] != '\0' && !sq->scope.all) {
         bool found = false;
 

@@ -507,11 +507,6 @@ void store_close(struct store *s)
     if (s == NULL)
         return;
     for (int i = 0; i < STMT_COUNT; i++) {
-        if (getenv("MAILLOG_DEBUG_STMTS") && s->stmts[i])
-            fprintf(stderr, "stmt %d: runs %d vm %d sort %d\n", i,
-                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_RUN, 0),
-                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_VM_STEP, 0),
-                    sqlite3_stmt_status(s->stmts[i], SQLITE_STMTSTATUS_FULLSCAN_STEP, 0));
         sqlite3_finalize(s->stmts[i]);
     }
     free(s->reserved);

@@ -399,6 +399,8 @@ START_TEST(message_trace_is_scoped)
     ck_assert_str_eq(jstr(json_array_get(json_object_get(doc, "deliveries"), 0), "recipient"),
                      g->rcpt);
     ck_assert_int_ge(json_array_size(json_object_get(doc, "lines")), 4);
+    ck_assert_int_eq(jint(doc, "deliveries_hidden"), 0); /* one recipient, in scope */
+    ck_assert_int_eq(jint(doc, "lines_hidden"), 0);
     ck_assert_ptr_nonnull(
         strstr(json_string_value(json_array_get(json_object_get(doc, "lines"), 0)), g->qid));
     resp_free(&r);
@@ -454,6 +456,14 @@ START_TEST(stats_match_the_model)
     resp_free(&r);
     get(WHO_CLI1, "/v1/stats", "domain=example.com&bucket=week", &r);
     ck_assert_int_eq(r.status, 400);
+    resp_free(&r);
+    /* 100 days by hour is 2400 buckets: refused, not cut short */
+    get(WHO_CLI1, "/v1/stats", "domain=example.com&from=1000000000&to=1008640000&bucket=hour", &r);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"field\":\"bucket\""));
+    resp_free(&r);
+    get_ok(WHO_CLI1, "/v1/stats", "domain=example.com&from=1000000000&to=1008640000&bucket=day",
+           200, &r);
     resp_free(&r);
 }
 END_TEST

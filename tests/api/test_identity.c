@@ -29,7 +29,7 @@ START_TEST(plesk_identity_and_domains)
 {
     struct cgi_env env = {.maillog_role = "reseller",
                           .maillog_user = "res1",
-                          .maillog_domains = "Example.ORG, example.com,bad_domain,,example.com"};
+                          .maillog_domains = {"Example.ORG, example.com,bad_domain,,example.com"}};
     struct config cfg = {0};
     struct identity id;
     struct query_scope scope;
@@ -62,6 +62,32 @@ START_TEST(plesk_identity_and_domains)
     ck_assert(identity_has_domain(&id, "anything.example"));
     identity_scope(&id, &scope);
     ck_assert(scope.all);
+    identity_free(&id);
+}
+END_TEST
+
+/* A reseller's list: names separated by white space alone all count, and a
+ * list too long for one environment string comes in parts that add up. */
+START_TEST(domain_lists_in_parts_and_with_spaces)
+{
+    static char part2[120000];
+    struct cgi_env env = {.maillog_role = "reseller",
+                          .maillog_user = "res1",
+                          .maillog_domains = {"a.test b.test\tc.test", NULL, part2}};
+    struct config cfg = {0};
+    struct identity id;
+    size_t len = 0;
+    int status;
+
+    for (int i = 0; i < 6000; i++)
+        len +=
+            (size_t)snprintf(part2 + len, sizeof part2 - len, "%sd%04d.example", i ? "," : "", i);
+    ck_assert_int_eq(resolve(&env, &cfg, &id, &status), 0);
+    ck_assert_uint_eq(id.domain_count, 3 + 6000);
+    ck_assert(identity_has_domain(&id, "b.test"));
+    ck_assert(identity_has_domain(&id, "c.test"));
+    ck_assert(identity_has_domain(&id, "d0000.example"));
+    ck_assert(identity_has_domain(&id, "d5999.example"));
     identity_free(&id);
 }
 END_TEST
@@ -136,6 +162,7 @@ Suite *suite_api_identity(void)
     Suite *s = suite_create("api/identity");
     TCase *tc = tcase_create("identity");
     tcase_add_test(tc, plesk_identity_and_domains);
+    tcase_add_test(tc, domain_lists_in_parts_and_with_spaces);
     tcase_add_test(tc, standalone_users);
     tcase_add_test(tc, csrf_token_is_stable_per_user);
     suite_add_tcase(s, tc);

@@ -96,6 +96,26 @@ eq(envFor($cli4), ['MAILLOG_ROLE' => 'client', 'MAILLOG_USER' => 'cli4'], 'clien
 eq(Modules_MailLog_Bridge::identityEnv('client', "cl\ni1", ['a.example', 'evil.example,all', ' B.example ', "x\n.example", 'a.example'])['MAILLOG_DOMAINS'],
     'a.example,b.example', 'names with commas/control characters are dropped, duplicates merged');
 eq(Modules_MailLog_Bridge::identityEnv('client', "cl\ni1", [])['MAILLOG_USER'], 'cli1', 'user: control characters removed');
+eq(Modules_MailLog_Bridge::identityEnv('client', "\x01", [])['MAILLOG_USER'], '-', 'user: never empty');
+eq(Modules_MailLog_Bridge::identityEnv('client', "jos\xe9", [])['MAILLOG_USER'], 'jos%E9', 'user: not UTF-8, made readable');
+$long = Modules_MailLog_Bridge::identityEnv('client', str_repeat('a', 254) . "\xc3\xa9x", [])['MAILLOG_USER'];
+eq($long, str_repeat('a', 254), 'user: at most 255 bytes, not cut inside a character');
+/* A reseller with thousands of domains: parts under Linux's 128 KiB limit
+ * for one environment string, together the whole list. */
+$many = [];
+for ($i = 0; $i < 9000; $i++) {
+    $many[] = sprintf('customer-domain-%05d.example', $i);
+}
+$env = Modules_MailLog_Bridge::identityEnv('reseller', 'big', $many);
+$parts = array_values(array_filter($env, function ($k) {
+    return strpos($k, 'MAILLOG_DOMAINS') === 0;
+}, ARRAY_FILTER_USE_KEY));
+check(count($parts) > 1 && max(array_map('strlen', $parts)) <= 100000, 'long list: in parts of at most 100000 bytes');
+eq(array_keys(array_diff_key($env, ['MAILLOG_ROLE' => 1, 'MAILLOG_USER' => 1])),
+   array_merge(['MAILLOG_DOMAINS'], array_map(function ($n) {
+       return "MAILLOG_DOMAINS_$n";
+   }, range(2, count($parts)))), 'long list: MAILLOG_DOMAINS, then _2, _3 …');
+eq(explode(',', implode(',', $parts)), $many, 'long list: the parts add up to the whole list');
 $threw = false;
 try {
     Modules_MailLog_Bridge::identityEnv('root', 'x', []);
@@ -153,7 +173,9 @@ eq(isset($v['MAILLOG_CONFIG']) ? $v['MAILLOG_CONFIG'] : null, "$tmp/var/maillog.
 check(!isset($v['CONTENT_LENGTH']) && !isset($v['CONTENT_TYPE']), 'GET: no CONTENT_LENGTH/CONTENT_TYPE');
 $names = array_filter(explode(' ', isset($v['ENV_NAMES']) ? $v['ENV_NAMES'] : ''));
 $allowed = ['GATEWAY_INTERFACE', 'SERVER_PROTOCOL', 'REQUEST_METHOD', 'PATH_INFO', 'QUERY_STRING', 'CONTENT_TYPE',
-            'CONTENT_LENGTH', 'MAILLOG_ROLE', 'MAILLOG_USER', 'MAILLOG_DOMAINS', 'MAILLOG_MAX_LINES', 'MAILLOG_CONFIG',
+            'CONTENT_LENGTH', 'MAILLOG_ROLE', 'MAILLOG_USER', 'MAILLOG_DOMAINS', 'MAILLOG_DOMAINS_2', 'MAILLOG_DOMAINS_3',
+            'MAILLOG_DOMAINS_4', 'MAILLOG_DOMAINS_5', 'MAILLOG_DOMAINS_6', 'MAILLOG_DOMAINS_7', 'MAILLOG_DOMAINS_8',
+            'MAILLOG_MAX_LINES', 'MAILLOG_CONFIG',
             'PATH', 'PWD', 'SHLVL', '_'];
 eq(array_values(array_diff($names, $allowed)), [], 'CGI environment holds nothing else');
 eq(count(pm_ApiCli::$calls), 1, 'one callSbin per request');
@@ -431,6 +453,12 @@ if ($real !== false && $real !== '') {
         pm_Session::$client = $admin;
         $me = json_decode(request(['uri' => '/modules/mail-log/index.php/api/v1/me'])['body'], true);
         eq(isset($me['role']) ? $me['role'] : null, 'admin', 'real CGI: admin');
+        /* The whole list of a reseller with 9000 domains reaches the CGI. */
+        $r = pm_ApiCli::callSbin('maillog.cgi', [], pm_ApiCli::RESULT_FULL,
+            Modules_MailLog_Bridge::identityEnv('reseller', 'big', $many) +
+            ['REQUEST_METHOD' => 'GET', 'PATH_INFO' => '/v1/me', 'MAILLOG_CONFIG' => "$tmp/real/maillog.ini"]);
+        $me = json_decode(substr($r['stdout'], strpos($r['stdout'], "\r\n\r\n") + 4), true);
+        eq(isset($me['domains']) ? $me['domains'] : $r, $many, 'real CGI: 9000 domains of a reseller, in parts');
         pm_Session::$client = $cli1;
         $r = request(['uri' => '/modules/mail-log/index.php/api/v1/settings']);
         eq($r['status'], 403, 'real CGI: a client may not read the admin settings');

@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,89 @@ START_TEST(scope_is_enforced)
     ck_assert_str_eq(t.message.queue_id, "A1");
     ck_assert_int_eq((int)t.delivery_count, 1);
     ck_assert_str_eq(t.lines, "line one\n");
+    trace_free(&t);
+}
+END_TEST
+
+/* A message with its own raw lines (put_msg()'s are one line). */
+static int64_t put_msg_lines(const char *qid, const char *sender, enum message_origin origin,
+                             int64_t t, const char *lines)
+{
+    struct mail_message m;
+    struct err e;
+
+    memset(&m, 0, sizeof m);
+    snprintf(m.host, sizeof m.host, "mx");
+    snprintf(m.queue_id, sizeof m.queue_id, "%s", qid);
+    snprintf(m.sender, sizeof m.sender, "%s", sender);
+    m.first_seen = m.last_seen = t;
+    m.origin = origin;
+    m.closed = true;
+    m.new_lines = lines;
+    m.new_lines_len = (uint32_t)strlen(lines);
+    ck_assert_msg(sink.put_message(sink.ctx, &m, &e) == 0, "%s", e.text);
+    return m.id;
+}
+
+/* The trace shows a customer what the tabs show them: a sender address any
+ * client can claim does not open a message, and a message that does open
+ * hides the recipients (and their log lines) in other customers' domains. */
+START_TEST(trace_shows_only_what_the_scope_may_see)
+{
+    struct query_scope mine = {false, example_only, 1};
+    struct query_scope everything = {true, NULL, 0};
+    struct trace t;
+    struct err e;
+    static const char lines[] = "Q2: client=a[203.0.113.1], sasl_username=bob@other.org\n"
+                                "Q2: from=<bob@other.org>, size=10, nrcpt=2 (queue active)\n"
+                                "Q2: to=<x@example.com>, relay=local, status=sent (ok)\n"
+                                "Q2: to=<hidden@secret.org>, orig_to=<alias@secret.org>,"
+                                " relay=mx, status=sent (ok)\n"
+                                "Q2: removed\n";
+    /* forged: a client on the internet claims a sender of example.com */
+    int64_t forged = put_msg("Q1", "ceo@example.com", ORIGIN_REMOTE, 1000);
+    int64_t bcc = put_msg_lines("Q2", "bob@other.org", ORIGIN_SASL, 2000, lines);
+    int64_t mine_sent = put_msg("Q3", "me@example.com", ORIGIN_SASL, 3000);
+    int64_t bounce = put_msg("Q4", "", ORIGIN_LOCAL, 4000);
+
+    put_dlv(forged, "ceo@example.com", ORIGIN_REMOTE, "secret@other.org", DELIVERY_SENT, "ok", 1001,
+            false);
+    put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "x@example.com", DELIVERY_SENT, "ok", 2001, false);
+    put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "hidden@secret.org", DELIVERY_SENT, "ok", 2002,
+            false);
+    /* a bounce to other.org for the Bcc message: linked, but not mine */
+    put_dlv(bounce, "", ORIGIN_LOCAL, "bob@other.org", DELIVERY_SENT, "ok", 4001, false);
+    commit_and_continue();
+    ck_assert_int_eq(sqlite3_exec(store_handle(st),
+                                  "UPDATE messages SET dsn_of = (SELECT id FROM messages WHERE"
+                                  " queue_id = 'Q2') WHERE queue_id = 'Q4'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    ck_assert_int_eq(store_trace(st, forged, &mine, &t, &e), 0);
+    ck_assert_int_eq(store_trace(st, forged, &everything, &t, &e), 1);
+    trace_free(&t);
+    /* sent from my domain by SMTP AUTH, no delivery yet: mine */
+    ck_assert_int_eq(store_trace(st, mine_sent, &mine, &t, &e), 1);
+    trace_free(&t);
+
+    ck_assert_int_eq(store_trace(st, bcc, &mine, &t, &e), 1);
+    ck_assert_int_eq((int)t.delivery_count, 1);
+    ck_assert_str_eq(t.deliveries[0].recipient, "x@example.com");
+    ck_assert_int_eq((int)t.deliveries_hidden, 1);
+    ck_assert_ptr_null(strstr(t.lines, "secret.org"));
+    ck_assert_ptr_nonnull(strstr(t.lines, "to=<x@example.com>"));
+    ck_assert_ptr_nonnull(strstr(t.lines, "Q2: removed\n"));
+    ck_assert_int_eq((int)t.lines_hidden, 1);
+    ck_assert_int_eq((int)t.chain_count, 0); /* the bounce went to other.org */
+    trace_free(&t);
+
+    ck_assert_int_eq(store_trace(st, bcc, &everything, &t, &e), 1);
+    ck_assert_int_eq((int)t.delivery_count, 2);
+    ck_assert_int_eq((int)t.deliveries_hidden, 0);
+    ck_assert_str_eq(t.lines, lines);
+    ck_assert_int_eq((int)t.chain_count, 1);
+    ck_assert_int_eq((int)t.chain[0].id, (int)bounce);
     trace_free(&t);
 }
 END_TEST
@@ -745,6 +829,7 @@ Suite *suite_store_store(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, tabs_classify_deliveries);
     tcase_add_test(tc, scope_is_enforced);
+    tcase_add_test(tc, trace_shows_only_what_the_scope_may_see);
     tcase_add_test(tc, keyset_pages_cover_everything_once);
     tcase_add_test(tc, first_pages_use_an_index);
     tcase_add_test(tc, ignore_terms_hide_and_unhide);
