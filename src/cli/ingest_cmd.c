@@ -375,8 +375,14 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     if (seed_settings(s, &o->cfg, e) < 0 || store_settings_get(s, &st, e) < 0)
         return -1;
     if (!st.cron_enabled) {
-        fprintf(stderr, "maillog ingest: log analysis is disabled (cron_enabled is off); "
-                        "nothing done\n");
+        /* the retention still holds: what is stored stays no longer than
+         * the admin set, analysed or not */
+        if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0)
+            return -1;
+        fprintf(stderr,
+                "maillog ingest: log analysis is disabled (cron_enabled is off); no log read, "
+                "%ld record(s) past the retention deleted\n",
+                purged);
         return 0;
     }
     if (pick_logs(&o->cfg, logs, &nlogs, e) < 0)

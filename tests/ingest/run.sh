@@ -487,6 +487,15 @@ t_cli() {
         "$M" ingest --db "$C/i.db" --log "$C/extra.log" --geoip /nonexistent
     [ -z "$(sqlite3 "$C/i.db" "SELECT 1 FROM log_state WHERE path = '$C/extra.log'")" ] &&
         pass "cli: cron disabled reads nothing" || fail "cli: cron disabled read the log"
+    # ... but keeps the retention: records past it go (all of these are years old)
+    cp "$C/i.db" "$C/off.db"
+    "$M" settings --db "$C/off.db" --set retention_days=7 >/dev/null
+    expect "cli: cron disabled purges" 0 "past the retention deleted" \
+        "$M" ingest --db "$C/off.db" --log "$C/extra.log" --geoip /nonexistent
+    [ "$(sqlite3 "$C/off.db" 'SELECT count(*) FROM deliveries')" = 0 ] &&
+        [ "$(sqlite3 "$C/i.db" 'SELECT count(*) FROM deliveries')" -gt 0 ] &&
+        pass "cli: cron disabled still applies the retention" ||
+        fail "cli: cron disabled kept records past the retention"
     # purge with the default retention removes the (years old) records
     "$M" settings --db "$C/i.db" --set retention_days=7 >/dev/null
     expect "cli: purge" 0 "rows deleted" "$M" purge --db "$C/i.db"
