@@ -150,6 +150,15 @@ static void usage(FILE *out)
 #define READ_CHUNK (1 << 20)
 #define LINE_MAX_BYTES 65536
 
+/* The length of a line as the tracker gets it: without the '\r' of a CRLF
+ * log (as ingest's reader does), cut at LINE_MAX_BYTES. */
+static size_t line_length(const char *line, size_t len)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    return len > LINE_MAX_BYTES ? LINE_MAX_BYTES : len;
+}
+
 static int feed(struct tracker *t, int fd, struct err *e)
 {
     char *buf = malloc(READ_CHUNK);
@@ -173,8 +182,7 @@ static int feed(struct tracker *t, int fd, struct err *e)
         end = buf + have + n;
         while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
             size_t len = (size_t)(nl - p);
-            if (!skipping &&
-                track_line(t, p, len > LINE_MAX_BYTES ? LINE_MAX_BYTES : len, e) != 0) {
+            if (!skipping && track_line(t, p, line_length(p, len), e) != 0) {
                 free(buf);
                 return -1;
             }
@@ -194,8 +202,7 @@ static int feed(struct tracker *t, int fd, struct err *e)
             memmove(buf, p, have);
         }
     }
-    if (have > 0 && !skipping &&
-        track_line(t, buf, have > LINE_MAX_BYTES ? LINE_MAX_BYTES : have, e) != 0) {
+    if (have > 0 && !skipping && track_line(t, buf, line_length(buf, have), e) != 0) {
         free(buf);
         return -1;
     }
@@ -213,8 +220,11 @@ int cmd_parse(int argc, char **argv)
     const char *log_path = NULL, *domains_path = NULL;
     struct parse_sink sink_ctx = {FORMAT_SUMMARY, NULL, 0, stdout};
     struct domain_set domains = {NULL, 0};
-    struct track_sink sink = {&sink_ctx,       sink_put_message, sink_put_delivery,
-                              sink_put_access, sink_find_open,   NULL};
+    struct track_sink sink = {.ctx = &sink_ctx,
+                              .put_message = sink_put_message,
+                              .put_delivery = sink_put_delivery,
+                              .put_access = sink_put_access,
+                              .find_open_message = sink_find_open};
     struct tracker *t;
     struct err e;
     int fd, opt, rc = 0;

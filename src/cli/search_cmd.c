@@ -8,6 +8,7 @@
 #include "geo/geo.h"
 #include "store/query.h"
 #include "util/config.h"
+#include "util/ipnet.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -162,6 +163,17 @@ static void print_header(const struct printer *p)
     }
 }
 
+/* A login's country as the tables show it: "local" for a private,
+ * loopback or link-local address, "-" for one the GeoIP data does not know. */
+static const char *country_text(const struct query_row *r)
+{
+    struct ip_addr ip;
+
+    if (r->country[0] != '\0')
+        return r->country;
+    return ip_parse(r->ip, strlen(r->ip), &ip) == 0 && ip_is_local(&ip) ? "local" : "-";
+}
+
 static int print_row(void *ctx, const struct query_row *r, struct err *e)
 {
     struct printer *p = ctx;
@@ -174,7 +186,7 @@ static int print_row(void *ctx, const struct query_row *r, struct err *e)
     }
     date_text(r->date, date, sizeof date);
     if (p->tab == TAB_ACCESS) {
-        const char *v[] = {date,        r->mailbox, r->ip,    r->country[0] ? r->country : "local",
+        const char *v[] = {date,        r->mailbox, r->ip,    country_text(r),
                            r->protocol, r->result,  r->detail};
         static const int w[] = {19, 32, 39, 2, 11, 6, 0};
 

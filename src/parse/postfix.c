@@ -124,6 +124,22 @@ static void take_envelope(struct event *ev, struct slice s)
     find_angle_field(s, "helo", &ev->helo);
 }
 
+/* Where the envelope Postfix appends to a reject reason starts ("; from=<a>
+ * to=<b> proto=P helo=<h>", each part only when known: a reject at HELO
+ * has just "; proto=P helo=<h>"), or -1. */
+static long envelope_start(struct slice text)
+{
+    static const char *const markers[] = {"; from=<", "; to=<", "; proto=", "; helo=<"};
+    long start = -1;
+
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
+        long at = slice_find(text, markers[i]);
+        if (at >= 0 && (start < 0 || at < start))
+            start = at;
+    }
+    return start;
+}
+
 /*
  * "reject: RCPT from host[ip]: 554 5.7.1 <x>: text; from=<a> to=<b> proto=… helo=<h>"
  * "milter-reject: END-OF-MESSAGE from host[ip]: 5.7.1 text; from=…"
@@ -143,9 +159,9 @@ static void parse_reject(struct event *ev, struct slice s, enum delivery_status 
     }
     after = slice_skip(s, (size_t)from_at + 6);
     set_client(ev, &after);
-    envelope_at = slice_find(after, "; from=<");
+    envelope_at = envelope_start(after);
     if (take_prefix(&after, ": ")) {
-        envelope_at = slice_find(after, "; from=<");
+        envelope_at = envelope_start(after);
         ev->text = envelope_at >= 0 ? slice_make(after.ptr, (size_t)envelope_at) : after;
     }
     if (envelope_at >= 0) {
@@ -206,7 +222,8 @@ static bool parse_sasl_failure(struct event *ev, struct slice s)
     ev->method = method;
     ev->ip = ev->client_ip;
     rest = slice_skip(rest, (size_t)at + 22);
-    take_prefix(&rest, ": ");
+    if (!take_prefix(&rest, ": "))
+        take_prefix(&rest, ":"); /* "…authentication failed:" and nothing after */
     ev->text = rest;
     if (find_field(rest, "sasl_username", &ev->user)) {
         long comma = slice_find(rest, ", sasl_username=");

@@ -364,8 +364,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [STMT_FIND_OPEN] =
         "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
-        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of"
+        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
+        " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id)"
         " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
+    [STMT_DLV_DEFERRED] =
+        "SELECT recipient, orig_to, relay, service, time, delay, dsn, status_text, attempts"
+        " FROM deliveries WHERE message_id=?1 AND status=1 AND is_hop=0 ORDER BY id LIMIT ?2",
     [STMT_STATE_GET] = "SELECT device, inode, offset, first_hash, first_len FROM log_state"
                        " WHERE path=?1",
     [STMT_FTS_DELIVERIES] =
@@ -1011,12 +1015,48 @@ static int sink_find_open_message(void *ctx, const char *host, const char *queue
     m->origin = (enum message_origin)sqlite3_column_int(st, 11);
     m->parent_id = sqlite3_column_int64(st, 12);
     m->dsn_of = sqlite3_column_int64(st, 13);
+    column_copy(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
     m->closed = false;
     m->stored = true;
     m->new_lines = NULL;
     m->new_lines_len = 0;
     sqlite3_reset(st);
     return 1;
+}
+
+_Static_assert(DELIVERY_DEFERRED == 1, "STMT_DLV_DEFERRED names the deferred status");
+
+static int sink_find_deferred(void *ctx, int64_t message_id, struct mail_delivery *out, int max,
+                              struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int n = 0, rc;
+
+    if ((st = store_stmt(s, STMT_DLV_DEFERRED, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, message_id);
+    sqlite3_bind_int(st, 2, max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+        struct mail_delivery *d = &out[n++];
+
+        memset(d, 0, sizeof *d);
+        d->message_id = message_id;
+        column_copy(st, 0, d->recipient, sizeof d->recipient);
+        column_copy(st, 1, d->orig_to, sizeof d->orig_to);
+        column_copy(st, 2, d->relay, sizeof d->relay);
+        column_copy(st, 3, d->service, sizeof d->service);
+        d->time = sqlite3_column_int64(st, 4);
+        d->delay = sqlite3_column_double(st, 5);
+        column_copy(st, 6, d->dsn, sizeof d->dsn);
+        d->status = DELIVERY_DEFERRED;
+        column_copy(st, 7, d->status_text, sizeof d->status_text);
+        d->attempts = sqlite3_column_int(st, 8);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return n;
 }
 
 void store_sink(struct store *s, struct track_sink *out)
@@ -1027,6 +1067,7 @@ void store_sink(struct store *s, struct track_sink *out)
     out->put_access = sink_put_access;
     out->find_open_message = sink_find_open_message;
     out->reserve_message_id = sink_reserve_message_id;
+    out->find_deferred = sink_find_deferred;
 }
 
 /* ---- the reader's state ------------------------------------------------------ */

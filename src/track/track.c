@@ -413,8 +413,16 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
     {
         struct pending_link *p = pending_slot(t, hash);
         if (p->key == hash && p->parent_id != 0 && ev->header.time - p->time <= REINJECT_WINDOW) {
-            o->m.parent_id = p->parent_id;
-            memcpy(o->m.parent_queue_id, p->parent_queue_id, sizeof o->m.parent_queue_id);
+            struct slice parent_qid = slice_make(p->parent_queue_id, strlen(p->parent_queue_id));
+            struct open_message *parent =
+                table_find(t, hash_key(host, parent_qid), host, parent_qid);
+
+            if (parent != NULL && parent->m.id == p->parent_id) {
+                apply_parent(o, &parent->m);
+            } else { /* the parent left memory: linked, its client not known */
+                o->m.parent_id = p->parent_id;
+                memcpy(o->m.parent_queue_id, p->parent_queue_id, sizeof o->m.parent_queue_id);
+            }
             p->key = 0;
         }
     }
@@ -672,10 +680,15 @@ static int on_client(struct tracker *t, const struct event *ev, const char *line
 
     if (lookup(t, ev, ev->queue_id, true, &o, e) != 0 || start_life(t, ev, &o, e) != 0)
         return -1;
-    copy_text(o->m.client_host, sizeof o->m.client_host, ev->client_host);
-    copy_ip(o->m.client_ip, sizeof o->m.client_ip, ev->client_ip);
-    copy_text(o->m.sasl_method, sizeof o->m.sasl_method, ev->sasl_method);
-    copy_text(o->m.sasl_username, sizeof o->m.sasl_username, ev->sasl_username);
+    /* A copy already linked to its parent (the filter's "queued as" line came
+     * first) describes the mail as it arrived: the filter's connection back
+     * from localhost does not replace the parent's client. */
+    if (o->m.parent_id == 0 || o->m.client_ip[0] == '\0') {
+        copy_text(o->m.client_host, sizeof o->m.client_host, ev->client_host);
+        copy_ip(o->m.client_ip, sizeof o->m.client_ip, ev->client_ip);
+        copy_text(o->m.sasl_method, sizeof o->m.sasl_method, ev->sasl_method);
+        copy_text(o->m.sasl_username, sizeof o->m.sasl_username, ev->sasl_username);
+    }
     if (o->m.parent_id == 0)
         o->m.origin = origin_of(&o->m);
     o->dirty = true;
@@ -741,6 +754,24 @@ static int on_delivery(struct tracker *t, const struct event *ev, struct open_me
 static int on_expired(struct tracker *t, const struct event *ev, struct open_message *o,
                       struct err *e)
 {
+    /* The sender is on this line too: qmgr's first line may be in a log
+     * already rotated away. */
+    if (o->m.sender[0] == '\0' && ev->from.len > 0) {
+        copy_text(o->m.sender, sizeof o->m.sender, ev->from);
+        o->dirty = true;
+    }
+    /* A mail expires days after its deferrals, so they were mostly stored by
+     * earlier runs: the store has them, not this tracker. */
+    if (o->deferred_count == 0 && o->m.stored && t->sink.find_deferred != NULL) {
+        int n;
+
+        if (o->deferred == NULL &&
+            (o->deferred = calloc(DEFERRED_MAX, sizeof *o->deferred)) == NULL)
+            return err_set(e, "tracker: out of memory");
+        if ((n = t->sink.find_deferred(t->sink.ctx, o->m.id, o->deferred, DEFERRED_MAX, e)) < 0)
+            return -1;
+        o->deferred_count = n;
+    }
     /* Every recipient still deferred has now given up. */
     while (o->deferred_count > 0) {
         struct mail_delivery d = o->deferred[--o->deferred_count];

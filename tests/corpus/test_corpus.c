@@ -71,7 +71,7 @@ static const char *grok_program(const char *file)
 static struct track_counts run_file(const char *dir, const char *file)
 {
     char path[1024], line[70000], prefixed[70100];
-    struct track_sink sink = {NULL, put_message, put_delivery, put_access, find_open, NULL};
+    struct track_sink sink = {NULL, put_message, put_delivery, put_access, find_open, NULL, NULL};
     struct tracker *t = track_new(&sink);
     const char *program = grok_program(file);
     struct track_counts counts;
@@ -87,6 +87,8 @@ static struct track_counts run_file(const char *dir, const char *file)
     while (fgets(line, sizeof line, f) != NULL) {
         size_t len = strcspn(line, "\n");
         const char *text = line;
+        if (len > 0 && line[len - 1] == '\r') /* a CRLF log, read as ingest reads it */
+            len--;
         line[len] = '\0';
         if (program != NULL) {
             len = (size_t)snprintf(prefixed, sizeof prefixed,

@@ -11,7 +11,7 @@ SELECT 'M', host, queue_id, first_seen, last_seen, client_host, client_ip, clien
   FROM messages m ORDER BY 2, 3, 4, 5, 10, 11, 18;
 SELECT 'D', m.host, m.queue_id, m.first_seen, d.recipient, d.time, d.orig_to, d.relay, d.service,
        d.delay, d.dsn, d.status, d.status_text, d.attempts, d.is_hop, d.sender, d.sent_domain,
-       d.size, d.msgid
+       d.size, d.msgid, d.queue_id
   FROM deliveries d JOIN messages m ON m.id = d.message_id ORDER BY 2, 3, 4, 5, 6;
 SELECT 'A', time, host, user, ip, country, protocol, success, method, detail
   FROM access_events ORDER BY 2, 3, 4, 5, 7, 8, 10;

@@ -22,7 +22,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 M=${1:-$ROOT/build/maillog}
 [ $# -gt 0 ] && shift
-TESTS=${*:-split kill term rotate backfill errors geoip cli}
+TESTS=${*:-split edges kill term rotate backfill errors geoip cli}
 CORPUS=${MAILLOG_CORPUS:-$ROOT/../shared/corpus}
 KILL_TRIALS=${KILL_TRIALS:-30}
 CANON=$ROOT/tests/ingest/canon.sql
@@ -119,6 +119,71 @@ t_split() {
     offset=$(sqlite3 "$W/split.db" "SELECT offset FROM log_state")
     [ "$offset" = "$size" ] && pass "split: saved offset is the file size" ||
         fail "split: saved offset $offset != $size"
+}
+
+# ---- edges: a log cut at every line boundary, read in two runs == one run ----
+# Mail whose lines straddle two runs: a deferral read by one run and the
+# expiry by the next (mail expires days after it was deferred, so on a real
+# server always so), a filter's re-injected copy stored before its parent's
+# "queued as" line. On a fixture and on windows of the two corpus logs.
+t_edges() {
+    E=$W/edges
+    mkdir -p "$E"
+    printf '[{"name":"hosted.test"}]\n' >"$E/domains.json"
+    for src in fixture louisitvn pixelpark; do
+        case $src in
+        fixture) cp "$ROOT/tests/fixtures/ingest/split-edges.log" "$E/$src.log" ;;
+        louisitvn) head -150 "$LOG2" >"$E/$src.log" ;;   # expiries at lines 98 and 140
+        pixelpark) sed -n 57790,57830p "$LOG1" >"$E/$src.log" ;; # amavis copy at 57800/57805
+        esac
+        lines=$(wc -l <"$E/$src.log")
+        rm -f "$E/ref.db"*
+        edge_ingest "$E/ref.db" "$E/$src.log" "$E/$src.log"
+        canon "$E/ref.db" >"$E/ref.txt"
+        bad=""
+        for k in $(seq 1 $((lines - 1))); do
+            rm -f "$E/s.db"* "$E/s.log"
+            head -n "$k" "$E/$src.log" >"$E/s.log"
+            edge_ingest "$E/s.db" "$E/s.log" "$E/$src.log"
+            tail -n +$((k + 1)) "$E/$src.log" >>"$E/s.log"
+            edge_ingest "$E/s.db" "$E/s.log" "$E/$src.log"
+            canon "$E/s.db" >"$E/s.txt"
+            if ! cmp -s "$E/ref.txt" "$E/s.txt"; then
+                [ -z "$bad" ] && diff "$E/ref.txt" "$E/s.txt" | head -6
+                bad="$bad $k"
+            fi
+        done
+        [ -z "$bad" ] && [ "$(grep -c '^D' "$E/ref.txt")" -gt 0 ] &&
+            pass "edges: $src cut after each of its $lines lines == one run" ||
+            fail "edges: $src cut after line(s)$bad differs from one run"
+    done
+    # What the fixture's lines say, in the one-run database.
+    F=$E/fixture.db
+    rm -f "$F"*
+    edge_ingest "$F" "$E/fixture.log" "$E/fixture.log"
+    q() { sqlite3 "$F" "$1"; }
+    [ "$(q "SELECT client_ip || ' ' || origin || ' ' || (SELECT queue_id FROM messages p
+            WHERE p.id = m.parent_id) FROM messages m WHERE queue_id = '7C3000000C'")" = \
+        "198.51.100.7 1 6B2000000B" ] &&
+        [ "$(q "SELECT sent_domain FROM deliveries WHERE queue_id LIKE '7C3000000C%'")" = hosted.test ] &&
+        pass "edges: a filtered SMTP AUTH mail is sent by its mailbox, from its client" ||
+        fail "edges: the re-injected copy of an SMTP AUTH mail lost its client"
+    [ "$(q "SELECT client_ip || ' ' || origin FROM messages WHERE queue_id = '9E5000000E'")" = \
+        "203.0.113.5 0" ] &&
+        [ "$(q "SELECT sent_domain FROM deliveries WHERE queue_id LIKE '9E5000000E%'")" = "" ] &&
+        pass "edges: a filtered mail from the internet is not sent by the domain it claims" ||
+        fail "edges: a filtered mail from the internet counts as sent from the claimed sender"
+    [ "$(q "SELECT sender || ' ' || (SELECT group_concat(status) FROM deliveries d
+            WHERE d.message_id = m.id) FROM messages m WHERE queue_id = '5A1000000A'")" = \
+        "ann@hosted.test 3" ] &&
+        pass "edges: a deferred mail expires, with the sender of the expiry line" ||
+        fail "edges: the expiry of a deferred mail was not recorded"
+}
+
+edge_ingest() { # DB LOG MTIME_FROM: ingest with the domains of the edge logs
+    touch -r "$3" "$2"
+    "$M" ingest --config "$W/keep.ini" --db "$1" --log "$2" --geoip /nonexistent \
+        --domains "$E/domains.json" --quiet 2>>"$W/stderr"
 }
 
 # ---- kill: kill -9 at random points, then rerun ----

@@ -79,7 +79,7 @@ static int find_open(void *ctx, const char *host, const char *queue_id, struct m
 
 struct track_sink recorder_sink(struct recorder *r)
 {
-    struct track_sink sink = {r, put_message, put_delivery, put_access, find_open, NULL};
+    struct track_sink sink = {r, put_message, put_delivery, put_access, find_open, NULL, NULL};
     return sink;
 }
 

@@ -95,6 +95,40 @@ START_TEST(login_shapes)
 }
 END_TEST
 
+/* Texts as a user should read them: a reject without a sender keeps no
+ * envelope tail, a SASL failure with nothing after "failed:" has no detail. */
+START_TEST(reject_and_sasl_texts_without_their_tails)
+{
+    static const char *const lines[] = {
+        "Nov 24 12:00:00 mx1 postfix/smtpd[20]: NOQUEUE: reject: RCPT from baffle.example"
+        "[192.0.2.50]: 452 4.3.1 Insufficient system storage; proto=ESMTP helo=<baffle.example>",
+        "Nov 24 12:00:01 mx1 postfix/smtpd[21]: NOQUEUE: reject: RCPT from baffle.example"
+        "[192.0.2.50]: 450 4.7.1 Client host rejected; to=<a@hosted.test> proto=ESMTP"
+        " helo=<baffle.example>",
+        "Nov 24 12:00:02 mx1 postfix/smtpd[22]: warning: unknown[192.0.2.51]: SASL LOGIN"
+        " authentication failed:"};
+    struct recorder *r = calloc(1, sizeof *r);
+    struct track_sink sink = recorder_sink(r);
+    struct tracker *t = track_new(&sink);
+    struct err e;
+
+    track_set_reference_time(t, 1732543200);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        ck_assert_int_eq(track_line(t, lines[i], strlen(lines[i]), &e), 0);
+    ck_assert_int_eq(track_flush(t, &e), 0);
+    track_free(t);
+    ck_assert_uint_eq(r->delivery_count, 2);
+    ck_assert_str_eq(r->deliveries[0].status_text, "452 4.3.1 Insufficient system storage");
+    ck_assert_str_eq(r->deliveries[1].status_text, "450 4.7.1 Client host rejected");
+    ck_assert_str_eq(r->deliveries[1].recipient, "a@hosted.test");
+    ck_assert_uint_eq(r->access_count, 1);
+    ck_assert(!r->access[0].success);
+    ck_assert_str_eq(r->access[0].method, "LOGIN");
+    ck_assert_str_eq(r->access[0].detail, "");
+    free(r);
+}
+END_TEST
+
 Suite *suite_track_agents(void);
 Suite *suite_track_agents(void)
 {
@@ -105,6 +139,7 @@ Suite *suite_track_agents(void)
     tcase_add_test(tc, delay_notification_and_postsuper);
     tcase_add_test(tc, postscreen_reject_and_smtpd_discard);
     tcase_add_test(tc, login_shapes);
+    tcase_add_test(tc, reject_and_sasl_texts_without_their_tails);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -112,6 +112,10 @@ START_TEST(hop_line_before_the_child_is_linked_when_it_comes)
     ck_assert(!recorder_delivery(r, child->id, "bob@hosted.test")->is_hop);
     ck_assert_int_eq(child->parent_id, parent->id);
     ck_assert_str_eq(child->parent_queue_id, "3D0FFEE003");
+    /* the copy describes the mail as it arrived: the filter's connection
+     * back from localhost, logged after the link, does not replace it */
+    ck_assert_str_eq(child->client_ip, "203.0.113.41");
+    ck_assert_int_eq(child->origin, ORIGIN_REMOTE);
     free(r);
 }
 END_TEST
