@@ -367,6 +367,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
         " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id)"
         " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
+    [STMT_DLV_MARK_HOPS] = "UPDATE deliveries SET is_hop=1 WHERE message_id=?1 AND relay=?2"
+                           " AND status=0 AND is_hop=0",
     [STMT_DLV_DEFERRED] =
         "SELECT recipient, orig_to, relay, service, time, delay, dsn, status_text, attempts"
         " FROM deliveries WHERE message_id=?1 AND status=1 AND is_hop=0 ORDER BY id LIMIT ?2",
@@ -1059,6 +1061,21 @@ static int sink_find_deferred(void *ctx, int64_t message_id, struct mail_deliver
     return n;
 }
 
+static int sink_mark_hops(void *ctx, const struct mail_message *m, const char *relay, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_DLV_MARK_HOPS, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_text(st, 2, relay, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+}
+
 void store_sink(struct store *s, struct track_sink *out)
 {
     out->ctx = s;
@@ -1068,6 +1085,7 @@ void store_sink(struct store *s, struct track_sink *out)
     out->find_open_message = sink_find_open_message;
     out->reserve_message_id = sink_reserve_message_id;
     out->find_deferred = sink_find_deferred;
+    out->mark_hops = sink_mark_hops;
 }
 
 /* ---- the reader's state ------------------------------------------------------ */

@@ -47,6 +47,17 @@ struct open_message {
     int deferred_count;
     bool dirty;
     bool started; /* a client=/pickup line was seen: another one means reuse */
+    /* Pipe filters (bogofilter, …) that re-inject the mail through pickup:
+     * filter_relay is the one this mail is known to have come back from (its
+     * deliveries to it are hand-overs); filter_unlinked counts the deliveries
+     * to unlinked_relay stored as final before the copy was seen. The filter
+     * runs once per batch of recipients (one pipe pid) and re-sends one copy
+     * a run: a mail takes no more copies than it had batches. */
+    char filter_relay[32];
+    char unlinked_relay[32];
+    uint32_t filter_unlinked;
+    long filter_pid; /* of the latest batch */
+    uint32_t filter_batches, filter_children;
 };
 
 struct session {
@@ -68,6 +79,15 @@ struct pickup {
     int64_t time;
 };
 
+/* A mail handed to a pipe filter: its copy may come back through pickup
+ * after the pipe line (the filter logs when it has re-sent it). */
+struct pipe_hand {
+    uint64_t msgid_hash;
+    uint64_t key; /* the parent's (host, queue id) hash */
+    int64_t parent_id;
+    int64_t time;
+};
+
 struct tracker {
     struct track_sink sink;
     struct parser parser;
@@ -80,6 +100,8 @@ struct tracker {
     struct pending_link pending[PENDING];
     struct pickup pickups[PICKUPS];
     unsigned pickup_next;
+    struct pipe_hand pipe_hands[PICKUPS];
+    unsigned pipe_hand_next;
     int64_t latest_time;             /* of the newest line seen */
     struct access_event last_access; /* for "message repeated N times" */
     bool last_was_access;
@@ -558,32 +580,109 @@ static const struct word final_pipe_transports[] = {
     WORD("procmail"), WORD("deliver"),     WORD("lda"),           WORD("mailman"),  WORD("uucp"),
     {NULL, 0}};
 
-/* A pipe delivery to a filter (bogofilter, spamassassin, …) whose mail came
- * back through pickup with the same Message-ID moments ago. */
+static uint64_t msgid_hash_of(const struct mail_message *m)
+{
+    return hash_bytes(14695981039346656037ULL, m->message_id, strlen(m->message_id));
+}
+
+/* The open message with hash key and store id id, or NULL. */
+static struct open_message *open_by_id(struct tracker *t, uint64_t key, int64_t id)
+{
+    for (struct open_message *c = t->buckets[key & (t->bucket_count - 1)]; c != NULL;
+         c = c->hash_next)
+        if (c->hash == key && c->m.id == id)
+            return c;
+    return NULL;
+}
+
+/* A pipe delivery to a filter (bogofilter, spamassassin, …): a hand-over
+ * when the mail came back through pickup with the same Message-ID. The
+ * filter is run once per batch of recipients and each run re-sends one
+ * copy: every copy seen so far is linked, and once one has come back, every
+ * delivery of the mail to that filter is a hand-over. When none has come
+ * back yet, the delivery is final until one does (link_pipe_parent()). */
 static int link_pipe_reinjection(struct tracker *t, const struct event *ev, struct open_message *o,
                                  struct mail_delivery *d, struct err *e)
 {
     uint64_t msgid_hash;
+    bool linked = false;
 
     if (o->m.message_id[0] == '\0' || slice_in_words(ev->relay, final_pipe_transports))
         return 0;
-    msgid_hash = hash_bytes(14695981039346656037ULL, o->m.message_id, strlen(o->m.message_id));
-    for (unsigned i = 0; i < PICKUPS; i++) {
+    if (ensure_id(t, o, e) != 0)
+        return -1;
+    if (o->filter_batches == 0 || ev->header.pid != o->filter_pid) {
+        o->filter_batches++;
+        o->filter_pid = ev->header.pid;
+    }
+    msgid_hash = msgid_hash_of(&o->m);
+    for (unsigned i = 0; i < PICKUPS && o->filter_children < o->filter_batches; i++) {
         struct pickup *p = &t->pickups[i];
         if (p->msgid_hash != msgid_hash || ev->header.time - p->time > REINJECT_WINDOW)
             continue;
         for (struct open_message *c = t->buckets[p->key & (t->bucket_count - 1)]; c != NULL;
              c = c->hash_next) {
             if (c->hash == p->key && c != o && c->m.parent_id == 0 &&
-                strcmp(c->m.message_id, o->m.message_id) == 0) {
-                if (ensure_id(t, o, e) != 0)
-                    return -1;
+                strcmp(c->m.message_id, o->m.message_id) == 0 &&
+                o->filter_children < o->filter_batches) {
                 apply_parent(c, &o->m);
-                d->is_hop = true;
-                p->msgid_hash = 0;
-                return 0;
+                o->filter_children++;
+                linked = true;
             }
         }
+    }
+    if (linked)
+        copy_text(o->filter_relay, sizeof o->filter_relay, ev->relay);
+    if (o->filter_relay[0] != '\0' && slice_eq(ev->relay, o->filter_relay)) {
+        d->is_hop = true;
+    } else {
+        o->filter_unlinked++;
+        copy_text(o->unlinked_relay, sizeof o->unlinked_relay, ev->relay);
+    }
+    {
+        struct pipe_hand *last = &t->pipe_hands[(t->pipe_hand_next - 1) % PICKUPS];
+        if (last->key != o->hash || last->parent_id != o->m.id) {
+            struct pipe_hand *h = &t->pipe_hands[t->pipe_hand_next++ % PICKUPS];
+            h->msgid_hash = msgid_hash;
+            h->key = o->hash;
+            h->parent_id = o->m.id;
+        }
+        t->pipe_hands[(t->pipe_hand_next - 1) % PICKUPS].time = ev->header.time;
+    }
+    return 0;
+}
+
+/* A copy from pickup whose Message-ID a pipe filter was handed moments ago:
+ * the child of that mail, whose deliveries to the filter, stored as final
+ * so far, become hand-overs. */
+static int link_pipe_parent(struct tracker *t, struct open_message *child, struct err *e)
+{
+    uint64_t msgid_hash = msgid_hash_of(&child->m);
+
+    for (unsigned n = 1; n <= PICKUPS; n++) {
+        struct pipe_hand *h = &t->pipe_hands[(t->pipe_hand_next - n) % PICKUPS];
+        struct open_message *parent;
+        int64_t gap = child->m.last_seen - h->time;
+
+        if (h->msgid_hash != msgid_hash || gap > REINJECT_WINDOW || gap < -REINJECT_WINDOW)
+            continue;
+        parent = open_by_id(t, h->key, h->parent_id);
+        if (parent == NULL || parent == child ||
+            strcmp(parent->m.message_id, child->m.message_id) != 0 ||
+            parent->filter_children >= parent->filter_batches)
+            continue;
+        apply_parent(child, &parent->m);
+        parent->filter_children++;
+        if (parent->filter_unlinked > 0) {
+            if (t->sink.mark_hops != NULL &&
+                t->sink.mark_hops(t->sink.ctx, &parent->m, parent->unlinked_relay, e) != 0)
+                return -1;
+            t->counts.deliveries[DELIVERY_SENT] -= parent->filter_unlinked;
+            t->counts.hops += parent->filter_unlinked;
+            parent->filter_unlinked = 0;
+            memcpy(parent->filter_relay, parent->unlinked_relay, sizeof parent->filter_relay);
+        }
+        return 0;
     }
     return 0;
 }
@@ -592,7 +691,7 @@ static void remember_pickup(struct tracker *t, struct open_message *o)
 {
     struct pickup *p = &t->pickups[t->pickup_next++ % PICKUPS];
 
-    p->msgid_hash = hash_bytes(14695981039346656037ULL, o->m.message_id, strlen(o->m.message_id));
+    p->msgid_hash = msgid_hash_of(&o->m);
     p->key = o->hash;
     p->time = o->m.last_seen;
 }
@@ -820,8 +919,11 @@ static int on_queue_line(struct tracker *t, const struct event *ev, const char *
     switch (ev->kind) {
     case EV_MESSAGE_ID:
         copy_text(o->m.message_id, sizeof o->m.message_id, ev->message_id);
-        if (o->m.origin == ORIGIN_LOCAL && o->m.client_ip[0] == '\0' && o->m.parent_id == 0)
+        if (o->m.origin == ORIGIN_LOCAL && o->m.client_ip[0] == '\0' && o->m.parent_id == 0 &&
+            o->m.message_id[0] != '\0') {
             remember_pickup(t, o);
+            return link_pipe_parent(t, o, e);
+        }
         return 0;
     case EV_QUEUED:
         copy_text(o->m.sender, sizeof o->m.sender, ev->from);

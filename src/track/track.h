@@ -46,6 +46,9 @@ struct track_sink {
      * left out), at most max into out; their count, or -1 */
     int (*find_deferred)(void *ctx, int64_t message_id, struct mail_delivery *out, int max,
                          struct err *e);
+    /* optional: message m's final deliveries ("sent") to relay turn out to
+     * be hand-overs to a filter that re-injected the mail (is_hop) */
+    int (*mark_hops)(void *ctx, const struct mail_message *m, const char *relay, struct err *e);
 };
 
 /* Counters of one tracker's life, for `maillog parse --format summary`,

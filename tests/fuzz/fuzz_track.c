@@ -65,7 +65,8 @@ static int find_open(void *ctx, const char *host, const char *queue_id, struct m
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct track_sink sink = {NULL, put_message, put_delivery, put_access, find_open, NULL, NULL};
+    struct track_sink sink = {NULL,      put_message, put_delivery, put_access,
+                              find_open, NULL,        NULL,         NULL};
     struct tracker *t = track_new(&sink);
     const char *p = (const char *)data, *end = p + size;
     struct err e;

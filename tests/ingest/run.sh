@@ -178,6 +178,20 @@ t_edges() {
         "ann@hosted.test 3" ] &&
         pass "edges: a deferred mail expires, with the sender of the expiry line" ||
         fail "edges: the expiry of a deferred mail was not recorded"
+    # A pipe filter (bogofilter) run three times for 16 recipients: each run's
+    # copy comes back through pickup after the run's lines (shenchris lines
+    # 64-110: 109E11D1C0D's copies 300721D1C19, 4228B1D1C0E, 47FC71D1C0D).
+    P=$E/pipe.db
+    sed -n 64,110p "$CORPUS/shenchris-gci/maillog" >"$E/pipe.log"
+    rm -f "$P"*
+    edge_ingest "$P" "$E/pipe.log" "$E/pipe.log"
+    [ "$(sqlite3 "$P" "SELECT count(*) || ' ' || sum(is_hop) FROM deliveries d JOIN messages m
+            ON m.id = d.message_id WHERE m.queue_id = '109E11D1C0D' AND d.relay = 'bogofilter'")" = "16 16" ] &&
+        [ "$(sqlite3 "$P" "SELECT group_concat(c.queue_id, ' ') FROM messages c JOIN messages p
+            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id")" = \
+            "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
+        pass "edges: a pipe filter's 16 hand-overs are hops, its 3 copies its children" ||
+        fail "edges: a pipe filter's hand-overs are listed as deliveries"
 }
 
 edge_ingest() { # DB LOG MTIME_FROM: ingest with the domains of the edge logs
