@@ -12,6 +12,8 @@
  */
 #include "store/store_impl.h"
 
+#include "util/ipnet.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -938,6 +940,13 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     return 0;
 }
 
+static bool address_is_local(const char *text)
+{
+    struct ip_addr ip;
+
+    return ip_parse(text, strlen(text), &ip) == 0 && ip_is_local(&ip);
+}
+
 static int sink_put_access(void *ctx, const struct access_event *a, struct err *e)
 {
     struct store *s = ctx;
@@ -950,9 +959,10 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     store_addr_domain(a->user, domain, sizeof domain);
     if (a->ip[0] != '\0')
         geo_country(s->geo, a->ip, iso);
-    /* what the Access tab shows as words, for the search: "pop3 Nigeria" */
+    /* what the Access tab shows as words, for the search: "pop3 Nigeria",
+     * "imap local" (a private, loopback or link-local address) */
     protocol = access_protocol_name(a->protocol);
-    country = iso[0] != '\0' ? country_name(iso) : NULL;
+    country = iso[0] != '\0' ? country_name(iso) : address_is_local(a->ip) ? "local" : NULL;
     snprintf(extra, sizeof extra, "%s%s%s", protocol ? protocol : "", country ? " " : "",
              country ? country : "");
     if (s->next_access_id == 0 && next_ids(s, e) < 0)

@@ -815,6 +815,13 @@ START_TEST(access_search_finds_protocol_names)
     ck_assert_int_eq(c.dates[0], 86400);
     ck_assert_int_eq(run(TAB_ACCESS, "example.com", "IMAP", &c, &res), 1);
     ck_assert_int_eq(c.dates[0], 86401);
+    /* a private address has no country: the tab shows it as "local" */
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "local", &c, &res), 0);
+    snprintf(a.ip, sizeof a.ip, "10.1.2.3");
+    a.time = 86402;
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    ck_assert_int_eq(run(TAB_ACCESS, "example.com", "local", &c, &res), 1);
+    ck_assert_int_eq(c.dates[0], 86402);
     ck_assert_int_gt(store_purge(st, 100 * 86400, 100, &e), 0);
     ck_assert_int_eq(fts_count("access_fts", "\"sie\" OR \"map\""), 0);
 }
