@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CSV_ROWS_MAX 100000
 #define CSV_BYTES_MAX (64u << 20)
@@ -80,7 +81,9 @@ static int json_row(void *ctx, const struct query_row *r, struct err *e)
     return 0;
 }
 
-/* CSV: the same columns as the JSON rows, in the same order. */
+/* CSV: the same columns as the JSON rows, in the same order, and after
+ * "date" (epoch seconds) "date_utc", the same time as a spreadsheet reads
+ * it ("2026-11-30 14:05:09"). */
 static int csv_header(struct buf *b, enum query_tab tab)
 {
     const char *const *cols = tab == TAB_ACCESS  ? access_columns
@@ -89,10 +92,25 @@ static int csv_header(struct buf *b, enum query_tab tab)
     size_t n = tab == TAB_ACCESS ? sizeof access_columns / sizeof access_columns[0]
                                  : sizeof sent_columns / sizeof sent_columns[0];
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (csv_field(b, cols[i], i == 0) < 0)
             return -1;
+        if (strcmp(cols[i], "date") == 0 && csv_field(b, "date_utc", false) < 0)
+            return -1;
+    }
     return csv_end_row(b);
+}
+
+/* The "date" and "date_utc" cells of t. */
+static int csv_date(struct buf *b, int64_t t)
+{
+    char text[32] = "";
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (gmtime_r(&tt, &tm) != NULL)
+        strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+    return csv_field_int(b, t, false) | csv_field(b, text, false);
 }
 
 static int csv_row_fields(struct buf *b, enum query_tab tab, const struct query_row *r)
@@ -101,13 +119,12 @@ static int csv_row_fields(struct buf *b, enum query_tab tab, const struct query_
         return -1;
     if (tab == TAB_ACCESS) {
         const char *name = r->country[0] ? country_name(r->country) : NULL;
-        return csv_field_int(b, r->date, false) | csv_field(b, r->mailbox, false) |
-               csv_field(b, r->ip, false) | csv_field(b, r->country, false) |
-               csv_field(b, name ? name : "", false) | csv_field(b, r->protocol, false) |
-               csv_field(b, r->result, false) | csv_field(b, r->method, false) |
-               csv_field(b, r->detail, false);
+        return csv_date(b, r->date) | csv_field(b, r->mailbox, false) | csv_field(b, r->ip, false) |
+               csv_field(b, r->country, false) | csv_field(b, name ? name : "", false) |
+               csv_field(b, r->protocol, false) | csv_field(b, r->result, false) |
+               csv_field(b, r->method, false) | csv_field(b, r->detail, false);
     }
-    if (csv_field_int(b, r->message_id, false) < 0 || csv_field_int(b, r->date, false) < 0)
+    if (csv_field_int(b, r->message_id, false) < 0 || csv_date(b, r->date) < 0)
         return -1;
     if (is_received(tab)) {
         if (csv_field(b, r->sender, false) < 0 || csv_field(b, r->mailbox, false) < 0)

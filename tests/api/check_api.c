@@ -796,20 +796,25 @@ START_TEST(csv_download_escapes)
     ck_assert_ptr_nonnull(strstr(r.headers, "attachment; filename=\"maillog-received.csv\""));
     rows = csv_parse(r.body, r.body_len);
     header = json_array_get(rows, 0);
-    ck_assert_int_eq(json_array_size(header), 9);
-    ck_assert_str_eq(json_string_value(json_array_get(header, 3)), "sender");
+    ck_assert_int_eq(json_array_size(header), 10);
+    ck_assert_str_eq(json_string_value(json_array_get(header, 3)), "date_utc");
+    ck_assert_str_eq(json_string_value(json_array_get(header, 4)), "sender");
     ck_assert_int_eq((long long)json_array_size(rows), total + 1);
     for (size_t i = 1; i < json_array_size(rows); i++) {
         json_t *row = json_array_get(rows, i);
-        const char *sender = json_string_value(json_array_get(row, 3));
-        const char *text = json_string_value(json_array_get(row, 7));
+        const char *sender = json_string_value(json_array_get(row, 4));
+        const char *text = json_string_value(json_array_get(row, 8));
+        time_t when = (time_t)atoll(json_string_value(json_array_get(row, 2)));
+        char utc[32];
         const struct mmsg *g = NULL;
-        ck_assert_int_eq(json_array_size(row), 9);
+        ck_assert_int_eq(json_array_size(row), 10);
+        strftime(utc, sizeof utc, "%Y-%m-%d %H:%M:%S", gmtime(&when));
+        ck_assert_str_eq(json_string_value(json_array_get(row, 3)), utc);
         for (int k = 0; k < W.m.nmsgs; k++) {
             const char *s = W.m.msgs[k].sender;
             if (strcmp(s, sender) == 0 ||
                 (sender[0] == '\'' && strchr("=+-@", s[0]) && strcmp(s, sender + 1) == 0))
-                if (strcmp(W.m.msgs[k].rcpt, json_string_value(json_array_get(row, 4))) == 0)
+                if (strcmp(W.m.msgs[k].rcpt, json_string_value(json_array_get(row, 5))) == 0)
                     g = &W.m.msgs[k];
         }
         ck_assert_msg(g != NULL, "csv row %zu: sender %s not in the model", i, sender);
