@@ -15,7 +15,7 @@ import {
     SelectOption,
     Skeleton,
 } from '@plesk/ui-library';
-import { splitList, splitTerms } from './format.js';
+import { fieldMessage, splitList, splitTerms } from './format.js';
 
 const toForm = (s) => ({
     retention_days: String(s.retention_days ?? ''),
@@ -67,7 +67,8 @@ function Settings({ api }) {
             setValues(toForm(await api.put('/settings', fromForm(v))));
             setSaved(true);
         } catch (e) {
-            if (e.field) setErrors({ [e.field]: { api: e.message } });
+            // shown under the field it names (one the form has), else above the form
+            if (e.field && Object.hasOwn(v, e.field)) setErrors({ [e.field]: { api: fieldMessage(e.message, e.field) } });
             else setError(e);
         } finally {
             setState(undefined);

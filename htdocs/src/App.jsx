@@ -5,7 +5,7 @@
 // which page it renders); in standalone mode an admin gets a small navigation
 // between both, driven by the URL hash (#/ and #/settings).
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Heading, Select, SelectOption, Spinner, Tab, Tabs } from '@plesk/ui-library';
+import { Alert, Button, Heading, Spinner, Tab, Tabs } from '@plesk/ui-library';
 import { createApi } from './api.js';
 import { CONFIG_TAB, TABS } from './tabs.js';
 import ListTab from './ListTab.jsx';
@@ -115,27 +115,75 @@ export default function App({ apiBase, mode, view: mountView, domain }) {
     const api = useMemo(() => createApi(apiBase), [apiBase]);
     const [me, setMe] = useState(null);
     const [error, setError] = useState(null);
+    const [attempt, setAttempt] = useState(0);
+    const [retrying, setRetrying] = useState(false);
     const hashView = useHashView(mountView);
     const view = mode === 'standalone' ? hashView : mountView;
 
     useEffect(() => {
+        let live = true;
         api.get('/me').then(
             (m) => {
+                if (!live) return;
                 api.setCsrf(m.csrf_token);
+                setError(null);
                 setMe({ ...m, domains: m.domains || [], tabs: m.tabs || [] });
             },
-            setError,
-        );
-    }, [api]);
+            (e) => live && setError(e),
+        ).finally(() => live && setRetrying(false));
+        return () => {
+            live = false;
+        };
+    }, [api, attempt]);
 
-    if (error) {
+    if (error || !me) {
+        // Nothing is known about the user yet: the page keeps its frame (the
+        // heading in standalone mode; Plesk shows its own page title).
+        let body;
+        if (!error) {
+            body = (
+                <div className="ml-loading" role="status">
+                    <Spinner size="md" /> Loading…
+                </div>
+            );
+        } else if (error.status === 403) {
+            body = (
+                <Alert intent="warning" data-testid="forbidden">
+                    Mail log is not available for your account. ({error.message})
+                </Alert>
+            );
+        } else {
+            body = (
+                <Alert intent="danger" data-testid="fatal" role="alert">
+                    <p className="ml-alert-title">Mail log could not be started.</p>
+                    <p>
+                        {error.status ? `The server answered: ${error.message}.` : error.message}
+                    </p>
+                    <Button
+                        intent="primary"
+                        data-testid="fatal-retry"
+                        state={retrying ? 'loading' : undefined}
+                        onClick={() => {
+                            setRetrying(true);
+                            setAttempt((n) => n + 1);
+                        }}
+                    >
+                        Retry
+                    </Button>
+                </Alert>
+            );
+        }
         return (
-            <Alert intent={error.status === 403 ? 'warning' : 'danger'} data-testid={error.status === 403 ? 'forbidden' : 'fatal'}>
-                {error.status === 403 ? `Mail log is not available for your account. (${error.message})` : error.message}
-            </Alert>
+            <div className="ml-app">
+                {mode === 'standalone' ? (
+                    <header className="ml-header">
+                        <Heading level={1}>Mail log</Heading>
+                    </header>
+                ) : null}
+                <main>{body}</main>
+            </div>
         );
     }
-    if (!me) return <Spinner />;
 
     const standaloneHeader =
         mode === 'standalone' ? (

@@ -15,7 +15,7 @@ import {
     SelectOption,
     Skeleton,
 } from '@plesk/ui-library';
-import { splitList } from './format.js';
+import { fieldMessage, splitList } from './format.js';
 
 const toForm = (s) => ({
     usual_countries: s.usual_countries || [],
@@ -72,7 +72,8 @@ export default function ConfigTab({ api, domain, countries }) {
             setValues(toForm(s));
             setSaved(true);
         } catch (e) {
-            if (e.field) setErrors({ [e.field]: { api: e.message } });
+            // shown under the field it names (one the form has), else above the form
+            if (e.field && Object.hasOwn(v, e.field)) setErrors({ [e.field]: { api: fieldMessage(e.message, e.field) } });
             else setError(e);
         } finally {
             setState(undefined);

@@ -5,6 +5,10 @@
 // Contract: every filter is sent to GET /v1/{tab}; the CSV link is the same
 // request with format=csv and no cursor/limit. Changing a filter or the sort
 // starts again from the first page. Data is rendered as React text only.
+// The rows are shown in the server's order: the List never sorts them itself
+// (each column's `sort` keeps the given order), since a page is only a slice
+// of the server-sorted result and the API sorts some columns by meaning
+// (status by severity, result failed first) rather than by the cell's text.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import {
     Alert,
@@ -23,6 +27,38 @@ import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_INTENT } f
 import TraceDrawer from './TraceDrawer.jsx';
 
 const PAGE = 50;
+// The API's limit on `q` is in bytes of UTF-8 (docs/API.md), not characters.
+const SEARCH_MAX_BYTES = 200;
+const utf8 = new TextEncoder();
+
+// s cut to at most max bytes of UTF-8, on a character boundary; and whether it was cut.
+export function clampUtf8(s, max) {
+    if (utf8.encode(s).length <= max) return [s, false];
+    let out = '';
+    let n = 0;
+    for (const ch of s) {
+        const b = utf8.encode(ch).length;
+        if (n + b > max) break;
+        out += ch;
+        n += b;
+    }
+    return [out, true];
+}
+
+// Keeps the order the rows came in (Array.prototype.sort is stable): the
+// List's client-side sort becomes a no-op, the server's order is shown as is.
+const keepServerOrder = () => 0;
+
+// A long address (a VERP sender, a generated mailbox) is cut with an ellipsis
+// so that it does not push the other columns off the screen; the whole value
+// is in the tooltip (and in the message trace).
+function Address({ value }) {
+    return (
+        <span className="ml-address" title={value}>
+            {value}
+        </span>
+    );
+}
 
 function StatusCell({ status, text }) {
     if (!status) return null;
@@ -66,10 +102,12 @@ function cell(key, row) {
             );
         case 'sender':
             // The null sender of bounces and notifications.
-            return row.sender ? row.sender : <span className="ml-muted" title="null sender (a bounce or notification)">&lt;&gt;</span>;
+            return row.sender ? <Address value={row.sender} /> : <span className="ml-muted" title="null sender (a bounce or notification)">&lt;&gt;</span>;
         case 'mailbox':
             // SMTP AUTH failures of older Postfix versions name no user.
-            return row.mailbox ? row.mailbox : <span className="ml-muted">unknown user</span>;
+            return row.mailbox ? <Address value={row.mailbox} /> : <span className="ml-muted">unknown user</span>;
+        case 'recipient':
+            return <Address value={row.recipient || ''} />;
         default:
             return row[key];
     }
@@ -77,13 +115,18 @@ function cell(key, row) {
 
 export default function ListTab({ api, tab, domain }) {
     const [search, setSearch] = useState('');
+    const [searchCut, setSearchCut] = useState(false);
     const [filters, setFilters] = useState({ q: '', fromDay: '', toDay: '', status: '' });
     const [sort, setSort] = useState({ column: 'date', direction: 'DESC' });
-    const [page, setPage] = useState({ rows: [], next: null, total: 0 });
+    const [page, setPage] = useState({ rows: [], next: null, total: null });
     const [loading, setLoading] = useState(true);
-    const [error, setError] = useState(null);
+    // { error, cursor }: what failed, and the page to ask for again (Retry)
+    const [failure, setFailure] = useState(null);
     const [trace, setTrace] = useState(null);
     const seq = useRef(0);
+
+    // Date inputs give "YYYY-MM-DD", which compares as text.
+    const badRange = Boolean(filters.fromDay && filters.toDay && filters.fromDay > filters.toDay);
 
     const params = useCallback(
         () => ({
@@ -101,8 +144,14 @@ export default function ListTab({ api, tab, domain }) {
     const load = useCallback(
         async (cursor) => {
             const mine = ++seq.current;
+            setFailure(null);
+            if (badRange) {
+                // Nothing can match: said at the filter, no request.
+                setPage({ rows: [], next: null, total: null });
+                setLoading(false);
+                return;
+            }
             setLoading(true);
-            setError(null);
             try {
                 const res = await api.get(`/${tab.id}`, { ...params(), limit: PAGE, cursor });
                 if (mine !== seq.current) return;
@@ -116,13 +165,14 @@ export default function ListTab({ api, tab, domain }) {
                 }));
             } catch (e) {
                 if (mine !== seq.current) return;
-                if (!cursor) setPage({ rows: [], next: null, total: 0 });
-                setError(e);
+                // A failed first page leaves nothing to count: no "0 of 0".
+                if (!cursor) setPage({ rows: [], next: null, total: null });
+                setFailure({ error: e, cursor: cursor || null });
             } finally {
                 if (mine === seq.current) setLoading(false);
             }
         },
-        [api, tab.id, params],
+        [api, tab.id, params, badRange],
     );
 
     useEffect(() => {
@@ -130,21 +180,40 @@ export default function ListTab({ api, tab, domain }) {
     }, [load]);
 
     const apply = (patch) => setFilters((f) => ({ ...f, ...patch }));
+    const onSearchChange = (value) => {
+        const [v, cut] = clampUtf8(value, SEARCH_MAX_BYTES);
+        setSearch(v);
+        setSearchCut(cut);
+        // Emptying the box (or its × button) shows everything again at once.
+        if (v.trim() === '' && filters.q !== '') apply({ q: '' });
+    };
     const openTrace = (row) => {
         if (row.message_id !== undefined && row.message_id !== null) setTrace(row.message_id);
     };
     const isMail = tab.id !== 'access';
     const csvUrl = api.url(`/${tab.id}`, { ...params(), format: 'csv' });
     const filtered = Boolean(filters.q || filters.fromDay || filters.toDay || filters.status);
+    const error = failure ? failure.error : null;
+    const retry = () => load(failure ? failure.cursor : null);
+    // The first page failed: the error takes the list's place (shown once).
+    const failedEmpty = Boolean(error) && page.rows.length === 0;
 
     const columns = tab.columns.map((key, i) => ({
         key,
         title: COLUMN[key].title,
         sortable: Boolean(COLUMN[key].sort),
+        sort: keepServerOrder,
         type: i === 0 ? 'title' : undefined,
-        truncate: key === 'msgid' || key === 'status_text',
+        truncate: key === 'msgid' || key === 'status_text' || key === 'sender' || key === 'mailbox' || key === 'recipient',
+        cellProps: { className: `ml-col-${key}` },
         render: (row) => cell(key, row),
     }));
+
+    const retryButton = (
+        <Button onClick={retry} state={loading ? 'loading' : undefined} data-testid="retry">
+            Retry
+        </Button>
+    );
 
     const toolbar = (
         <Toolbar>
@@ -155,9 +224,9 @@ export default function ListTab({ api, tab, domain }) {
                     aria-label="Search"
                     placeholder="Search…"
                     value={search}
-                    maxLength={200}
+                    maxLength={SEARCH_MAX_BYTES}
                     data-testid="search"
-                    onChange={(e) => setSearch(e.target.value)}
+                    onChange={(e) => onSearchChange(e.target.value)}
                     onKeyDown={(e) => {
                         if (e.key === 'Enter') {
                             e.preventDefault();
@@ -175,7 +244,11 @@ export default function ListTab({ api, tab, domain }) {
                     <Input
                         type="date"
                         aria-label="From date"
+                        aria-invalid={badRange || undefined}
+                        aria-describedby={badRange ? `ml-period-error-${tab.id}` : undefined}
+                        className={badRange ? 'ml-input-invalid' : undefined}
                         value={filters.fromDay}
+                        max={filters.toDay || undefined}
                         data-testid="from"
                         onChange={(e) => apply({ fromDay: e.target.value })}
                     />
@@ -185,7 +258,11 @@ export default function ListTab({ api, tab, domain }) {
                     <Input
                         type="date"
                         aria-label="To date"
+                        aria-invalid={badRange || undefined}
+                        aria-describedby={badRange ? `ml-period-error-${tab.id}` : undefined}
+                        className={badRange ? 'ml-input-invalid' : undefined}
                         value={filters.toDay}
+                        min={filters.fromDay || undefined}
                         data-testid="to"
                         onChange={(e) => apply({ toDay: e.target.value })}
                     />
@@ -218,20 +295,68 @@ export default function ListTab({ api, tab, domain }) {
         </Toolbar>
     );
 
+    const notices =
+        searchCut || badRange ? (
+            <div className="ml-filter-notices">
+                {searchCut ? (
+                    <Text intent="warning" data-testid="search-limit" role="status">
+                        The search text is limited to {SEARCH_MAX_BYTES} bytes (accented letters and other non-ASCII
+                        characters take 2–4 bytes each); the rest was cut off.
+                    </Text>
+                ) : null}
+                {badRange ? (
+                    <Text intent="danger" id={`ml-period-error-${tab.id}`} data-testid="period-error" role="alert">
+                        The “From” date is after the “To” date: no record can match. Change one of them.
+                    </Text>
+                ) : null}
+            </div>
+        ) : null;
+
+    let emptyView;
+    if (loading) {
+        emptyView = (
+            <div className="ml-loading" data-testid="list-loading" role="status">
+                <Spinner size="md" /> Loading…
+            </div>
+        );
+    } else if (failedEmpty) {
+        emptyView = (
+            <div data-testid="list-error" role="alert">
+                <ListEmptyView title="The records could not be loaded" description={error.message} actions={retryButton} />
+            </div>
+        );
+    } else if (badRange) {
+        emptyView = (
+            <ListEmptyView
+                title="The period is empty"
+                description="The “From” date is after the “To” date. Change one of them to see records."
+            />
+        );
+    } else {
+        emptyView = (
+            <ListEmptyView
+                title={filtered ? 'Nothing matches these filters' : 'No records yet'}
+                description={
+                    filtered ? 'Change the search or the filters to see more.' : 'Records appear here after the next log analysis run.'
+                }
+            />
+        );
+    }
+
     return (
-        <div className="ml-listtab" data-tab={tab.id} data-loading={loading ? "true" : "false"}>
-            {error ? (
-                <Alert intent="danger" data-testid="list-error">
-                    {error.message}
-                </Alert>
-            ) : null}
+        <div className="ml-listtab" data-tab={tab.id} data-loading={loading ? 'true' : 'false'}>
             <List
                 columns={columns}
                 data={page.rows}
                 rowKey="id"
-                toolbar={toolbar}
+                toolbar={
+                    <>
+                        {toolbar}
+                        {notices}
+                    </>
+                }
                 loading={loading}
-                totalRows={page.total ?? undefined}
+                totalRows={failedEmpty || badRange ? undefined : page.total ?? undefined}
                 filtered={filtered}
                 sortColumn={sort.column}
                 sortDirection={sort.direction}
@@ -242,38 +367,31 @@ export default function ListTab({ api, tab, domain }) {
                     // List overrides a row's onClick, not its capture-phase handler.
                     onClickCapture: isMail ? () => openTrace(row) : undefined,
                 })}
-                emptyView={
-                    loading ? (
-                        <div className="ml-loading" data-testid="list-loading" role="status">
-                            <Spinner size="md" /> Loading…
-                        </div>
-                    ) : error ? (
-                        <ListEmptyView title="The records could not be loaded" description={error.message} />
-                    ) : (
-                    <ListEmptyView
-                        title={filtered ? 'Nothing matches these filters' : 'No records yet'}
-                        description={
-                            filtered
-                                ? 'Change the search or the filters to see more.'
-                                : 'Records appear here after the next log analysis run.'
-                        }
-                    />
-                    )
-                }
+                emptyView={emptyView}
                 emptyViewMode="items"
             />
-            <div className="ml-pager">
-                <span data-testid="count">
-                    {page.total === null
-                        ? `${page.rows.length} shown`
-                        : `${page.rows.length} of ${page.total}${page.capped ? '+' : ''} shown`}
-                </span>
-                {page.next ? (
-                    <Button onClick={() => load(page.next)} state={loading ? 'loading' : undefined} data-testid="more">
-                        Load more
-                    </Button>
-                ) : null}
-            </div>
+            {error && !failedEmpty ? (
+                // "Load more" failed: the rows already shown stay.
+                <Alert intent="danger" data-testid="list-error">
+                    <span className="ml-alert-row">
+                        {error.message} {retryButton}
+                    </span>
+                </Alert>
+            ) : null}
+            {failedEmpty || badRange ? null : (
+                <div className="ml-pager">
+                    <span data-testid="count">
+                        {page.total === null
+                            ? `${page.rows.length} shown`
+                            : `${page.rows.length} of ${page.total}${page.capped ? '+' : ''} shown`}
+                    </span>
+                    {page.next ? (
+                        <Button onClick={() => load(page.next)} state={loading ? 'loading' : undefined} data-testid="more">
+                            Load more
+                        </Button>
+                    ) : null}
+                </div>
+            )}
             {trace !== null ? <TraceDrawer api={api} id={trace} onClose={() => setTrace(null)} /> : null}
         </div>
     );

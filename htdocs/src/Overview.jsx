@@ -2,7 +2,7 @@
 // tab, mails per hour or day stacked by status (plain SVG), and mailbox logins
 // by country (ok / failed bars).
 import { useEffect, useState } from 'react';
-import { Alert, SegmentedControl, Skeleton } from '@plesk/ui-library';
+import { Alert, Button, SegmentedControl, Skeleton } from '@plesk/ui-library';
 import { countryLabel, localTime, utcDay } from './format.js';
 
 const STATUSES = ['sent', 'deferred', 'bounced', 'expired', 'rejected', 'discarded'];
@@ -15,20 +15,63 @@ const COLORS = {
     discarded: '#979797',
 };
 
-function MailChart({ buckets, bucket }) {
+const HOUR = 3600;
+const DAY = 86400;
+
+// The overview's period: from 00:00 UTC six days ago to the end of the
+// current hour — seven UTC days, today's so far — the same for both bucket
+// sizes, so the totals do not change with the chart's resolution.
+export function overviewRange(nowMs) {
+    const now = Math.floor(nowMs / 1000);
+    const to = (Math.floor(now / HOUR) + 1) * HOUR;
+    const from = Math.floor(now / DAY) * DAY - 6 * DAY;
+    return { from, to };
+}
+
+// Mails per bucket, stacked by status. Bars are placed by their time over the
+// whole requested range (the API leaves out empty buckets: those are gaps, not
+// missing slots), and the axis labels are times too: days (local midnights
+// for hours, UTC days for days).
+function MailChart({ buckets, bucket, range }) {
     const W = 640;
     const H = 140;
     const pad = { l: 34, r: 8, t: 8, b: 22 };
-    const sums = buckets.map((b) => STATUSES.reduce((s, k) => s + (b[k] || 0), 0));
+    const size = bucket === 'day' ? DAY : HOUR;
+    const first = Math.floor(range.from / size) * size;
+    const last = Math.floor((range.to - 1) / size) * size;
+    const n = Math.max(1, (last - first) / size + 1);
+    const inRange = buckets.filter((b) => b.t >= first && b.t <= last);
+    const sums = inRange.map((b) => STATUSES.reduce((s, k) => s + (b[k] || 0), 0));
     const max = Math.max(1, ...sums);
-    const n = Math.max(1, buckets.length);
     const bw = (W - pad.l - pad.r) / n;
+    const slot = (t) => Math.round((t - first) / size);
     const y = (v) => pad.t + (H - pad.t - pad.b) * (1 - v / max);
-    const labelEvery = Math.max(1, Math.ceil(n / 8));
-    const fmt = (t) => (bucket === 'day' ? utcDay(t) : localTime(t).slice(5, 16));
+    const gap = bw > 4 ? 1 : 0;
+    const fmt = (t) => (bucket === 'day' ? utcDay(t) : localTime(t).slice(0, 16));
+    // Axis labels: every day boundary (UTC days; for hours, local midnights),
+    // thinned out to at most 8.
+    const ticks = [];
+    for (let i = 0; i < n; i++) {
+        const t = first + i * size;
+        if (bucket === 'day') ticks.push({ i, t, text: utcDay(t).slice(5) });
+        else if (i > 0 && localTime(t).slice(0, 10) !== localTime(t - size).slice(0, 10))
+            ticks.push({ i, t, text: localTime(t).slice(5, 10) });
+    }
+    const every = Math.max(1, Math.ceil(ticks.length / 8));
+    const shownTicks = ticks.filter((_, k) => k % every === 0);
     return (
         <figure className="ml-chart">
-            <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Mails per ${bucket} by status`} width="100%" height={H}>
+            <svg
+                viewBox={`0 0 ${W} ${H}`}
+                role="img"
+                aria-label={`Mails per ${bucket} by status, ${fmt(first)} to ${fmt(last)}`}
+                width="100%"
+                height={H}
+                data-testid="mail-chart"
+                data-first={first}
+                data-slots={n}
+                data-slot-width={bw}
+            >
                 <line x1={pad.l} x2={W - pad.r} y1={y(0)} y2={y(0)} stroke="#ccc" />
                 <text x={pad.l - 4} y={y(max) + 4} textAnchor="end" className="ml-axis">
                     {max}
@@ -36,10 +79,22 @@ function MailChart({ buckets, bucket }) {
                 <text x={pad.l - 4} y={y(0)} textAnchor="end" className="ml-axis">
                     0
                 </text>
-                {buckets.map((b, i) => {
+                {shownTicks.map(({ i, t, text }) => {
+                    const x = bucket === 'day' ? pad.l + i * bw + bw / 2 : pad.l + i * bw;
+                    return (
+                        <g key={`tick-${t}`} className="ml-tick" data-t={t}>
+                            {bucket === 'day' ? null : <line x1={x} x2={x} y1={y(0)} y2={y(0) + 4} stroke="#ccc" />}
+                            <text x={x} y={H - 6} textAnchor="middle" className="ml-axis">
+                                {text}
+                            </text>
+                        </g>
+                    );
+                })}
+                {inRange.map((b) => {
+                    const x = pad.l + slot(b.t) * bw + gap;
                     let acc = 0;
                     return (
-                        <g key={b.t}>
+                        <g key={b.t} className="ml-bucket" data-t={b.t} data-x={x}>
                             <title>{`${fmt(b.t)}: ${STATUSES.filter((k) => b[k]).map((k) => `${b[k]} ${k}`).join(', ') || 'none'}`}</title>
                             {STATUSES.map((k) => {
                                 const v = b[k] || 0;
@@ -47,8 +102,8 @@ function MailChart({ buckets, bucket }) {
                                 const r = (
                                     <rect
                                         key={k}
-                                        x={pad.l + i * bw + 1}
-                                        width={Math.max(1, bw - 2)}
+                                        x={x}
+                                        width={Math.max(1, bw - 2 * gap)}
                                         y={y(acc + v)}
                                         height={y(acc) - y(acc + v)}
                                         fill={COLORS[k]}
@@ -57,11 +112,6 @@ function MailChart({ buckets, bucket }) {
                                 acc += v;
                                 return r;
                             })}
-                            {i % labelEvery === 0 ? (
-                                <text x={pad.l + i * bw + bw / 2} y={H - 6} textAnchor="middle" className="ml-axis">
-                                    {fmt(b.t)}
-                                </text>
-                            ) : null}
                         </g>
                     );
                 })}
@@ -140,20 +190,30 @@ export default function Overview({ api, domain }) {
     const [bucket, setBucket] = useState('day');
     const [stats, setStats] = useState(null);
     const [error, setError] = useState(null);
+    const [attempt, setAttempt] = useState(0);
 
     useEffect(() => {
         let live = true;
         setError(null);
-        api.get('/stats', { domain: domain || undefined, bucket }).then(
-            (s) => live && setStats(s),
+        const range = overviewRange(Date.now());
+        api.get('/stats', { domain: domain || undefined, bucket, from: range.from, to: range.to }).then(
+            (s) => live && setStats({ ...s, range, bucket }),
             (e) => live && setError(e),
         );
         return () => {
             live = false;
         };
-    }, [api, domain, bucket]);
+    }, [api, domain, bucket, attempt]);
 
-    if (error) return <Alert intent="warning">Overview unavailable: {error.message}</Alert>;
+    if (error)
+        return (
+            <Alert intent="warning" data-testid="overview-error">
+                <span className="ml-alert-row">
+                    Overview unavailable: {error.message}
+                    <Button onClick={() => setAttempt((n) => n + 1)}>Retry</Button>
+                </span>
+            </Alert>
+        );
     if (!stats) return <Skeleton height={160} />;
     const t = stats.totals || {};
     return (
@@ -170,7 +230,7 @@ export default function Overview({ api, domain }) {
             <div className="ml-overview-panels">
                 <div className="ml-panel">
                     <div className="ml-panel-head">
-                        <h3>Mails per {bucket === 'day' ? 'day (UTC)' : 'hour'}</h3>
+                        <h3>Mails per {stats.bucket === 'day' ? 'day (UTC)' : 'hour'}, last 7 days</h3>
                         <SegmentedControl
                             buttons={[
                                 { title: 'Hours', value: 'hour' },
@@ -180,7 +240,7 @@ export default function Overview({ api, domain }) {
                             onChange={setBucket}
                         />
                     </div>
-                    <MailChart buckets={stats.buckets || []} bucket={bucket} />
+                    <MailChart buckets={stats.buckets || []} bucket={stats.bucket} range={stats.range} />
                 </div>
                 <div className="ml-panel">
                     <div className="ml-panel-head">

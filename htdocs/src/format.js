@@ -92,3 +92,15 @@ export function splitTerms(s) {
         .map((x) => x.trim())
         .filter(Boolean);
 }
+
+// An API validation message ("retention_days: must be a whole number of days")
+// as shown under its field: without the internal field name (the field's label
+// says which), as a sentence ("Must be a whole number of days.").
+export function fieldMessage(message, field) {
+    let m = String(message || '').trim();
+    if (field && m.startsWith(`${field}:`)) m = m.slice(field.length + 1).trim();
+    else m = m.replace(/^[a-z_]+(\[\d+\])?:\s*/, '');
+    if (!m) return 'This value is not valid.';
+    m = m.charAt(0).toUpperCase() + m.slice(1);
+    return /[.!?)]$/.test(m) ? m : `${m}.`;
+}
