@@ -268,8 +268,10 @@ static int parse_settings_patch(struct api *a, json_t *body, struct settings_pat
         int rc = 0;
         if (strcmp(key, "retention_days") == 0) {
             json_int_t n = json_integer_value(v);
-            if (!json_is_integer(v) || n < 1 || n > 100000)
+            if (!json_is_integer(v))
                 return bad_setting(a, key, "must be a whole number of days");
+            if (n < 1 || n > 3650) /* the store's bounds (settings.c) */
+                return bad_setting(a, key, "must be from 1 to 3650 days");
             p->v.retention_days = (int)n;
             p->retention = true;
         } else if (strcmp(key, "cron_enabled") == 0) {

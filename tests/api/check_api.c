@@ -672,6 +672,10 @@ START_TEST(admin_settings_round_trip)
     resp_free(&r);
     ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"retention_days\":0}", NULL, &r), 422);
     ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "retention_days");
+    ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r.json, "error"), "message"), "1 to 3650"));
+    resp_free(&r);
+    /* over the store's limit: refused at the door, not a 500 from the store */
+    ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"retention_days\":5000}", NULL, &r), 422);
     resp_free(&r);
     ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"excluded_ips\":[\"300.1.1.1\"]}", NULL, &r),
                      422);
