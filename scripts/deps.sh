@@ -18,6 +18,7 @@ pkgs_for() {
     servers) echo "postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd rsyslog swaks logrotate python3" ;;
     alerts) echo "openssl ca-certificates" ;;
     php) echo "php-cli zip unzip libxml2-utils librsvg2-bin" ;;
+    musl) echo "musl-tools cmake tcl dpkg-dev make perl pkg-config debian-archive-keyring file" ;;
     store) echo "sqlite3 jq gzip util-linux time pflogsumm" ;;
     robust) echo "python3 valgrind jq sqlite3 util-linux perl libmaxmind-db-writer-perl lighttpd nodejs" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;

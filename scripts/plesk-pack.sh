@@ -2,7 +2,7 @@
 # plesk-pack.sh VERSION BINDIR OUT.zip — lay out and zip the Plesk extension.
 #
 # Run by `make pack` (mk/plesk.mk) from the top of the repository, after the
-# packaged binaries were linked into BINDIR (build/static). The zip holds:
+# packaged binaries were linked into BINDIR (build/musl/out). The zip holds:
 #   meta.xml                     version/release filled in
 #   DESCRIPTION.md CHANGES.md
 #   _meta/icons/{32x32,64x64,128x128}.png   rendered from _meta/icon.svg

@@ -6,11 +6,35 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define SMTP_CONNECT_TIMEOUT_S 15L
 #define SMTP_TOTAL_TIMEOUT_S 120L
+
+/* The system's CA bundle: SSL_CERT_FILE when set, else the first file of the
+ * places the distributions keep it (Debian/Ubuntu, RHEL/Alma/Rocky/
+ * CloudLinux, SUSE, Alpine). The packaged libcurl has no path built in (it
+ * is built once for every distribution); NULL leaves libcurl's default. */
+static const char *smtp_ca_file(void)
+{
+    static const char *const paths[] = {
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    };
+    const char *env = getenv("SSL_CERT_FILE");
+
+    if (env != NULL && env[0] != '\0')
+        return env;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (access(paths[i], R_OK) == 0)
+            return paths[i];
+    return NULL;
+}
 
 struct upload {
     const char *msg;
@@ -90,7 +114,8 @@ int smtp_send(const struct config *cfg, const char *rcpt, const char *msg, size_
     char url[300], from[300], from_env[310], rcpt_env[310], errbuf[CURL_ERROR_SIZE];
     struct upload u = {msg, len, 0, false, before_end, ctx};
     struct curl_slist *rcpts = NULL;
-    long tls;
+    long tls = 0;
+    const char *ca_file;
     CURL *c;
     CURLcode rc;
 
@@ -110,6 +135,8 @@ int smtp_send(const struct config *cfg, const char *rcpt, const char *msg, size_
     errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_USE_SSL, tls);
+    if ((ca_file = smtp_ca_file()) != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from_env);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
     if (cfg->smtp_user[0] != '\0') {
