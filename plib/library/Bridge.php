@@ -30,6 +30,7 @@ class Modules_MailLog_Bridge
     const MAX_HEADERS = 64;          /* header lines read from the CGI */
     const DOMAINS_PART_MAX = 100000; /* bytes of domain list in one variable */
     const DOMAINS_PARTS = 8;         /* MAILLOG_DOMAINS, _2 … _8 (CGI_DOMAIN_PARTS) */
+    const DOMAINS_MAX = 50000;       /* names (IDENTITY_DOMAINS_MAX) */
     const USER_MAX = 255;            /* bytes of MAILLOG_USER (IDENTITY_USER_MAX) */
 
     /** Headers of the CGI answer that reach the browser (lower-case => spelling). */
@@ -85,7 +86,7 @@ class Modules_MailLog_Bridge
         if ($part !== '') {
             $parts[] = $part;
         }
-        if (count($parts) > self::DOMAINS_PARTS) {
+        if (count($parts) > self::DOMAINS_PARTS || count($names) > self::DOMAINS_MAX) {
             throw new RuntimeException('too many domains for one account: ' . count($names));
         }
         foreach ($parts as $i => $text) {

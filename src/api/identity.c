@@ -112,8 +112,13 @@ static int parse_domains(const char *const *parts, size_t part_count, FILE *log,
     for (size_t i = 0; i < part_count; i++)
         if (parts[i] != NULL)
             count += count_names(parts[i]);
-    if (count > IDENTITY_DOMAINS_MAX)
+    if (count > IDENTITY_DOMAINS_MAX) {
+        fprintf(log,
+                "maillog.cgi: the identity of %s names more than %d domains; the rest are"
+                " left out\n",
+                id->user, IDENTITY_DOMAINS_MAX);
         count = IDENTITY_DOMAINS_MAX;
+    }
     id->domains = calloc(count > 0 ? count : 1, sizeof *id->domains);
     if (id->domains == NULL)
         return -1;

@@ -25,8 +25,10 @@
 #include <stdio.h>
 
 #define IDENTITY_USER_MAX 255 /* the Plesk bridge passes at most 255 bytes */
-#define IDENTITY_DOMAINS_MAX 10000
-#define IDENTITY_DOMAINS_TEXT_MAX (IDENTITY_DOMAINS_MAX * 64)
+/* The Plesk bridge (Bridge.php) refuses a longer list than these: at most
+ * IDENTITY_DOMAINS_MAX names in CGI_DOMAIN_PARTS variables of 100000 bytes. */
+#define IDENTITY_DOMAINS_MAX 50000
+#define IDENTITY_DOMAINS_TEXT_MAX (CGI_DOMAIN_PARTS * 100000)
 #define CSRF_TOKEN_LEN 64 /* hex characters */
 
 struct identity {

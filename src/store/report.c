@@ -8,6 +8,7 @@
 #include "store/ignore.h"
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
+#include "util/slice.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -141,8 +142,10 @@ static int trace_deliveries(struct store *s, int64_t id, const char *list, struc
 {
     static const char sql[] =
         "SELECT recipient, orig_to, relay, service, time, delay, dsn, status, status_text,"
-        " attempts, is_hop, ?2 IS NULL OR " TRACE_DELIVERY_VISIBLE
-        " FROM deliveries WHERE message_id = ?1 ORDER BY time, id LIMIT ?3";
+        " attempts, is_hop FROM deliveries WHERE message_id = ?1"
+        " AND (?2 IS NULL OR " TRACE_DELIVERY_VISIBLE ") ORDER BY time, id LIMIT ?3";
+    static const char hidden_sql[] = "SELECT count(*) FROM deliveries WHERE message_id = ?1"
+                                     " AND NOT " TRACE_DELIVERY_VISIBLE;
     sqlite3_stmt *st;
     int rc;
 
@@ -156,13 +159,8 @@ static int trace_deliveries(struct store *s, int64_t id, const char *list, struc
         sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, TRACE_DELIVERIES_MAX);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct trace_delivery *d = &t->deliveries[t->delivery_count];
+        struct trace_delivery *d = &t->deliveries[t->delivery_count++];
 
-        if (!sqlite3_column_int(st, 11)) {
-            t->deliveries_hidden++;
-            continue;
-        }
-        t->delivery_count++;
         col_text(st, 0, d->recipient, sizeof d->recipient);
         col_text(st, 1, d->orig_to, sizeof d->orig_to);
         col_text(st, 2, d->relay, sizeof d->relay);
@@ -176,39 +174,70 @@ static int trace_deliveries(struct store *s, int64_t id, const char *list, struc
         d->is_hop = sqlite3_column_int(st, 10) != 0;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+    if (rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    if (list == NULL)
+        return 0;
+    /* counted apart: the page above stops at TRACE_DELIVERIES_MAX */
+    if (sqlite3_prepare_v2(s->db, hidden_sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        t->deliveries_hidden = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
 }
 
-/* True when address (len bytes) is a recipient or original recipient of one
- * of the deliveries the caller sees. */
-static bool trace_shows_address(const struct trace *t, const char *address, size_t len)
+/* The address of the first "key<…>" field of line (key "to=" not part of
+ * "orig_to="), or false. */
+static bool line_field(const char *line, size_t len, const char *key, struct slice *out)
 {
+    const char *end = line + len, *p = line;
+    size_t key_len = strlen(key);
+
+    while ((p = memmem(p, (size_t)(end - p), key, key_len)) != NULL) {
+        const char *address = p + key_len;
+        const char *close;
+
+        if (strcmp(key, "to=<") == 0 && p - line >= 5 && memcmp(p - 5, "orig_", 5) == 0) {
+            p = address;
+            continue;
+        }
+        close = memchr(address, '>', (size_t)(end - address));
+        if (close == NULL)
+            return false;
+        *out = slice_make(address, (size_t)(close - address));
+        return true;
+    }
+    return false;
+}
+
+static bool slice_equals_text(struct slice a, const char *text)
+{
+    return strlen(text) == a.len && strncasecmp(text, a.ptr, a.len) == 0;
+}
+
+/* True when line is about a delivery the caller does not see: its to=<X>
+ * (with orig_to=<Y>, if the line has one) is not a visible delivery's
+ * recipient (and that delivery's original recipient). A line that cannot be
+ * read to its '>' counts as hidden. */
+static bool line_names_hidden_recipient(const struct trace *t, const char *line, size_t len)
+{
+    struct slice to, orig_to;
+    bool has_to = line_field(line, len, "to=<", &to);
+    bool has_orig = line_field(line, len, "orig_to=<", &orig_to);
+
+    if (!has_to && !has_orig)
+        return memmem(line, len, "to=<", 4) != NULL; /* an unreadable one */
     for (size_t i = 0; i < t->delivery_count; i++) {
         const struct trace_delivery *d = &t->deliveries[i];
 
-        if ((strlen(d->recipient) == len && strncasecmp(d->recipient, address, len) == 0) ||
-            (strlen(d->orig_to) == len && strncasecmp(d->orig_to, address, len) == 0))
-            return true;
+        if ((!has_to || slice_equals_text(to, d->recipient)) &&
+            (!has_orig || slice_equals_text(orig_to, d->orig_to)))
+            return false;
     }
-    return false;
-}
-
-/* True when line names a recipient ("to=<…>", "orig_to=<…>") that is not
- * one the caller sees. */
-static bool line_names_hidden_recipient(const struct trace *t, const char *line, size_t len)
-{
-    static const char key[] = "to=<";
-    const char *end = line + len, *p = line;
-
-    while ((p = memmem(p, (size_t)(end - p), key, sizeof key - 1)) != NULL) {
-        const char *address = p + sizeof key - 1;
-        const char *close = memchr(address, '>', (size_t)(end - address));
-
-        if (close == NULL || !trace_shows_address(t, address, (size_t)(close - address)))
-            return true;
-        p = close;
-    }
-    return false;
+    return true;
 }
 
 /* Drops, in place, the raw lines about recipients the caller does not see

@@ -369,6 +369,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
         " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id)"
         " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
+    /* the same columns and closed, for a message seen in the last minutes
+     * (the time index: there is no index on closed messages' queue IDs) */
+    [STMT_FIND_RECENT] =
+        "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
+        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
+        " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id), closed"
+        " FROM messages INDEXED BY messages_last WHERE last_seen >= ?3 AND host=?1"
+        " AND queue_id=?2 ORDER BY id DESC LIMIT 1",
     [STMT_DLV_MARK_HOPS] = "UPDATE deliveries SET is_hop=1 WHERE message_id=?1 AND relay=?2"
                            " AND status=0 AND is_hop=0",
     [STMT_DLV_DEFERRED] =
@@ -994,22 +1002,10 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
     snprintf(out, size, "%s", text ? (const char *)text : "");
 }
 
-static int sink_find_open_message(void *ctx, const char *host, const char *queue_id,
-                                  struct mail_message *m, struct err *e)
+/* m from a row of STMT_FIND_OPEN or STMT_FIND_RECENT. */
+static void message_from_row(sqlite3_stmt *st, const char *host, const char *queue_id,
+                             struct mail_message *m)
 {
-    struct store *s = ctx;
-    sqlite3_stmt *st;
-    int rc;
-
-    if ((st = store_stmt(s, STMT_FIND_OPEN, e)) == NULL)
-        return -1;
-    bind_text(st, 1, host);
-    bind_text(st, 2, queue_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return store_sql_error(s, e);
     memset(m, 0, sizeof *m);
     m->id = sqlite3_column_int64(st, 0);
     snprintf(m->host, sizeof m->host, "%s", host);
@@ -1028,6 +1024,49 @@ static int sink_find_open_message(void *ctx, const char *host, const char *queue
     m->parent_id = sqlite3_column_int64(st, 12);
     m->dsn_of = sqlite3_column_int64(st, 13);
     column_copy(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
+    m->stored = true;
+}
+
+static int sink_find_recent_message(void *ctx, const char *host, const char *queue_id,
+                                    int64_t since, struct mail_message *m, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_FIND_RECENT, e)) == NULL)
+        return -1;
+    bind_text(st, 1, host);
+    bind_text(st, 2, queue_id);
+    sqlite3_bind_int64(st, 3, since);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        message_from_row(st, host, queue_id, m);
+        m->closed = sqlite3_column_int(st, 15) != 0;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return rc == SQLITE_ROW ? 1 : 0;
+}
+
+static int sink_find_open_message(void *ctx, const char *host, const char *queue_id,
+                                  struct mail_message *m, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_FIND_OPEN, e)) == NULL)
+        return -1;
+    bind_text(st, 1, host);
+    bind_text(st, 2, queue_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return store_sql_error(s, e);
+    message_from_row(st, host, queue_id, m);
     m->closed = false;
     m->stored = true;
     m->new_lines = NULL;
@@ -1093,6 +1132,7 @@ void store_sink(struct store *s, struct track_sink *out)
     out->put_delivery = sink_put_delivery;
     out->put_access = sink_put_access;
     out->find_open_message = sink_find_open_message;
+    out->find_recent_message = sink_find_recent_message;
     out->reserve_message_id = sink_reserve_message_id;
     out->find_deferred = sink_find_deferred;
     out->mark_hops = sink_mark_hops;

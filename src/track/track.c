@@ -541,6 +541,39 @@ static void relay_ip(const char *relay, char *ip, size_t size)
     copy_ip(ip, size, slice_make(open + 1, (size_t)(close - open - 1)));
 }
 
+/* The message (host of ev, queue_id) as the store has it when it was seen
+ * within REINJECT_WINDOW, into memory: a filter's copy can be delivered and
+ * removed before the "queued as" line names it, and a run of the ingest can
+ * end in between. */
+static int load_recent(struct tracker *t, const struct event *ev, struct slice queue_id,
+                       uint64_t hash, struct open_message **out, struct err *e)
+{
+    char host_z[RECORD_HOST_MAX], qid_z[RECORD_QID_MAX];
+    struct open_message *o;
+    int found;
+
+    *out = NULL;
+    if (t->sink.find_recent_message == NULL)
+        return 0;
+    o = open_new(hash, ev->header.host, queue_id, ev->header.time);
+    if (o == NULL)
+        return err_set(e, "tracker: out of memory");
+    copy_text(host_z, sizeof host_z, ev->header.host);
+    copy_text(qid_z, sizeof qid_z, queue_id);
+    found = t->sink.find_recent_message(t->sink.ctx, host_z, qid_z,
+                                        ev->header.time - REINJECT_WINDOW, &o->m, e);
+    if (found != 1) {
+        open_free(o);
+        return found < 0 ? -1 : 0;
+    }
+    o->dirty = false;
+    o->started = true;
+    if (table_insert(t, o, e) != 0)
+        return -1;
+    *out = o;
+    return 0;
+}
+
 /* "queued as NEWQID" from a relay on this host: the mail went through a
  * content filter or another instance and comes back as NEWQID. */
 static int link_reinjection(struct tracker *t, const struct event *ev, struct open_message *o,
@@ -552,6 +585,9 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
     struct open_message *child = table_find(t, hash, host, ev->new_queue_id);
 
     relay_ip(d->relay, ip, sizeof ip);
+    if (child == NULL && ip_is_loopback_text(ip) &&
+        load_recent(t, ev, ev->new_queue_id, hash, &child, e) != 0)
+        return -1;
     if (child != NULL && child != o &&
         (ip_is_loopback_text(ip) || (ip[0] != '\0' && strcmp(child->m.client_ip, ip) == 0) ||
          (child->m.parent_id == 0 && ip_is_loopback_text(child->m.client_ip)))) {

@@ -42,6 +42,10 @@ struct track_sink {
                              struct mail_message *m, struct err *e);
     /* optional (NULL: put_message() gives the id) */
     int (*reserve_message_id)(void *ctx, int64_t *id, struct err *e);
+    /* optional: the latest message (host, queue_id) last seen at or after
+     * since, open or closed: 1 and m filled, 0 none, -1 error */
+    int (*find_recent_message)(void *ctx, const char *host, const char *queue_id, int64_t since,
+                               struct mail_message *m, struct err *e);
     /* optional: the stored deliveries of message_id still deferred (hops
      * left out), at most max into out; their count, or -1 */
     int (*find_deferred)(void *ctx, int64_t message_id, struct mail_delivery *out, int max,

@@ -71,8 +71,11 @@ static const char *grok_program(const char *file)
 static struct track_counts run_file(const char *dir, const char *file)
 {
     char path[1024], line[70000], prefixed[70100];
-    struct track_sink sink = {NULL,      put_message, put_delivery, put_access,
-                              find_open, NULL,        NULL,         NULL};
+    struct track_sink sink = {.ctx = NULL,
+                              .put_message = put_message,
+                              .put_delivery = put_delivery,
+                              .put_access = put_access,
+                              .find_open_message = find_open};
     struct tracker *t = track_new(&sink);
     const char *program = grok_program(file);
     struct track_counts counts;

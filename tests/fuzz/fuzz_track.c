@@ -65,8 +65,11 @@ static int find_open(void *ctx, const char *host, const char *queue_id, struct m
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct track_sink sink = {NULL,      put_message, put_delivery, put_access,
-                              find_open, NULL,        NULL,         NULL};
+    struct track_sink sink = {.ctx = NULL,
+                              .put_message = put_message,
+                              .put_delivery = put_delivery,
+                              .put_access = put_access,
+                              .find_open_message = find_open};
     struct tracker *t = track_new(&sink);
     const char *p = (const char *)data, *end = p + size;
     struct err e;

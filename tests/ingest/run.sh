@@ -130,11 +130,14 @@ t_edges() {
     E=$W/edges
     mkdir -p "$E"
     printf '[{"name":"hosted.test"}]\n' >"$E/domains.json"
-    for src in fixture louisitvn pixelpark; do
+    for src in fixture louisitvn pixelpark dmlinarr; do
         case $src in
         fixture) cp "$ROOT/tests/fixtures/ingest/split-edges.log" "$E/$src.log" ;;
         louisitvn) head -150 "$LOG2" >"$E/$src.log" ;;   # expiries at lines 98 and 140
         pixelpark) sed -n 57790,57830p "$LOG1" >"$E/$src.log" ;; # amavis copy at 57800/57805
+        # the amavis copy 3D03660673 is delivered and removed before the
+        # parent's "queued as 3D03660673" line
+        dmlinarr) sed -n 84,101p "$CORPUS/dmlinarr-SecurePostfix/mail.log" >"$E/$src.log" ;;
         esac
         lines=$(wc -l <"$E/$src.log")
         rm -f "$E/ref.db"*

@@ -118,6 +118,15 @@ eq(array_keys(array_diff_key($env, ['MAILLOG_ROLE' => 1, 'MAILLOG_USER' => 1])),
 eq(explode(',', implode(',', $parts)), $many, 'long list: the parts add up to the whole list');
 $threw = false;
 try {
+    Modules_MailLog_Bridge::identityEnv('reseller', 'huge', array_map(function ($i) {
+        return "d$i.example";
+    }, range(0, 50000)));
+} catch (RuntimeException $e) {
+    $threw = true;
+}
+check($threw, 'more domains than the CGI takes (50000): refused, not silently cut');
+$threw = false;
+try {
     Modules_MailLog_Bridge::identityEnv('root', 'x', []);
 } catch (InvalidArgumentException $e) {
     $threw = true;

@@ -293,6 +293,9 @@ START_TEST(trace_shows_only_what_the_scope_may_see)
                                 "Q2: to=<x@example.com>, relay=local, status=sent (ok)\n"
                                 "Q2: to=<hidden@secret.org>, orig_to=<alias@secret.org>,"
                                 " relay=mx, status=sent (ok)\n"
+                                "Q2: to=<y@example.com>, orig_to=<fwd@secret.org>,"
+                                " relay=local, status=sent (ok)\n"
+                                "Q2: to=<fwd@secret.org>, relay=local, status=bounced (quota)\n"
                                 "Q2: removed\n";
     /* forged: a client on the internet claims a sender of example.com */
     int64_t forged = put_msg("Q1", "ceo@example.com", ORIGIN_REMOTE, 1000);
@@ -305,12 +308,18 @@ START_TEST(trace_shows_only_what_the_scope_may_see)
     put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "x@example.com", DELIVERY_SENT, "ok", 2001, false);
     put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "hidden@secret.org", DELIVERY_SENT, "ok", 2002,
             false);
+    /* an alias of secret.org that keeps a copy and forwards one to example.com */
+    put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "y@example.com", DELIVERY_SENT, "ok", 2003, false);
+    put_dlv(bcc, "bob@other.org", ORIGIN_SASL, "fwd@secret.org", DELIVERY_BOUNCED, "quota", 2004,
+            false);
     /* a bounce to other.org for the Bcc message: linked, but not mine */
     put_dlv(bounce, "", ORIGIN_LOCAL, "bob@other.org", DELIVERY_SENT, "ok", 4001, false);
     commit_and_continue();
     ck_assert_int_eq(sqlite3_exec(store_handle(st),
                                   "UPDATE messages SET dsn_of = (SELECT id FROM messages WHERE"
-                                  " queue_id = 'Q2') WHERE queue_id = 'Q4'",
+                                  " queue_id = 'Q2') WHERE queue_id = 'Q4';"
+                                  " UPDATE deliveries SET orig_to = 'fwd@secret.org'"
+                                  " WHERE recipient = 'y@example.com'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
 
@@ -322,18 +331,23 @@ START_TEST(trace_shows_only_what_the_scope_may_see)
     trace_free(&t);
 
     ck_assert_int_eq(store_trace(st, bcc, &mine, &t, &e), 1);
-    ck_assert_int_eq((int)t.delivery_count, 1);
+    ck_assert_int_eq((int)t.delivery_count, 2);
     ck_assert_str_eq(t.deliveries[0].recipient, "x@example.com");
-    ck_assert_int_eq((int)t.deliveries_hidden, 1);
-    ck_assert_ptr_null(strstr(t.lines, "secret.org"));
+    ck_assert_str_eq(t.deliveries[1].recipient, "y@example.com");
+    ck_assert_int_eq((int)t.deliveries_hidden, 2);
+    /* y's line names fwd@secret.org as its original recipient: y's own */
+    ck_assert_ptr_nonnull(strstr(t.lines, "to=<y@example.com>, orig_to=<fwd@secret.org>"));
+    ck_assert_ptr_null(strstr(t.lines, "Q2: to=<hidden@"));
+    ck_assert_ptr_null(strstr(t.lines, "Q2: to=<fwd@"));
+    ck_assert_ptr_null(strstr(t.lines, "quota"));
     ck_assert_ptr_nonnull(strstr(t.lines, "to=<x@example.com>"));
     ck_assert_ptr_nonnull(strstr(t.lines, "Q2: removed\n"));
-    ck_assert_int_eq((int)t.lines_hidden, 1);
+    ck_assert_int_eq((int)t.lines_hidden, 2);
     ck_assert_int_eq((int)t.chain_count, 0); /* the bounce went to other.org */
     trace_free(&t);
 
     ck_assert_int_eq(store_trace(st, bcc, &everything, &t, &e), 1);
-    ck_assert_int_eq((int)t.delivery_count, 2);
+    ck_assert_int_eq((int)t.delivery_count, 4);
     ck_assert_int_eq((int)t.deliveries_hidden, 0);
     ck_assert_str_eq(t.lines, lines);
     ck_assert_int_eq((int)t.chain_count, 1);

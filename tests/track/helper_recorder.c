@@ -79,8 +79,11 @@ static int find_open(void *ctx, const char *host, const char *queue_id, struct m
 
 struct track_sink recorder_sink(struct recorder *r)
 {
-    struct track_sink sink = {r,         put_message, put_delivery, put_access,
-                              find_open, NULL,        NULL,         NULL};
+    struct track_sink sink = {.ctx = r,
+                              .put_message = put_message,
+                              .put_delivery = put_delivery,
+                              .put_access = put_access,
+                              .find_open_message = find_open};
     return sink;
 }
 
