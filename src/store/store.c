@@ -379,9 +379,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " AND queue_id=?2 ORDER BY id DESC LIMIT 1",
     [STMT_DLV_MARK_HOPS] = "UPDATE deliveries SET is_hop=1 WHERE message_id=?1 AND relay=?2"
                            " AND status=0 AND is_hop=0",
-    [STMT_DLV_DEFERRED] =
-        "SELECT recipient, orig_to, relay, service, time, delay, dsn, status_text, attempts"
-        " FROM deliveries WHERE message_id=?1 AND status=1 AND is_hop=0 ORDER BY id LIMIT ?2",
+    /* the text as the tracker writes it when it expires deliveries itself */
+    [STMT_DLV_EXPIRE] = "UPDATE deliveries SET status=3, time=?2, attempts=attempts+1,"
+                        " status_text='expired, returned to sender (last: ' || status_text || ')'"
+                        " WHERE message_id=?1 AND status=1 AND is_hop=0",
     [STMT_STATE_GET] = "SELECT device, inode, offset, first_hash, first_len FROM log_state"
                        " WHERE path=?1",
     [STMT_FTS_DELIVERIES] =
@@ -1075,39 +1076,23 @@ static int sink_find_open_message(void *ctx, const char *host, const char *queue
     return 1;
 }
 
-_Static_assert(DELIVERY_DEFERRED == 1, "STMT_DLV_DEFERRED names the deferred status");
+_Static_assert(DELIVERY_DEFERRED == 1 && DELIVERY_EXPIRED == 3,
+               "STMT_DLV_EXPIRE names the deferred and expired statuses");
 
-static int sink_find_deferred(void *ctx, int64_t message_id, struct mail_delivery *out, int max,
-                              struct err *e)
+static int sink_expire_deferred(void *ctx, const struct mail_message *m, int64_t time,
+                                struct err *e)
 {
     struct store *s = ctx;
     sqlite3_stmt *st;
-    int n = 0, rc;
+    int rc;
 
-    if ((st = store_stmt(s, STMT_DLV_DEFERRED, e)) == NULL)
+    if ((st = store_stmt(s, STMT_DLV_EXPIRE, e)) == NULL)
         return -1;
-    sqlite3_bind_int64(st, 1, message_id);
-    sqlite3_bind_int(st, 2, max);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-        struct mail_delivery *d = &out[n++];
-
-        memset(d, 0, sizeof *d);
-        d->message_id = message_id;
-        column_copy(st, 0, d->recipient, sizeof d->recipient);
-        column_copy(st, 1, d->orig_to, sizeof d->orig_to);
-        column_copy(st, 2, d->relay, sizeof d->relay);
-        column_copy(st, 3, d->service, sizeof d->service);
-        d->time = sqlite3_column_int64(st, 4);
-        d->delay = sqlite3_column_double(st, 5);
-        column_copy(st, 6, d->dsn, sizeof d->dsn);
-        d->status = DELIVERY_DEFERRED;
-        column_copy(st, 7, d->status_text, sizeof d->status_text);
-        d->attempts = sqlite3_column_int(st, 8);
-    }
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_int64(st, 2, time);
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_sql_error(s, e);
-    return n;
+    return rc == SQLITE_DONE ? sqlite3_changes(s->db) : store_sql_error(s, e);
 }
 
 static int sink_mark_hops(void *ctx, const struct mail_message *m, const char *relay, struct err *e)
@@ -1134,7 +1119,7 @@ void store_sink(struct store *s, struct track_sink *out)
     out->find_open_message = sink_find_open_message;
     out->find_recent_message = sink_find_recent_message;
     out->reserve_message_id = sink_reserve_message_id;
-    out->find_deferred = sink_find_deferred;
+    out->expire_deferred = sink_expire_deferred;
     out->mark_hops = sink_mark_hops;
 }
 

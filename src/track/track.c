@@ -896,16 +896,16 @@ static int on_expired(struct tracker *t, const struct event *ev, struct open_mes
         o->dirty = true;
     }
     /* A mail expires days after its deferrals, so they were mostly stored by
-     * earlier runs: the store has them, not this tracker. */
-    if (o->deferred_count == 0 && o->m.stored && t->sink.find_deferred != NULL) {
+     * earlier runs: the store knows them all, this tracker only its own. */
+    if (t->sink.expire_deferred != NULL) {
         int n;
 
-        if (o->deferred == NULL &&
-            (o->deferred = calloc(DEFERRED_MAX, sizeof *o->deferred)) == NULL)
-            return err_set(e, "tracker: out of memory");
-        if ((n = t->sink.find_deferred(t->sink.ctx, o->m.id, o->deferred, DEFERRED_MAX, e)) < 0)
+        if (ensure_id(t, o, e) != 0 ||
+            (n = t->sink.expire_deferred(t->sink.ctx, &o->m, ev->header.time, e)) < 0)
             return -1;
-        o->deferred_count = n;
+        t->counts.deliveries[DELIVERY_EXPIRED] += (uint64_t)n;
+        o->deferred_count = 0;
+        return 0;
     }
     /* Every recipient still deferred has now given up. */
     while (o->deferred_count > 0) {

@@ -46,10 +46,10 @@ struct track_sink {
      * since, open or closed: 1 and m filled, 0 none, -1 error */
     int (*find_recent_message)(void *ctx, const char *host, const char *queue_id, int64_t since,
                                struct mail_message *m, struct err *e);
-    /* optional: the stored deliveries of message_id still deferred (hops
-     * left out), at most max into out; their count, or -1 */
-    int (*find_deferred)(void *ctx, int64_t message_id, struct mail_delivery *out, int max,
-                         struct err *e);
+    /* optional: every delivery of message m still deferred (hops left out),
+     * stored by this run or earlier ones, gives up at time: it becomes
+     * expired. The number of deliveries changed, or -1. */
+    int (*expire_deferred)(void *ctx, const struct mail_message *m, int64_t time, struct err *e);
     /* optional: message m's final deliveries ("sent") to relay turn out to
      * be hand-overs to a filter that re-injected the mail (is_hop) */
     int (*mark_hops)(void *ctx, const struct mail_message *m, const char *relay, struct err *e);

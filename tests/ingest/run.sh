@@ -181,6 +181,10 @@ t_edges() {
         "ann@hosted.test 3" ] &&
         pass "edges: a deferred mail expires, with the sender of the expiry line" ||
         fail "edges: the expiry of a deferred mail was not recorded"
+    [ "$(q "SELECT group_concat(status || ':' || attempts) FROM deliveries d JOIN messages m
+            ON m.id = d.message_id WHERE m.queue_id = 'C18000001B'")" = "3:3,3:3,3:3" ] &&
+        pass "edges: every recipient of a mail deferred twice expires (3 attempts each)" ||
+        fail "edges: some recipients of an expired mail stay deferred"
     # A pipe filter (bogofilter) run three times for 16 recipients: each run's
     # copy comes back through pickup after the run's lines (shenchris lines
     # 64-110: 109E11D1C0D's copies 300721D1C19, 4228B1D1C0E, 47FC71D1C0D).
