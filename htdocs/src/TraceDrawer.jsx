@@ -1,7 +1,7 @@
 // TraceDrawer.jsx — the full trace of one mail (GET /v1/messages/{id}) in a
 // side drawer: the message, one row per delivery attempt/hop, the reinjection
 // and bounce chain, and the raw log lines (as text, never as HTML).
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Alert, Drawer, Heading, List, Spinner, Status, Text } from '@plesk/ui-library';
 import { countryLabel, humanSize, localTime, STATUS_INTENT } from './format.js';
 
@@ -15,7 +15,8 @@ const RELATION = {
 function Facts({ m }) {
     const facts = [
         ['Message ID', m.msgid],
-        ['Queue ID', m.queue_id ? `${m.queue_id} on ${m.host}` : m.host],
+        ['Queue ID', m.queue_id || 'none: refused before it was queued'],
+        ['Server', m.host],
         ['Date', localTime(m.date)],
         ['Sender', m.sender || '<>'],
         ['Size', m.size ? `${humanSize(m.size)} (${m.size} bytes)` : ''],
@@ -36,29 +37,46 @@ function Facts({ m }) {
     );
 }
 
+// The drawer follows the related messages: a click on one shows it, and
+// "Back" returns along the way taken.
 export default function TraceDrawer({ api, id, onClose }) {
+    const [path, setPath] = useState([id]);
     const [data, setData] = useState(null);
     const [error, setError] = useState(null);
+    const current = path[path.length - 1];
+    const box = useRef(null);
+    // A click on "Back" or a related message replaces the button clicked:
+    // focus stays in the drawer (Escape still closes it).
+    const go = (next) => {
+        setPath(next);
+        if (box.current) box.current.focus();
+    };
 
+    useEffect(() => setPath([id]), [id]);
     useEffect(() => {
         let live = true;
         setData(null);
         setError(null);
-        api.get(`/messages/${encodeURIComponent(id)}`).then(
+        api.get(`/messages/${encodeURIComponent(current)}`).then(
             (d) => live && setData(d),
             (e) => live && setError(e),
         );
         return () => {
             live = false;
         };
-    }, [api, id]);
+    }, [api, current]);
 
     const deliveries = data ? data.deliveries || [] : [];
     return (
         <Drawer isOpen title="Message trace" subtitle={data ? data.message.msgid : undefined} size="lg" onClose={onClose}>
-            <div data-testid="trace">
+            <div data-testid="trace" ref={box} tabIndex={-1} className="ml-trace">
                 {error ? <Alert intent="danger">{error.message}</Alert> : null}
                 {!data && !error ? <Spinner /> : null}
+                {path.length > 1 ? (
+                    <button type="button" className="ml-linkbutton" data-testid="trace-back" onClick={() => go(path.slice(0, -1))}>
+                        ← Back to the previous message
+                    </button>
+                ) : null}
                 {data ? (
                     <>
                         <Facts m={data.message} />
@@ -82,7 +100,15 @@ export default function TraceDrawer({ api, id, onClose }) {
                                 { key: 'dsn', title: 'DSN', render: (r) => r.dsn },
                                 { key: 'delay', title: 'Delay', render: (r) => (r.delay !== undefined && r.delay !== null ? `${r.delay} s` : '') },
                                 { key: 'attempts', title: 'Attempts', render: (r) => r.attempts },
-                                { key: 'status_text', title: 'Details', truncate: true, render: (r) => <Text intent="muted">{r.status_text}</Text> },
+                                {
+                                    key: 'status_text',
+                                    title: 'Details',
+                                    render: (r) => (
+                                        <Text intent="muted" className="ml-details">
+                                            {r.status_text}
+                                        </Text>
+                                    ),
+                                },
                             ]}
                         />
                         {data.deliveries_hidden ? (
@@ -94,10 +120,19 @@ export default function TraceDrawer({ api, id, onClose }) {
                         {data.chain && data.chain.length ? (
                             <>
                                 <Heading level={4}>Related messages</Heading>
-                                <ul className="ml-chain">
+                                <ul className="ml-chain" data-testid="trace-chain">
                                     {data.chain.map((c) => (
                                         <li key={`${c.id}-${c.relation}`}>
-                                            {RELATION[c.relation] || c.relation}: queue {c.queue_id}
+                                            {RELATION[c.relation] || c.relation}:{' '}
+                                            <button
+                                                type="button"
+                                                className="ml-linkbutton"
+                                                data-testid="trace-related"
+                                                title="Open this message's trace"
+                                                onClick={() => go([...path, c.id])}
+                                            >
+                                                queue {c.queue_id || '(none)'}
+                                            </button>
                                         </li>
                                     ))}
                                 </ul>

@@ -506,6 +506,44 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await trace.waitFor({ state: 'detached' });
     });
 
+    await test('admin: the trace opens a related message (the bounce notification) and goes back', async () => {
+        const note = logLines.map((l) => l.match(/ ([0-9A-F]{6,}): sender non-delivery notification: ([0-9A-F]{6,})/)).find(Boolean);
+        assert.ok(note, 'the sample log has a bounce notification');
+        const [, original, bounce] = note;
+        await openTab(ap, 'not-sent');
+        const res = await listLoad(ap, 'not-sent', async () => {
+            await ap.getByTestId('search').fill(original);
+            await ap.getByTestId('search').press('Enter');
+        });
+        assert.equal(res.total, 1, `the bounced mail ${original} in Not sent`);
+        await Promise.all([
+            ap.waitForResponse((r) => /\/v1\/messages\//.test(r.url())),
+            ap.locator('.ml-listtab tbody tr[data-row-id]').first().locator('td').first().click(),
+        ]);
+        const trace = ap.getByTestId('trace');
+        const related = trace.getByTestId('trace-related');
+        await related.first().waitFor();
+        assert.equal((await related.first().textContent()).trim(), `queue ${bounce}`);
+        await Promise.all([ap.waitForResponse((r) => /\/v1\/messages\//.test(r.url())), related.first().click()]);
+        await trace.getByTestId('trace-back').waitFor();
+        await trace.getByTestId('trace-lines').waitFor();
+        const shown = await trace.getByTestId('trace-lines').textContent();
+        assert.ok(shown.includes(`${bounce}: to=<`), 'the notification\'s own lines');
+        assert.ok(!shown.includes(`${original}: to=<`), 'not the bounced mail\'s');
+        await Promise.all([ap.waitForResponse((r) => /\/v1\/messages\//.test(r.url())), trace.getByTestId('trace-back').click()]);
+        await trace.getByTestId('trace-lines').waitFor();
+        assert.ok((await trace.getByTestId('trace-lines').textContent()).includes(`${original}: to=<`), 'Back shows the bounced mail again');
+        assert.equal(await trace.getByTestId('trace-back').count(), 0);
+        await ap.keyboard.press('Escape');
+        await trace.waitFor({ state: 'detached' });
+        // as the tests after this one expect it: Received, searched for the marker
+        await openTab(ap, 'received');
+        await listLoad(ap, 'received', async () => {
+            await ap.getByTestId('search').fill(mCom.msgid.slice(1, -1));
+            await ap.getByTestId('search').press('Enter');
+        });
+    });
+
     await test('admin: sort by a column, both directions', async () => {
         await listLoad(ap, 'received', async () => {
             await ap.getByTestId('search').fill('');
