@@ -38,10 +38,11 @@ function regionName(code) {
     }
 }
 
-// ISO code + English name (the API's, else the browser's); "" is a private
-// or unknown address.
+// ISO code + English name (the API's, else the browser's). Without a code the
+// API's name says "local" (a private address) or "unknown" (not in the GeoIP
+// data); the statistics count both together.
 export function countryLabel(code, name) {
-    if (!code) return 'local';
+    if (!code) return name || 'local or unknown';
     const n = name || regionName(code);
     return n ? `${code} ${n}` : code;
 }

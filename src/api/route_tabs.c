@@ -5,6 +5,7 @@
  */
 #include "api/routes.h"
 #include "geo/geo.h"
+#include "util/ipnet.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,21 @@ static const char *const received_columns[] = {
 static const char *const sent_columns[] = {
     "id", "message_id", "date", "mailbox", "recipient", "size", "status", "status_text", "msgid"};
 
+/* What the tabs call a login's country: the English name of its ISO code;
+ * without one, "local" for a private, loopback or link-local address and
+ * "unknown" for one the GeoIP data does not place. */
+static const char *country_text(const char *iso, const char *ip)
+{
+    struct ip_addr addr;
+    const char *name;
+
+    if (iso[0] != '\0')
+        return (name = country_name(iso)) != NULL ? name : "";
+    if (ip[0] == '\0')
+        return "";
+    return ip_parse(ip, strlen(ip), &addr) == 0 && ip_is_local(&addr) ? "local" : "unknown";
+}
+
 static bool is_received(enum query_tab tab)
 {
     return tab == TAB_RECEIVED || tab == TAB_NOT_RECEIVED;
@@ -43,12 +59,11 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
         return NULL;
     json_set_int(o, "id", r->id);
     if (tab == TAB_ACCESS) {
-        const char *name = r->country[0] ? country_name(r->country) : NULL;
         json_set_int(o, "date", r->date);
         json_set_text(o, "mailbox", r->mailbox);
         json_set_text(o, "ip", r->ip);
         json_set_text(o, "country", r->country);
-        json_set_text(o, "country_name", name ? name : "");
+        json_set_text(o, "country_name", country_text(r->country, r->ip));
         json_set_text(o, "protocol", r->protocol);
         json_set_text(o, "result", r->result);
         json_set_text(o, "method", r->method);
@@ -118,9 +133,9 @@ static int csv_row_fields(struct buf *b, enum query_tab tab, const struct query_
     if (csv_field_int(b, r->id, true) < 0)
         return -1;
     if (tab == TAB_ACCESS) {
-        const char *name = r->country[0] ? country_name(r->country) : NULL;
         return csv_date(b, r->date) | csv_field(b, r->mailbox, false) | csv_field(b, r->ip, false) |
-               csv_field(b, r->country, false) | csv_field(b, name ? name : "", false) |
+               csv_field(b, r->country, false) |
+               csv_field(b, country_text(r->country, r->ip), false) |
                csv_field(b, r->protocol, false) | csv_field(b, r->result, false) |
                csv_field(b, r->method, false) | csv_field(b, r->detail, false);
     }
@@ -264,6 +279,7 @@ static json_t *trace_message_json(const struct trace_message *m)
     json_set_text(o, "client_host", m->client_host);
     json_set_text(o, "client_ip", m->client_ip);
     json_set_text(o, "country", m->country);
+    json_set_text(o, "country_name", country_text(m->country, m->client_ip));
     json_set_text(o, "sasl_username", m->sasl_username);
     json_set_text(o, "origin", m->origin);
     json_set_text(o, "msgid", m->msgid);
