@@ -341,6 +341,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " sender=?11, sender_domain=?12, size=?13, nrcpt=?14, origin=?15, parent_id=?16,"
         " dsn_of=?17, closed=?18 WHERE id=?19",
     [STMT_MSG_COUNTRY] = "SELECT client_ip, client_country FROM messages WHERE id=?1",
+    [STMT_DOMAIN_HOSTED] = "SELECT 1 FROM domains WHERE name=?1",
     [STMT_LINES_PUT] = "INSERT INTO message_lines(message_id, lines) VALUES (?1, ?2)"
                        " ON CONFLICT(message_id) DO UPDATE SET lines = CAST(lines || excluded.lines"
                        " AS BLOB)",
@@ -898,6 +899,48 @@ static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mai
     bind_text(st, 17, m->message_id);
 }
 
+/* 1 when domain is in the domains table, 0 not, -1 error. */
+static int domain_is_hosted(struct store *s, const char *domain, struct err *e)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_DOMAIN_HOSTED, e);
+    int rc;
+
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, domain);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return rc == SQLITE_ROW;
+}
+
+/* The domain whose Received and Not received tabs list delivery d: its
+ * recipient's, except for mail a hosted address forwards out of the server
+ * (to=<x@gmail.com>, orig_to=<info@hosted>): that is the forwarding
+ * domain's mail, whose owner asks whether it arrived. A forward to another
+ * hosted domain stays with the mailbox that received it. */
+static int delivery_domain(struct store *s, const struct mail_delivery *d, char *out, size_t size,
+                           struct err *e)
+{
+    char orig_domain[RECORD_ADDR_MAX];
+    int hosted;
+
+    store_addr_domain(d->recipient, out, size);
+    if (d->orig_to[0] == '\0')
+        return 0;
+    store_addr_domain(d->orig_to, orig_domain, sizeof orig_domain);
+    if (orig_domain[0] == '\0' || strcmp(orig_domain, out) == 0)
+        return 0;
+    if ((hosted = domain_is_hosted(s, out, e)) != 0)
+        return hosted < 0 ? -1 : 0;
+    if ((hosted = domain_is_hosted(s, orig_domain, e)) < 0)
+        return -1;
+    if (hosted)
+        snprintf(out, size, "%s", orig_domain);
+    return 0;
+}
+
 static int sink_put_delivery(void *ctx, const struct mail_message *m, const struct mail_delivery *d,
                              struct err *e)
 {
@@ -924,7 +967,8 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
         if (slot->id != message_id || message_id != m->id || slot->fp != copy_fingerprint(m))
             *slot = (struct copy_slot){message_id, 0};
     }
-    store_addr_domain(d->recipient, rcpt_domain, sizeof rcpt_domain);
+    if (delivery_domain(s, d, rcpt_domain, sizeof rcpt_domain, e) < 0)
+        return -1;
     store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
     if (s->next_delivery_id == 0 && next_ids(s, e) < 0)
         return -1;

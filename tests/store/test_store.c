@@ -356,6 +356,58 @@ START_TEST(trace_shows_only_what_the_scope_may_see)
 }
 END_TEST
 
+/* Mail a hosted address forwards out of the server is the forwarding
+ * domain's (its owner asks whether it arrived); a forward to another hosted
+ * domain stays with the mailbox that received it. */
+START_TEST(forwarded_mail_belongs_to_the_forwarding_domain)
+{
+    struct collect c;
+    struct query_result res;
+    struct mail_message m;
+    struct mail_delivery d;
+    struct err e;
+    static const char *const rcpts[][2] = {{"x@gmail.test", "info@example.com"},
+                                           {"bob@other.com", "sales@example.com"},
+                                           {"y@gmail.test", ""}};
+    int64_t id = put_msg("F1", "z@remote.org", ORIGIN_REMOTE, 5000);
+
+    ck_assert_int_eq(sqlite3_exec(store_handle(st),
+                                  "INSERT INTO domains(name) VALUES ('example.com'), ('other.com')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    memset(&m, 0, sizeof m);
+    m.id = id;
+    m.origin = ORIGIN_REMOTE;
+    snprintf(m.sender, sizeof m.sender, "z@remote.org");
+    for (size_t i = 0; i < 3; i++) {
+        memset(&d, 0, sizeof d);
+        d.message_id = id;
+        d.time = 5001 + (int64_t)i;
+        snprintf(d.recipient, sizeof d.recipient, "%s", rcpts[i][0]);
+        snprintf(d.orig_to, sizeof d.orig_to, "%s", rcpts[i][1]);
+        d.status = i == 0 ? DELIVERY_BOUNCED : DELIVERY_SENT;
+        ck_assert_msg(sink.put_delivery(sink.ctx, &m, &d, &e) == 0, "%s", e.text);
+    }
+    ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
+    ck_assert_str_eq(c.last_mailbox, "x@gmail.test");
+    ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "", &c, &res), 1);
+    {
+        sqlite3_stmt *q;
+        ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st),
+                                            "SELECT group_concat(recipient_domain, ' ') FROM"
+                                            " (SELECT recipient_domain FROM deliveries"
+                                            " WHERE message_id = ?1 ORDER BY time)",
+                                            -1, &q, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int64(q, 1, id);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
+                         "example.com other.com gmail.test");
+        sqlite3_finalize(q);
+    }
+}
+END_TEST
+
 START_TEST(keyset_pages_cover_everything_once)
 {
     struct query qu;
@@ -851,6 +903,7 @@ Suite *suite_store_store(void)
     tcase_add_test(tc, tabs_classify_deliveries);
     tcase_add_test(tc, scope_is_enforced);
     tcase_add_test(tc, trace_shows_only_what_the_scope_may_see);
+    tcase_add_test(tc, forwarded_mail_belongs_to_the_forwarding_domain);
     tcase_add_test(tc, keyset_pages_cover_everything_once);
     tcase_add_test(tc, first_pages_use_an_index);
     tcase_add_test(tc, ignore_terms_hide_and_unhide);
