@@ -105,7 +105,15 @@ function cell(key, row) {
             return row.sender ? <Address value={row.sender} /> : <span className="ml-muted" title="null sender (a bounce or notification)">&lt;&gt;</span>;
         case 'mailbox':
             // SMTP AUTH failures of older Postfix versions name no user.
-            return row.mailbox ? <Address value={row.mailbox} /> : <span className="ml-muted">unknown user</span>;
+            if (!row.mailbox) return <span className="ml-muted">unknown user</span>;
+            // An alias or a forward: the address the mail was sent to, too.
+            if (row.orig_to && row.orig_to.toLowerCase() !== row.mailbox.toLowerCase())
+                return (
+                    <span data-testid="forwarded">
+                        <Address value={row.mailbox} /> <span className="ml-muted">(sent to {row.orig_to})</span>
+                    </span>
+                );
+            return <Address value={row.mailbox} />;
         case 'recipient':
             return <Address value={row.recipient || ''} />;
         default:

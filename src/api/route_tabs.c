@@ -21,8 +21,9 @@ static const char *const tab_params[] = {"q",    "from",  "to",    "status",
 static const char *const access_columns[] = {"id",      "date",         "mailbox",  "ip",
                                              "country", "country_name", "protocol", "result",
                                              "method",  "detail"};
-static const char *const received_columns[] = {
-    "id", "message_id", "date", "sender", "mailbox", "size", "status", "status_text", "msgid"};
+static const char *const received_columns[] = {"id",      "message_id", "date",   "sender",
+                                               "mailbox", "size",       "status", "status_text",
+                                               "msgid",   "orig_to"};
 static const char *const sent_columns[] = {
     "id", "message_id", "date", "mailbox", "recipient", "size", "status", "status_text", "msgid"};
 
@@ -83,6 +84,8 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
     json_set_text(o, "status", r->status);
     json_set_text(o, "status_text", r->status_text);
     json_set_text(o, "msgid", r->msgid);
+    if (is_received(tab))
+        json_set_text(o, "orig_to", r->orig_to);
     return o;
 }
 
@@ -104,8 +107,9 @@ static int csv_header(struct buf *b, enum query_tab tab)
     const char *const *cols = tab == TAB_ACCESS  ? access_columns
                               : is_received(tab) ? received_columns
                                                  : sent_columns;
-    size_t n = tab == TAB_ACCESS ? sizeof access_columns / sizeof access_columns[0]
-                                 : sizeof sent_columns / sizeof sent_columns[0];
+    size_t n = tab == TAB_ACCESS  ? sizeof access_columns / sizeof access_columns[0]
+               : is_received(tab) ? sizeof received_columns / sizeof received_columns[0]
+                                  : sizeof sent_columns / sizeof sent_columns[0];
 
     for (size_t i = 0; i < n; i++) {
         if (csv_field(b, cols[i], i == 0) < 0)
@@ -149,7 +153,7 @@ static int csv_row_fields(struct buf *b, enum query_tab tab, const struct query_
     if ((r->size < 0 ? csv_field(b, "", false) : csv_field_int(b, r->size, false)) < 0)
         return -1;
     return csv_field(b, r->status, false) | csv_field(b, r->status_text, false) |
-           csv_field(b, r->msgid, false);
+           csv_field(b, r->msgid, false) | (is_received(tab) ? csv_field(b, r->orig_to, false) : 0);
 }
 
 static int csv_row(void *ctx, const struct query_row *r, struct err *e)

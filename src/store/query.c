@@ -745,7 +745,7 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
 {
     memset(r, 0, offsetof(struct query_row, mailbox));
     r->mailbox[0] = r->ip[0] = r->country[0] = r->method[0] = r->detail[0] = '\0';
-    r->sender[0] = r->recipient[0] = r->status_text[0] = r->msgid[0] = '\0';
+    r->sender[0] = r->recipient[0] = r->status_text[0] = r->msgid[0] = r->orig_to[0] = '\0';
     r->protocol = r->result = r->status = "";
     r->size = -1;
     r->id = sqlite3_column_int64(st, 0);
@@ -770,6 +770,7 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
         r->status = status >= 0 && status < DELIVERY_STATUS_COUNT ? status_names[status] : "";
         col_text(st, 7, r->status_text, sizeof r->status_text);
         col_text(st, 8, r->msgid, sizeof r->msgid);
+        col_text(st, 9, r->orig_to, sizeof r->orig_to);
         snprintf(r->mailbox, sizeof r->mailbox, "%s",
                  (tab == TAB_SENT || tab == TAB_NOT_SENT) ? r->sender : r->recipient);
     }
@@ -796,7 +797,7 @@ static int build_page(struct page_ctx *p, struct err *e)
     sqlbuf_add(&p->b, q->tab == TAB_ACCESS
                           ? "SELECT id, time, user, ip, country, protocol, success, method, detail"
                           : "SELECT id, time, message_id, sender, recipient, size, status,"
-                            " status_text, msgid");
+                            " status_text, msgid, orig_to");
     where_add(&p->b, &p->w);
     if (q->cursor[0] != '\0') {
         if (cursor_decode(q->cursor, is_text, &p->cur, e) < 0)

@@ -141,6 +141,8 @@ struct query_row {
     const char *status; /* "sent", "deferred", … */
     char status_text[RECORD_TEXT_MAX];
     char msgid[RECORD_MSGID_MAX];
+    char orig_to[RECORD_ADDR_MAX]; /* the address the mail was sent to, when an alias or a
+                                      forward made it another recipient; else "" */
 };
 
 typedef int (*query_row_fn)(void *ctx, const struct query_row *row, struct err *e);

@@ -1105,6 +1105,30 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         noErrors(admin);
     });
 
+    await test("client: mail an address forwards off the server is the forwarding domain's, marked with the address it was sent to", async () => {
+        const t = new Date((manifest.end - 2300) * 1000).toISOString().slice(0, 19);
+        const q = '6B7C8D9E0F';
+        ingestLines([
+            `${t}.100000+00:00 mx1 postfix/smtpd[77201]: ${q}: client=mout.partner.test[198.51.100.78]`,
+            `${t}.200000+00:00 mx1 postfix/cleanup[77202]: ${q}: message-id=<forward-test@partner.test>`,
+            `${t}.300000+00:00 mx1 postfix/qmgr[900]: ${q}: from=<news@partner.test>, size=2121, nrcpt=1 (queue active)`,
+            `${t}.400000+00:00 mx1 postfix/smtp[77203]: ${q}: to=<friend@gmail.test>, orig_to=<info@example.com>, relay=mx.gmail.test[192.0.2.25]:25, delay=0.5, delays=0.1/0/0.2/0.2, dsn=5.7.1, status=bounced (host mx.gmail.test[192.0.2.25] said: 550 5.7.1 forwarded mail rejected (in reply to end of DATA command))`,
+            `${t}.500000+00:00 mx1 postfix/qmgr[900]: ${q}: removed`,
+        ]);
+        await listLoad(cp, 'access', () => cp.goto(base));
+        await openTab(cp, 'not-received');
+        const res = await listLoad(cp, 'not-received', async () => {
+            await cp.getByTestId('search').fill('forward-test');
+            await cp.getByTestId('search').press('Enter');
+        });
+        assert.equal(res.total, 1, 'the bounced forward is in example.com\'s Not received');
+        assert.equal(res.rows[0].mailbox, 'friend@gmail.test');
+        assert.equal(res.rows[0].orig_to, 'info@example.com');
+        const label = cp.getByTestId('forwarded');
+        assert.equal((await label.textContent()).replace(/\s+/g, ' ').trim(), 'friend@gmail.test (sent to info@example.com)');
+        noErrors(cli);
+    });
+
     await test('log data is shown as text, never as HTML (new lines ingested incrementally)', async () => {
         // Lines a hostile sender can cause, appended the way syslog would and
         // picked up by the next ingest run.

@@ -111,6 +111,7 @@ struct collect {
     int64_t ids[600];
     int64_t dates[600];
     char last_mailbox[256];
+    char last_orig_to[256];
 };
 
 static int collect_row(void *ctx, const struct query_row *r, struct err *e)
@@ -121,6 +122,7 @@ static int collect_row(void *ctx, const struct query_row *r, struct err *e)
     c->ids[c->n] = r->id;
     c->dates[c->n++] = r->date;
     snprintf(c->last_mailbox, sizeof c->last_mailbox, "%s", r->mailbox);
+    snprintf(c->last_orig_to, sizeof c->last_orig_to, "%s", r->orig_to);
     return 0;
 }
 
@@ -390,6 +392,7 @@ START_TEST(forwarded_mail_belongs_to_the_forwarding_domain)
     }
     ck_assert_int_eq(run(TAB_RECEIVED, "example.com", "", &c, &res), 1);
     ck_assert_str_eq(c.last_mailbox, "x@gmail.test");
+    ck_assert_str_eq(c.last_orig_to, "info@example.com"); /* the row says whose it was */
     ck_assert_int_eq(run(TAB_NOT_RECEIVED, "example.com", "", &c, &res), 1);
     {
         sqlite3_stmt *q;
