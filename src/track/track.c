@@ -56,8 +56,12 @@ struct open_message {
     char filter_relay[32];
     char unlinked_relay[32];
     uint32_t filter_unlinked;
-    long filter_pid; /* of the latest batch */
+    long filter_pid;       /* the latest batch: one pipe run, whose lines share */
+    double filter_delay;   /* its pid and delay (a pid can run twice) */
+    long filter_uid;       /* the user the filter re-sends as (pickup uid=), */
+    bool filter_uid_known; /* learnt from its first copy */
     uint32_t filter_batches, filter_children;
+    long pickup_uid; /* a copy from pickup: its uid=, -1 unknown */
 };
 
 struct session {
@@ -293,6 +297,7 @@ static struct open_message *open_new(uint64_t hash, struct slice host, struct sl
     o->m.first_seen = o->m.last_seen = now;
     o->m.size = -1;
     o->m.nrcpt = -1;
+    o->pickup_uid = -1;
     o->dirty = true;
     return o;
 }
@@ -637,6 +642,24 @@ static struct open_message *open_by_id(struct tracker *t, uint64_t key, int64_t 
  * copy: every copy seen so far is linked, and once one has come back, every
  * delivery of the mail to that filter is a hand-over. When none has come
  * back yet, the delivery is final until one does (link_pipe_parent()). */
+/* True when copy c (from pickup) can be the re-sent copy of parent's filter:
+ * the same user re-sends every copy, so a Sieve redirect or vacation reply
+ * (another user, the same Message-ID) is not taken for one. */
+static bool filter_copy_fits(const struct open_message *parent, const struct open_message *c)
+{
+    return !parent->filter_uid_known || c->pickup_uid < 0 || c->pickup_uid == parent->filter_uid;
+}
+
+static void filter_copy_link(struct open_message *parent, struct open_message *c)
+{
+    apply_parent(c, &parent->m);
+    parent->filter_children++;
+    if (!parent->filter_uid_known && c->pickup_uid >= 0) {
+        parent->filter_uid = c->pickup_uid;
+        parent->filter_uid_known = true;
+    }
+}
+
 static int link_pipe_reinjection(struct tracker *t, const struct event *ev, struct open_message *o,
                                  struct mail_delivery *d, struct err *e)
 {
@@ -647,22 +670,23 @@ static int link_pipe_reinjection(struct tracker *t, const struct event *ev, stru
         return 0;
     if (ensure_id(t, o, e) != 0)
         return -1;
-    if (o->filter_batches == 0 || ev->header.pid != o->filter_pid) {
+    if (o->filter_batches == 0 || ev->header.pid != o->filter_pid || ev->delay != o->filter_delay) {
         o->filter_batches++;
         o->filter_pid = ev->header.pid;
+        o->filter_delay = ev->delay;
     }
     msgid_hash = msgid_hash_of(&o->m);
-    for (unsigned i = 0; i < PICKUPS && o->filter_children < o->filter_batches; i++) {
-        struct pickup *p = &t->pickups[i];
+    /* newest first: the copy of this run came back last */
+    for (unsigned n = 1; n <= PICKUPS && o->filter_children < o->filter_batches; n++) {
+        struct pickup *p = &t->pickups[(t->pickup_next - n) % PICKUPS];
         if (p->msgid_hash != msgid_hash || ev->header.time - p->time > REINJECT_WINDOW)
             continue;
         for (struct open_message *c = t->buckets[p->key & (t->bucket_count - 1)]; c != NULL;
              c = c->hash_next) {
             if (c->hash == p->key && c != o && c->m.parent_id == 0 &&
-                strcmp(c->m.message_id, o->m.message_id) == 0 &&
+                strcmp(c->m.message_id, o->m.message_id) == 0 && filter_copy_fits(o, c) &&
                 o->filter_children < o->filter_batches) {
-                apply_parent(c, &o->m);
-                o->filter_children++;
+                filter_copy_link(o, c);
                 linked = true;
             }
         }
@@ -705,10 +729,9 @@ static int link_pipe_parent(struct tracker *t, struct open_message *child, struc
         parent = open_by_id(t, h->key, h->parent_id);
         if (parent == NULL || parent == child ||
             strcmp(parent->m.message_id, child->m.message_id) != 0 ||
-            parent->filter_children >= parent->filter_batches)
+            parent->filter_children >= parent->filter_batches || !filter_copy_fits(parent, child))
             continue;
-        apply_parent(child, &parent->m);
-        parent->filter_children++;
+        filter_copy_link(parent, child);
         if (parent->filter_unlinked > 0) {
             if (t->sink.mark_hops != NULL &&
                 t->sink.mark_hops(t->sink.ctx, &parent->m, parent->unlinked_relay, e) != 0)
@@ -975,6 +998,7 @@ static int on_queue_line(struct tracker *t, const struct event *ev, const char *
             append_line(o, line, len);
         copy_text(o->m.sender, sizeof o->m.sender, ev->from);
         o->m.origin = ORIGIN_LOCAL;
+        o->pickup_uid = ev->uid;
         return 0;
     case EV_DELIVERY:
         return on_delivery(t, ev, o, e);

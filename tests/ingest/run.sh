@@ -199,6 +199,16 @@ t_edges() {
             "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
         pass "edges: a pipe filter's 16 hand-overs are hops, its 3 copies its children" ||
         fail "edges: a pipe filter's hand-overs are listed as deliveries"
+    # The same with the second run in the first run's process (pipe(8)
+    # processes are reused): its lines differ in delay only.
+    sed -n 64,110p "$CORPUS/shenchris-gci/maillog" | sed 's/pipe\[68976\]/pipe[68959]/' >"$E/pipe2.log"
+    rm -f "$P"*
+    edge_ingest "$P" "$E/pipe2.log" "$E/pipe2.log"
+    [ "$(sqlite3 "$P" "SELECT group_concat(c.queue_id, ' ') FROM messages c JOIN messages p
+            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id")" = \
+            "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
+        pass "edges: two filter runs in one pipe process are two runs (3 copies)" ||
+        fail "edges: a reused pipe process left a filter copy unlinked"
 }
 
 edge_ingest() { # DB LOG MTIME_FROM: ingest with the domains of the edge logs

@@ -120,6 +120,32 @@ START_TEST(hop_line_before_the_child_is_linked_when_it_comes)
 }
 END_TEST
 
+/* A pipe filter run for each of two recipients; the first copy is
+ * delivered by Dovecot, whose Sieve redirects it (pickup again, the same
+ * Message-ID, another user) before the second run's copy comes back. */
+START_TEST(a_sieve_redirect_is_not_a_filter_copy)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    const struct mail_message *parent, *first, *redirect, *second;
+
+    recorder_run_file(r, "tests/fixtures/parse/pipe-filter-sieve.log", 1795602706);
+    parent = recorder_message_by_qid(r, "CF8D51D1C0D", 0);
+    first = recorder_message_by_qid(r, "EC6261D1C16", 0);
+    redirect = recorder_message_by_qid(r, "4B8771D1C0D", 0);
+    second = recorder_message_by_qid(r, "5C9991D1C0E", 0);
+    ck_assert_ptr_nonnull(parent);
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_nonnull(redirect);
+    ck_assert_ptr_nonnull(second);
+    ck_assert_int_eq(first->parent_id, parent->id);
+    ck_assert_int_eq(second->parent_id, parent->id);
+    ck_assert_int_eq(second->origin, ORIGIN_REMOTE); /* the parent's: from the internet */
+    ck_assert_int_eq(redirect->parent_id, 0);
+    ck_assert_int_eq(redirect->origin, ORIGIN_LOCAL);
+    free(r);
+}
+END_TEST
+
 Suite *suite_track_reinjection(void);
 Suite *suite_track_reinjection(void)
 {
@@ -131,6 +157,7 @@ Suite *suite_track_reinjection(void)
     tcase_add_test(tc, rfc3339_offsets_become_utc);
     tcase_add_test(tc, child_finished_before_the_hop_line_is_still_linked);
     tcase_add_test(tc, hop_line_before_the_child_is_linked_when_it_comes);
+    tcase_add_test(tc, a_sieve_redirect_is_not_a_filter_copy);
     suite_add_tcase(s, tc);
     return s;
 }
