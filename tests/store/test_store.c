@@ -52,7 +52,9 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static int64_t put_msg(const char *qid, const char *sender, enum message_origin origin, int64_t t)
+/* A closed message of 1000 bytes with the raw lines given. */
+static int64_t put_msg_lines(const char *qid, const char *sender, enum message_origin origin,
+                             int64_t t, const char *lines)
 {
     struct mail_message m;
     struct err e;
@@ -67,11 +69,16 @@ static int64_t put_msg(const char *qid, const char *sender, enum message_origin 
     m.nrcpt = 1;
     m.origin = origin;
     m.closed = true;
-    m.new_lines = "line one\n";
-    m.new_lines_len = 9;
+    m.new_lines = lines;
+    m.new_lines_len = (uint32_t)strlen(lines);
     ck_assert_msg(sink.put_message(sink.ctx, &m, &e) == 0, "%s", e.text);
     ck_assert_int_gt(m.id, 0);
     return m.id;
+}
+
+static int64_t put_msg(const char *qid, const char *sender, enum message_origin origin, int64_t t)
+{
+    return put_msg_lines(qid, sender, origin, t, "line one\n");
 }
 
 /* A delivery of message mid, whose queue ID is qid. */
@@ -260,26 +267,6 @@ START_TEST(scope_is_enforced)
     trace_free(&t);
 }
 END_TEST
-
-/* A message with its own raw lines (put_msg()'s are one line). */
-static int64_t put_msg_lines(const char *qid, const char *sender, enum message_origin origin,
-                             int64_t t, const char *lines)
-{
-    struct mail_message m;
-    struct err e;
-
-    memset(&m, 0, sizeof m);
-    snprintf(m.host, sizeof m.host, "mx");
-    snprintf(m.queue_id, sizeof m.queue_id, "%s", qid);
-    snprintf(m.sender, sizeof m.sender, "%s", sender);
-    m.first_seen = m.last_seen = t;
-    m.origin = origin;
-    m.closed = true;
-    m.new_lines = lines;
-    m.new_lines_len = (uint32_t)strlen(lines);
-    ck_assert_msg(sink.put_message(sink.ctx, &m, &e) == 0, "%s", e.text);
-    return m.id;
-}
 
 /* The trace shows a customer what the tabs show them: a sender address any
  * client can claim does not open a message, and a message that does open
