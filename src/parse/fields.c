@@ -4,6 +4,8 @@
  */
 #include "parse/fields.h"
 
+#include <stdbool.h>
+
 static bool is_alnum(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -150,21 +152,28 @@ int64_t slice_to_int(struct slice s)
 
 double slice_to_seconds(struct slice s)
 {
-    double v = 0, scale = 0;
+    /* Whole and fraction digits as integers, one division at the end: a sum
+     * of digit × 0.1 gives 0.6000000000000001 for "0.6", and the nearest
+     * double to what the log says prints as the log says it. */
+    double whole = 0, fraction = 0, scale = 1;
+    bool in_fraction = false;
 
     if (s.len == 0 || s.len > 24)
         return -1;
     for (size_t i = 0; i < s.len; i++) {
         char c = s.ptr[i];
-        if (c == '.' && scale == 0)
-            scale = 1;
-        else if (c >= '0' && c <= '9') {
-            if (scale > 0)
-                v += (c - '0') * (scale /= 10);
-            else
-                v = v * 10 + (c - '0');
-        } else
+        if (c == '.' && !in_fraction) {
+            in_fraction = true;
+        } else if (c >= '0' && c <= '9') {
+            if (in_fraction) {
+                fraction = fraction * 10 + (c - '0');
+                scale *= 10;
+            } else {
+                whole = whole * 10 + (c - '0');
+            }
+        } else {
             return -1;
+        }
     }
-    return v;
+    return whole + fraction / scale;
 }
