@@ -1013,11 +1013,12 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     if (a->ip[0] != '\0')
         geo_country(s->geo, a->ip, iso);
     /* what the Access tab shows as words, for the search: "pop3 Nigeria",
-     * "imap local" (a private, loopback or link-local address) */
+     * "imap local" (a private, loopback or link-local address), "smtp …
+     * unknown user" (a failed SMTP AUTH that names no user) */
     protocol = access_protocol_name(a->protocol);
     country = iso[0] != '\0' ? country_name(iso) : address_is_local(a->ip) ? "local" : NULL;
-    snprintf(extra, sizeof extra, "%s%s%s", protocol ? protocol : "", country ? " " : "",
-             country ? country : "");
+    snprintf(extra, sizeof extra, "%s%s%s%s", protocol ? protocol : "", country ? " " : "",
+             country ? country : "", a->user[0] == '\0' ? " unknown user" : "");
     if (s->next_access_id == 0 && next_ids(s, e) < 0)
         return -1;
     if ((st = store_stmt(s, STMT_ACCESS_INSERT, e)) == NULL)

@@ -878,6 +878,15 @@ START_TEST(access_search_finds_protocol_names)
     ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
     ck_assert_int_eq(run(TAB_ACCESS, "example.com", "local", &c, &res), 1);
     ck_assert_int_eq(c.dates[0], 86402);
+    /* a failed SMTP AUTH that names no user (the admin's tab says "unknown
+     * user"): indexed with those words */
+    ck_assert_int_eq(fts_count("access_fts", "\"nkn\" AND \"ser\""), 0);
+    a.user[0] = '\0';
+    a.time = 86403;
+    a.success = false;
+    ck_assert_int_eq(sink.put_access(sink.ctx, &a, &e), 0);
+    commit_and_continue();
+    ck_assert_int_eq(fts_count("access_fts", "\"nkn\" AND \"ser\""), 1);
     ck_assert_int_gt(store_purge(st, 100 * 86400, 100, &e), 0);
     ck_assert_int_eq(fts_count("access_fts", "\"sie\" OR \"map\""), 0);
 }
