@@ -2,9 +2,10 @@
 // (GET|PUT /v1/settings) and the last lines of the mail log
 // (GET /v1/log-tail, or a notice when MaxLines is 0) with a filter box.
 // Validation errors from the API (error.field) are shown next to the field.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import {
     Alert,
+    Button,
     Form,
     FormFieldCheckbox,
     FormFieldSelect,
@@ -44,18 +45,41 @@ const fromForm = (v) => {
     };
 };
 
+// A failed load, said with a heading and a Retry button (as the lists do).
+function LoadError({ what, error, onRetry, testid }) {
+    return (
+        <Alert intent="danger" data-testid={testid} role="alert">
+            <p className="ml-alert-title">{what} could not be loaded.</p>
+            <p>{error.message}</p>
+            <Button data-testid="retry" onClick={onRetry}>
+                Retry
+            </Button>
+        </Alert>
+    );
+}
+
 function Settings({ api }) {
     const [values, setValues] = useState(null);
     const [errors, setErrors] = useState({});
     const [error, setError] = useState(null);
     const [saved, setSaved] = useState(false);
     const [state, setState] = useState(undefined);
+    const [attempt, setAttempt] = useState(0);
 
     useEffect(() => {
-        api.get('/settings').then((s) => setValues(toForm(s)), setError);
-    }, [api]);
+        let live = true;
+        setError(null);
+        api.get('/settings').then(
+            (s) => live && setValues(toForm(s)),
+            (e) => live && setError(e),
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, attempt]);
 
-    if (error && !values) return <Alert intent="danger">{error.message}</Alert>;
+    if (error && !values)
+        return <LoadError what="The settings" error={error} onRetry={() => setAttempt((n) => n + 1)} testid="settings-error" />;
     if (!values) return <Skeleton height={300} />;
 
     const submit = async (v) => {
@@ -131,8 +155,8 @@ function Settings({ api }) {
                 <Section title="Visibility">
                     <FormFieldCheckbox name="hide_from_clients" label="Hide the extension from clients (show only to the administrator)" />
                     <FormFieldCheckbox name="hide_from_resellers" label="Hide the extension from resellers" />
-                    <FormFieldSelect name="client_config_visibility" label="Visibility of the configuration tab for clients">
-                        <SelectOption value="hidden">Hide config tab for clients (show only for admin)</SelectOption>
+                    <FormFieldSelect name="client_config_visibility" label="Visibility of the configuration tab for clients and resellers">
+                        <SelectOption value="hidden">Hide config tab (show only to the administrator)</SelectOption>
                         <SelectOption value="readonly">Show config tab read-only</SelectOption>
                         <SelectOption value="editable">Show config tab and allow changes</SelectOption>
                     </FormFieldSelect>
@@ -155,14 +179,25 @@ function LogTail({ api, enabled }) {
     const [error, setError] = useState(null);
     const [filter, setFilter] = useState('');
     const [disabled, setDisabled] = useState(!enabled);
+    const [attempt, setAttempt] = useState(0);
+    const pre = useRef(null);
 
     useEffect(() => {
-        if (!enabled) return;
-        api.get('/log-tail').then(setTail, (e) => {
-            if (e.status === 404) setDisabled(true);
-            else setError(e);
-        });
-    }, [api, enabled]);
+        if (!enabled) return undefined;
+        let live = true;
+        setError(null);
+        api.get('/log-tail').then(
+            (t) => live && setTail(t),
+            (e) => {
+                if (!live) return;
+                if (e.status === 404) setDisabled(true);
+                else setError(e);
+            },
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, enabled, attempt]);
 
     const shown = useMemo(() => {
         if (!tail) return [];
@@ -170,13 +205,19 @@ function LogTail({ api, enabled }) {
         return f ? tail.lines.filter((l) => l.toLowerCase().includes(f)) : tail.lines;
     }, [tail, filter]);
 
+    // Opens at the newest line (the bottom), as `tail` does.
+    useLayoutEffect(() => {
+        if (pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+    }, [shown]);
+
     if (disabled)
         return (
             <Alert intent="info" data-testid="log-tail-disabled">
                 The log lines are disabled (MaxLines = 0 in the [ext-mail-log] section of panel.ini).
             </Alert>
         );
-    if (error) return <Alert intent="danger">{error.message}</Alert>;
+    if (error)
+        return <LoadError what="The log lines" error={error} onRetry={() => setAttempt((n) => n + 1)} testid="log-tail-error" />;
     if (!tail) return <Skeleton height={200} />;
     return (
         <div data-testid="log-tail">
@@ -193,7 +234,7 @@ function LogTail({ api, enabled }) {
                     {shown.length} of {tail.lines.length} lines from {tail.path} (at most {tail.max_lines})
                 </span>
             </div>
-            <pre className="ml-loglines ml-tail" tabIndex={0} data-testid="tail-lines">
+            <pre ref={pre} className="ml-loglines ml-tail" tabIndex={0} data-testid="tail-lines">
                 {shown.join('\n')}
             </pre>
         </div>

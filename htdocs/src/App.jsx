@@ -4,7 +4,7 @@
 // Mounting (see main.jsx): `view` is "subscription" or "admin" (Plesk decides
 // which page it renders); in standalone mode an admin gets a small navigation
 // between both, driven by the URL hash (#/ and #/settings).
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Button, Heading, Spinner, Tab, Tabs } from '@plesk/ui-library';
 import { createApi } from './api.js';
 import { CONFIG_TAB, TABS } from './tabs.js';
@@ -58,6 +58,25 @@ function DomainPicker({ me, domain, onChange }) {
     );
 }
 
+// The library's overflow tab ("…", on narrow screens) is an icon with no
+// name and no prop for one: named here, whenever the tab list changes.
+function useNamedMoreTab(ref) {
+    useEffect(() => {
+        const root = ref.current;
+        if (!root) return undefined;
+        const name = () => {
+            for (const a of root.querySelectorAll('.pul-tabs__tab--more [role="tab"]:not([aria-label])')) {
+                a.setAttribute('aria-label', 'More tabs');
+                a.setAttribute('title', 'More tabs');
+            }
+        };
+        name();
+        const mo = new MutationObserver(name);
+        mo.observe(root, { childList: true, subtree: true });
+        return () => mo.disconnect();
+    }, [ref]);
+}
+
 function SubscriptionView({ api, me, preselected }) {
     const initial = preselected && (me.admin || me.domains.includes(preselected)) ? preselected : me.admin ? '' : me.domains[0] || '';
     const [domain, setDomain] = useState(initial);
@@ -65,6 +84,8 @@ function SubscriptionView({ api, me, preselected }) {
     const [countries, setCountries] = useState([]);
     const tabs = TABS.filter((t) => me.tabs.includes(t.id));
     const hasConfig = me.tabs.includes('config');
+    const tabsBox = useRef(null);
+    useNamedMoreTab(tabsBox);
 
     useEffect(() => {
         if (!hasConfig) return;
@@ -91,22 +112,24 @@ function SubscriptionView({ api, me, preselected }) {
                     setDomain(d);
                 }}
             />
-            <Overview api={api} domain={domain} />
-            <Tabs active={active} key={domain}>
-                {all.map((t, i) => (
-                    <Tab key={t.id} title={t.title} data-tab-id={t.id} onActivate={() => setActive(i + 1)}>
-                        {t.config ? (
-                            domain ? (
-                                <ConfigTab api={api} domain={domain} countries={countries} />
+            <Overview api={api} domain={domain} admin={Boolean(me.admin)} />
+            <div ref={tabsBox}>
+                <Tabs active={active} key={domain}>
+                    {all.map((t, i) => (
+                        <Tab key={t.id} title={t.title} data-tab-id={t.id} onActivate={() => setActive(i + 1)}>
+                            {t.config ? (
+                                domain ? (
+                                    <ConfigTab api={api} domain={domain} countries={countries} />
+                                ) : (
+                                    <Alert intent="info">Choose a domain to see its configuration.</Alert>
+                                )
                             ) : (
-                                <Alert intent="info">Choose a domain to see its configuration.</Alert>
-                            )
-                        ) : (
-                            <ListTab api={api} tab={t} domain={domain} />
-                        )}
-                    </Tab>
-                ))}
-            </Tabs>
+                                <ListTab api={api} tab={t} domain={domain} />
+                            )}
+                        </Tab>
+                    ))}
+                </Tabs>
+            </div>
         </div>
     );
 }
@@ -149,7 +172,8 @@ export default function App({ apiBase, mode, view: mountView, domain }) {
         } else if (error.status === 403) {
             body = (
                 <Alert intent="warning" data-testid="forbidden">
-                    Mail log is not available for your account. ({error.message})
+                    {/* The API's reason says it already (e.g. "not available to clients on this server"). */}
+                    {error.message ? `${error.message.replace(/[.]$/, '')}.` : 'Mail log is not available for your account.'}
                 </Alert>
             );
         } else {

@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'react';
 import {
     Alert,
+    Button,
     Form,
     FormFieldCheckbox,
     FormFieldSelect,
@@ -38,6 +39,7 @@ export default function ConfigTab({ api, domain, countries }) {
     const [error, setError] = useState(null);
     const [saved, setSaved] = useState(false);
     const [state, setState] = useState(undefined);
+    const [attempt, setAttempt] = useState(0);
     const path = `/domains/${encodeURIComponent(domain)}/settings`;
 
     useEffect(() => {
@@ -57,9 +59,18 @@ export default function ConfigTab({ api, domain, countries }) {
         return () => {
             live = false;
         };
-    }, [api, path]);
+    }, [api, path, attempt]);
 
-    if (error && !values) return <Alert intent="danger">{error.message}</Alert>;
+    if (error && !values)
+        return (
+            <Alert intent="danger" data-testid="config-error" role="alert">
+                <p className="ml-alert-title">The configuration could not be loaded.</p>
+                <p>{error.message}</p>
+                <Button data-testid="retry" onClick={() => setAttempt((n) => n + 1)}>
+                    Retry
+                </Button>
+            </Alert>
+        );
     if (!values) return <Skeleton height={200} />;
 
     const submit = async (v) => {
@@ -100,6 +111,8 @@ export default function ConfigTab({ api, domain, countries }) {
                 errors={errors}
                 state={state}
                 onFieldChange={(name, value) => {
+                    // Read-only: nothing changes on screen that could not be saved.
+                    if (ro) return;
                     setSaved(false);
                     setValues((old) => {
                         const next = { ...old, [name]: value };
@@ -119,7 +132,7 @@ export default function ConfigTab({ api, domain, countries }) {
                     description="Logins from other countries are reported as suspicious."
                     multiple
                     searchable
-                    clearable
+                    clearable={!ro}
                     disabled={ro}
                     placeholder={ro ? 'None' : 'Select countries…'}
                 >

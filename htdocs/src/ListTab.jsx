@@ -80,8 +80,9 @@ function cell(key, row) {
         case 'status':
             return <StatusCell status={row.status} text={row.status_text} />;
         case 'status_text':
+            // The reason is cut to the column: the whole text is in the tooltip.
             return (
-                <span>
+                <span className="ml-status-text" title={row.status_text || undefined} data-testid="status-text">
                     <StatusCell status={row.status} text={null} /> <Text intent="muted">{row.status_text}</Text>
                 </span>
             );
@@ -97,7 +98,7 @@ function cell(key, row) {
                 // The row's click handler (capture phase) opens the trace; the
                 // button makes that reachable with the keyboard (Enter/Space).
                 <button type="button" className="ml-linkbutton" title="Open the message trace" data-testid="open-trace">
-                    {row.msgid || `#${row.message_id}`}
+                    {row.msgid || (row.status === 'rejected' ? '(rejected before queueing)' : '(no Message-ID)')}
                 </button>
             );
         case 'sender':
@@ -107,10 +108,11 @@ function cell(key, row) {
             // SMTP AUTH failures of older Postfix versions name no user.
             if (!row.mailbox) return <span className="ml-muted">unknown user</span>;
             // An alias or a forward: the address the mail was sent to, too.
+            // Both addresses are in the tooltip: a long one can push the note out of the cell.
             if (row.orig_to && row.orig_to.toLowerCase() !== row.mailbox.toLowerCase())
                 return (
-                    <span data-testid="forwarded">
-                        <Address value={row.mailbox} /> <span className="ml-muted">(sent to {row.orig_to})</span>
+                    <span data-testid="forwarded" className="ml-address" title={`${row.mailbox} — sent to ${row.orig_to}`}>
+                        {row.mailbox} <span className="ml-muted">(sent to {row.orig_to})</span>
                     </span>
                 );
             return <Address value={row.mailbox} />;
@@ -212,7 +214,9 @@ export default function ListTab({ api, tab, domain }) {
         sortable: Boolean(COLUMN[key].sort),
         sort: keepServerOrder,
         type: i === 0 ? 'title' : undefined,
-        truncate: key === 'msgid' || key === 'status_text' || key === 'sender' || key === 'mailbox' || key === 'recipient',
+        // The status reason wraps (up to four lines, see app.css): cut to one
+        // line it showed the address and lost the reason after it.
+        truncate: key === 'msgid' || key === 'sender' || key === 'mailbox' || key === 'recipient',
         cellProps: { className: `ml-col-${key}` },
         render: (row) => cell(key, row),
     }));
@@ -296,7 +300,16 @@ export default function ListTab({ api, tab, domain }) {
                 </label>
             </ToolbarGroup>
             <ToolbarGroup title="Export">
-                <Button component="a" href={csvUrl} download={`${tab.id}.csv`} icon="arrow-down-tray" data-testid="csv">
+                {/* Icon-only on narrow screens: named for screen readers and in a tooltip. */}
+                <Button
+                    component="a"
+                    href={csvUrl}
+                    download={`${tab.id}.csv`}
+                    icon="arrow-down-tray"
+                    aria-label="Download CSV"
+                    title="Download CSV"
+                    data-testid="csv"
+                >
                     Download CSV
                 </Button>
             </ToolbarGroup>
@@ -364,7 +377,8 @@ export default function ListTab({ api, tab, domain }) {
                     </>
                 }
                 loading={loading}
-                totalRows={failedEmpty || badRange ? undefined : page.total ?? undefined}
+                // "1000+" when the store stopped counting, as in the count below.
+                totalRows={failedEmpty || badRange || page.total === null ? undefined : page.capped ? `${page.total}+` : page.total}
                 filtered={filtered}
                 sortColumn={sort.column}
                 sortDirection={sort.direction}

@@ -151,11 +151,13 @@ function Countries({ rows }) {
     );
 }
 
+// "Received" and "Sent" count every mail, "not received"/"not sent" are a
+// part of them (the ones that failed): worded so, not as categories that add up.
 const TOTALS = [
-    ['received', 'Received'],
-    ['sent', 'Sent'],
-    ['not_received', 'Not received'],
-    ['not_sent', 'Not sent'],
+    ['received', 'Received (all)'],
+    ['not_received', 'of which not received'],
+    ['sent', 'Sent (all)'],
+    ['not_sent', 'of which not sent'],
     ['access_ok', 'Logins'],
     ['access_failed', 'Failed logins'],
 ];
@@ -166,18 +168,22 @@ const TOTALS = [
 // and every alert waits for it.
 const STALE_S = 30 * 60;
 
-function Freshness({ readTo }) {
+function Freshness({ readTo, admin }) {
     if (readTo === null || readTo === undefined)
         return (
             <Alert intent="warning" data-testid="freshness">
-                The mail log has not been analysed yet: lists and alerts start once the analysis cron has run.
+                {admin
+                    ? 'The mail log has not been analysed yet: lists and alerts start once the analysis cron has run.'
+                    : 'The mail log has not been analysed yet: lists and alerts start once it has been. If this lasts, contact your hosting provider.'}
             </Alert>
         );
     const stale = Date.now() / 1000 - readTo > STALE_S;
     const text = `Mail log analysed up to ${localTime(readTo)}`;
     return stale ? (
         <Alert intent="warning" data-testid="freshness">
-            {text}. Nothing newer is shown or checked for alerts: is the analysis cron running?
+            {admin
+                ? `${text}. Nothing newer is shown or checked for alerts: is the analysis cron running?`
+                : `${text}. The data may be behind: if this lasts, contact your hosting provider.`}
         </Alert>
     ) : (
         <p className="ml-freshness" data-testid="freshness">
@@ -186,7 +192,7 @@ function Freshness({ readTo }) {
     );
 }
 
-export default function Overview({ api, domain }) {
+export default function Overview({ api, domain, admin }) {
     const [bucket, setBucket] = useState('day');
     const [stats, setStats] = useState(null);
     const [error, setError] = useState(null);
@@ -218,10 +224,13 @@ export default function Overview({ api, domain }) {
     const t = stats.totals || {};
     return (
         <section className="ml-overview" aria-label="Overview" data-testid="overview">
-            <Freshness readTo={stats.log_read_to} />
+            <Freshness readTo={stats.log_read_to} admin={admin} />
+            <h3 className="ml-totals-head" data-testid="totals-period">
+                Last 7 days (6 UTC days and today so far) — the tabs below hold every day kept
+            </h3>
             <div className="ml-totals">
                 {TOTALS.map(([k, label]) => (
-                    <div key={k} className="ml-total" data-total={k}>
+                    <div key={k} className={k.startsWith('not_') ? 'ml-total ml-total--part' : 'ml-total'} data-total={k}>
                         <strong>{t[k] ?? 0}</strong>
                         <span>{label}</span>
                     </div>

@@ -2,7 +2,7 @@
 // side drawer: the message, one row per delivery attempt/hop, the reinjection
 // and bounce chain, and the raw log lines (as text, never as HTML).
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Drawer, Heading, List, Spinner, Status, Text } from '@plesk/ui-library';
+import { Alert, Button, Drawer, Heading, List, Spinner, Status, Text } from '@plesk/ui-library';
 import { countryLabel, humanSize, localTime, STATUS_INTENT } from './format.js';
 
 const RELATION = {
@@ -43,6 +43,7 @@ export default function TraceDrawer({ api, id, onClose }) {
     const [path, setPath] = useState([id]);
     const [data, setData] = useState(null);
     const [error, setError] = useState(null);
+    const [attempt, setAttempt] = useState(0);
     const current = path[path.length - 1];
     const box = useRef(null);
     // A click on "Back" or a related message replaces the button clicked:
@@ -64,13 +65,21 @@ export default function TraceDrawer({ api, id, onClose }) {
         return () => {
             live = false;
         };
-    }, [api, current]);
+    }, [api, current, attempt]);
 
     const deliveries = data ? data.deliveries || [] : [];
     return (
         <Drawer isOpen title="Message trace" subtitle={data ? data.message.msgid : undefined} size="lg" onClose={onClose}>
             <div data-testid="trace" ref={box} tabIndex={-1} className="ml-trace">
-                {error ? <Alert intent="danger">{error.message}</Alert> : null}
+                {error ? (
+                    <Alert intent="danger" data-testid="trace-error" role="alert">
+                        <p className="ml-alert-title">The message trace could not be loaded.</p>
+                        <p>{error.message}</p>
+                        <Button data-testid="retry" onClick={() => setAttempt((n) => n + 1)}>
+                            Retry
+                        </Button>
+                    </Alert>
+                ) : null}
                 {!data && !error ? <Spinner /> : null}
                 {path.length > 1 ? (
                     <button type="button" className="ml-linkbutton" data-testid="trace-back" onClick={() => go(path.slice(0, -1))}>
@@ -96,13 +105,23 @@ export default function TraceDrawer({ api, id, onClose }) {
                                         </Status>
                                     ),
                                 },
-                                { key: 'relay', title: 'Relay', truncate: true, render: (r) => r.relay + (r.is_hop ? ' (hop)' : '') },
+                                {
+                                    key: 'relay',
+                                    title: 'Relay',
+                                    truncate: true,
+                                    cellProps: { className: 'ml-col-relay' },
+                                    render: (r) => {
+                                        const v = r.relay + (r.is_hop ? ' (hop)' : '');
+                                        return <span title={v}>{v}</span>;
+                                    },
+                                },
                                 { key: 'dsn', title: 'DSN', render: (r) => r.dsn },
                                 { key: 'delay', title: 'Delay', render: (r) => (r.delay !== undefined && r.delay !== null ? `${r.delay} s` : '') },
                                 { key: 'attempts', title: 'Attempts', render: (r) => r.attempts },
                                 {
                                     key: 'status_text',
                                     title: 'Details',
+                                    cellProps: { className: 'ml-col-details' },
                                     render: (r) => (
                                         <Text intent="muted" className="ml-details">
                                             {r.status_text}

@@ -355,6 +355,10 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         const failed = Number(await ap.locator('[data-total="access_failed"] strong').textContent());
         assert.equal(failed, sum((d) => d.logins.failed) + manifest.failed_logins_without_user, 'failed logins in the overview (the admin also sees those without a user)');
         assert.ok((await ap.locator('.ml-chart rect').count()) > 0, 'chart has bars');
+        // The tiles say their period, and that "not received" is a part of "received".
+        assert.match(await ap.getByTestId('totals-period').textContent(), /^Last 7 days/);
+        assert.equal(await ap.locator('[data-total="received"] span').textContent(), 'Received (all)');
+        assert.equal(await ap.locator('[data-total="not_received"] span').textContent(), 'of which not received');
         await shot(ap, 'admin-overview');
     });
 
@@ -451,6 +455,40 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         noErrors(admin);
     });
 
+    await test('admin: the status reason is whole in the tooltip; rejected mails show no internal number', async () => {
+        const res = await openTab(ap, 'not-received');
+        const withText = res.rows.filter((r) => r.status_text);
+        assert.ok(withText.length > 0, 'rows with a status reason');
+        const titles = await ap.getByTestId('status-text').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+        for (const r of withText) assert.ok(titles.includes(r.status_text), `tooltip holds: ${r.status_text}`);
+        // And the reason itself is on screen: the cell wraps instead of cutting after the address.
+        const cut = await ap.getByTestId('status-text').first().evaluate((el) => ({ w: el.scrollWidth - el.clientWidth, h: el.scrollHeight - el.clientHeight }));
+        assert.ok(cut.w <= 1 && cut.h <= 1, `the first reason is whole on screen (${JSON.stringify(cut)})`);
+        const ids = await ap.getByTestId('open-trace').allTextContents();
+        assert.ok(ids.every((t) => !/^#\d+$/.test(t.trim())), `no internal number as Message ID: ${ids.join(', ')}`);
+        if (res.rows.some((r) => r.status === 'rejected' && !r.msgid))
+            assert.ok(ids.includes('(rejected before queueing)'), 'rejected mails say so');
+    });
+
+    await test('admin: a capped total says "1000+" at the top and the bottom', async () => {
+        await ap.route(/\/v1\/received\?/, async (route) => {
+            const r = await route.fetch();
+            const j = await r.json();
+            await route.fulfill({ response: r, json: { ...j, total: 1000, total_capped: true } });
+        });
+        try {
+            await listLoad(ap, 'access', () => ap.reload());
+            await openTab(ap, 'received');
+            const text = await ap.locator('.ml-listtab[data-tab="received"]').textContent();
+            assert.match(text, /1000\+ items total/);
+            assert.ok(!/1000 items total/.test(text), text);
+            assert.match(await ap.getByTestId('count').textContent(), /of 1000\+ shown/);
+        } finally {
+            await ap.unroute(/\/v1\/received\?/);
+        }
+        noErrors(admin);
+    });
+
     await test('admin: access tab shows every generated login, countries as code + name', async () => {
         const res = await openTab(ap, 'access');
         assert.equal(res.total, sum((d) => d.logins.ok + d.logins.failed) + manifest.failed_logins_without_user, 'access total = logins generated');
@@ -501,6 +539,17 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         const lines = (await trace.getByTestId('trace-lines').textContent()).split('\n');
         const expected = logLines.filter((l) => l.includes(`${mCom.queue_id}:`));
         for (const l of expected) assert.ok(lines.some((x) => l.includes(x) || x.includes(l.slice(l.indexOf('postfix')))), `raw line shown: ${l}`);
+        // The details (the reason) have room to be read, at 1280 and 800 pixels.
+        try {
+            for (const width of [1280, 800]) {
+                await ap.setViewportSize({ width, height: 800 });
+                await ap.waitForTimeout(100);
+                const w = await trace.locator('td.ml-col-details').first().evaluate((el) => el.getBoundingClientRect().width);
+                assert.ok(w >= 200, `${width}px: Details column ${w}px wide`);
+            }
+        } finally {
+            await ap.setViewportSize({ width: 1280, height: 800 });
+        }
         await shot(ap, 'admin-trace');
         await ap.keyboard.press('Escape');
         await trace.waitFor({ state: 'detached' });
@@ -746,6 +795,9 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await tail.waitFor();
         const all = (await ap.getByTestId('tail-lines').textContent()).split('\n');
         assert.equal(all[all.length - 1], logLines[logLines.length - 1], 'the last line of the log');
+        const sc = await ap.getByTestId('tail-lines').evaluate((el) => ({ top: el.scrollTop, h: el.clientHeight, all: el.scrollHeight }));
+        assert.ok(sc.all > sc.h, `the lines scroll (${JSON.stringify(sc)})`);
+        assert.ok(sc.top + sc.h >= sc.all - 2, `opens at the newest line (${JSON.stringify(sc)})`);
         await ap.getByTestId('tail-filter').fill(mCom.queue_id);
         const shown = (await ap.getByTestId('tail-lines').textContent()).split('\n');
         const want = logLines.filter((l) => l.includes(mCom.queue_id));
@@ -800,6 +852,21 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal((await apiAs(cli, 'GET', '/received?domain=example.net')).status, 403);
     });
 
+    await test('client: a stale analysis is said without asking about the cron they cannot run', async () => {
+        const db = path.join(demoDir, 'maillog.db');
+        const saved = execFileSync('sqlite3', [db, 'SELECT read_to FROM read_mark']).toString().trim();
+        try {
+            execFileSync('sqlite3', [db, `UPDATE read_mark SET read_to = ${Math.floor(Date.now() / 1000) - 3600}`]);
+            await listLoad(cp, 'access', () => cp.reload());
+            const text = await cp.getByTestId('freshness').textContent();
+            assert.match(text, /may be behind.*contact your hosting provider/);
+            assert.ok(!/cron/.test(text), text);
+        } finally {
+            execFileSync('sqlite3', [db, `INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ${Number(saved)})`]);
+        }
+        await listLoad(cp, 'access', () => cp.reload());
+    });
+
     await test('client: configuration is editable, a bad IP is refused next to the field, a good one saved', async () => {
         await openTab(cp, 'config');
         const form = cp.getByTestId('config');
@@ -848,6 +915,9 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
     });
 
     await test('client: read-only configuration cannot be saved', async () => {
+        const before = await apiAs(cli, 'GET', '/domains/example.com/settings');
+        const keep = { usual_countries: before.body.usual_countries, notify: before.body.notify, force_password_change: before.body.force_password_change, ip_exceptions: before.body.ip_exceptions };
+        assert.equal((await apiAs(cli, 'PUT', '/domains/example.com/settings', { ...keep, usual_countries: ['DE'] })).status, 200);
         await setAdmin(admin, { client_config_visibility: 'readonly' });
         await listLoad(cp, 'access', () => cp.reload());
         await openTab(cp, 'config');
@@ -855,9 +925,17 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(await cp.getByTestId('config').getByRole('button', { name: 'Save' }).count(), 0, 'no Save button');
         assert.equal(await cp.locator('input[name="ip_exceptions"]').isDisabled(), true);
         assert.equal(await cp.locator('input[type="checkbox"][name="notify"]').isDisabled(), true);
+        // A usual country cannot be removed on screen either (nothing would be saved).
+        const chips = cp.getByTestId('config').locator('.pul-select-multi-value');
+        assert.equal(await chips.count(), 1, 'the usual country is shown');
+        const removers = chips.locator('.pul-select-multi-value__remove');
+        if ((await removers.count()) && (await removers.first().isVisible())) await removers.first().click();
+        assert.equal(await chips.count(), 1, 'the usual country stays');
         const put = await apiAs(cli, 'PUT', '/domains/example.com/settings', { usual_countries: [], notify: false, force_password_change: false, ip_exceptions: [] });
         assert.equal(put.status, 403, 'the API refuses the change too');
         await shot(cp, 'client-config-readonly');
+        await setAdmin(admin, { client_config_visibility: 'editable' });
+        assert.equal((await apiAs(cli, 'PUT', '/domains/example.com/settings', keep)).status, 200);
     });
 
     await test('client: hidden configuration gives five tabs', async () => {
@@ -871,6 +949,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await setAdmin(admin, { hide_from_clients: true });
         await cp.reload();
         await cp.getByTestId('forbidden').waitFor();
+        assert.equal((await cp.getByTestId('forbidden').textContent()).trim(), 'Mail log is not available to clients on this server.');
         assert.equal(await cp.getByRole('tab').count(), 0);
         await shot(cp, 'client-hidden');
         await setAdmin(admin, { hide_from_clients: false, client_config_visibility: 'editable' });
@@ -970,6 +1049,37 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(await cp.getByTestId('list-error').count(), 0);
         assert.equal((await counts(cp)).total, again.total);
         noErrors(cli);
+    });
+
+    await test('client: the configuration and the admin settings and log lines, when they fail, say so with Retry', async () => {
+        const failing = /\/settings$|\/log-tail$/;
+        cli.allowNet.add('net::ERR_CONNECTION_REFUSED');
+        admin.allowNet.add('net::ERR_CONNECTION_REFUSED');
+        await cp.route(failing, (route) => route.abort('connectionrefused'));
+        await ap.route(failing, (route) => route.abort('connectionrefused'));
+        try {
+            await listLoad(cp, 'access', () => cp.reload());
+            await cp.getByRole('tab', { name: TAB_TITLES.config, exact: true }).click();
+            const err = cp.getByTestId('config-error');
+            await err.waitFor();
+            assert.match(await err.textContent(), /could not be loaded/);
+            await ap.goto(`${base}#/settings`);
+            await ap.reload();
+            await ap.getByTestId('settings-error').waitFor();
+            await ap.getByTestId('log-tail-error').waitFor();
+            await shot(ap, 'admin-settings-error');
+        } finally {
+            await cp.unroute(failing);
+            await ap.unroute(failing);
+        }
+        await cp.getByTestId('config-error').getByRole('button', { name: 'Retry' }).click();
+        await cp.getByTestId('config').waitFor();
+        await ap.getByTestId('settings-error').getByRole('button', { name: 'Retry' }).click();
+        await ap.getByTestId('admin-settings').waitFor();
+        await ap.getByTestId('log-tail-error').getByRole('button', { name: 'Retry' }).click();
+        await ap.getByTestId('log-tail').waitFor();
+        noErrors(cli);
+        noErrors(admin);
     });
 
     await test('client: when /v1/me fails the page keeps its heading and offers Retry', async () => {
@@ -1091,6 +1201,10 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
                 assert.ok(fit.tableOverflow <= 1 && fit.pageOverflow <= 1, `${width}px: the list fits (${JSON.stringify(fit)})`);
                 assert.ok(fit.lastRight <= fit.window, `${width}px: Message ID on screen (${JSON.stringify(fit)})`);
                 assert.ok(fit.widths.Date >= 100, `${width}px: Date readable (${JSON.stringify(fit.widths)})`);
+                // Icon-only controls have names.
+                assert.equal(await ap.getByTestId('csv').getAttribute('aria-label'), 'Download CSV');
+                const more = ap.locator('.pul-tabs__tab--more [role="tab"]');
+                for (let i = 0; i < (await more.count()); i++) assert.equal(await more.nth(i).getAttribute('aria-label'), 'More tabs');
                 // The long sender is in the first page (its mail is recent), cut, and whole in the tooltip.
                 const cell = ap.locator('.ml-listtab tbody td', { hasText: local.slice(0, 40) }).first();
                 const full = cell.locator(`[title="${sender}"]`);
@@ -1126,6 +1240,9 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(res.rows[0].orig_to, 'info@example.com');
         const label = cp.getByTestId('forwarded');
         assert.equal((await label.textContent()).replace(/\s+/g, ' ').trim(), 'friend@gmail.test (sent to info@example.com)');
+        // Both addresses in the tooltip: a long one can push the note out of the cell.
+        assert.equal(await label.getAttribute('title'), 'friend@gmail.test — sent to info@example.com');
+        assert.equal(await label.locator('[title]').count(), 0, 'no inner tooltip hides it');
         noErrors(cli);
     });
 
