@@ -23,7 +23,7 @@ import {
     ToolbarGroup,
 } from '@plesk/ui-library';
 import { COLUMN } from './tabs.js';
-import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_INTENT } from './format.js';
+import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_INTENT, statusLabel } from './format.js';
 import TraceDrawer from './TraceDrawer.jsx';
 
 const PAGE = 50;
@@ -64,7 +64,7 @@ function StatusCell({ status, text }) {
     if (!status) return null;
     return (
         <Status intent={STATUS_INTENT[status] || 'info'} compact>
-            <span title={text || undefined}>{status}</span>
+            <span title={text || undefined}>{statusLabel(status)}</span>
         </Status>
     );
 }
@@ -293,7 +293,7 @@ export default function ListTab({ api, tab, domain }) {
                         <option value="">any</option>
                         {tab.statuses.map((s) => (
                             <option key={s} value={s}>
-                                {s}
+                                {statusLabel(s)}
                             </option>
                         ))}
                     </select>

@@ -3,7 +3,7 @@
 // by country (ok / failed bars).
 import { useEffect, useState } from 'react';
 import { Alert, Button, SegmentedControl, Skeleton } from '@plesk/ui-library';
-import { countryLabel, localTime, utcDay } from './format.js';
+import { countryLabel, localTime, statusLabel, utcDay } from './format.js';
 
 const STATUSES = ['sent', 'deferred', 'bounced', 'expired', 'rejected', 'discarded'];
 const COLORS = {
@@ -95,7 +95,7 @@ function MailChart({ buckets, bucket, range }) {
                     let acc = 0;
                     return (
                         <g key={b.t} className="ml-bucket" data-t={b.t} data-x={x}>
-                            <title>{`${fmt(b.t)}: ${STATUSES.filter((k) => b[k]).map((k) => `${b[k]} ${k}`).join(', ') || 'none'}`}</title>
+                            <title>{`${fmt(b.t)}: ${STATUSES.filter((k) => b[k]).map((k) => `${b[k]} ${statusLabel(k)}`).join(', ') || 'none'}`}</title>
                             {STATUSES.map((k) => {
                                 const v = b[k] || 0;
                                 if (!v) return null;
@@ -119,7 +119,7 @@ function MailChart({ buckets, bucket, range }) {
             <figcaption className="ml-legend">
                 {STATUSES.map((k) => (
                     <span key={k}>
-                        <i style={{ background: COLORS[k] }} /> {k}
+                        <i style={{ background: COLORS[k] }} /> {statusLabel(k)}
                     </span>
                 ))}
             </figcaption>

@@ -3,7 +3,7 @@
 // and bounce chain, and the raw log lines (as text, never as HTML).
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, Drawer, Heading, List, Spinner, Status, Text } from '@plesk/ui-library';
-import { countryLabel, humanSize, localTime, STATUS_INTENT } from './format.js';
+import { countryLabel, humanSize, localTime, STATUS_INTENT, statusLabel } from './format.js';
 
 const RELATION = {
     parent: 'comes from (before the content filter)',
@@ -101,7 +101,7 @@ export default function TraceDrawer({ api, id, onClose }) {
                                     title: 'Status',
                                     render: (r) => (
                                         <Status intent={STATUS_INTENT[r.status] || 'info'} compact>
-                                            {r.status}
+                                            {statusLabel(r.status)}
                                         </Status>
                                     ),
                                 },

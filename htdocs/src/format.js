@@ -68,6 +68,12 @@ export function dayEnd(value) {
     return Math.floor(new Date(y, m - 1, d + 1).getTime() / 1000);
 }
 
+// A delivery status as people say it: Postfix's "sent" is a delivered mail,
+// received or sent; the rest keep Postfix's words.
+export function statusLabel(status) {
+    return status === 'sent' ? 'delivered' : status;
+}
+
 export const STATUS_INTENT = {
     sent: 'success',
     ok: 'success',
