@@ -1073,22 +1073,25 @@ static void message_from_row(sqlite3_stmt *st, const char *host, const char *que
     m->stored = true;
 }
 
-static int sink_find_recent_message(void *ctx, const char *host, const char *queue_id,
-                                    int64_t since, struct mail_message *m, struct err *e)
+/* The latest message (host, queue_id) by statement which, STMT_FIND_OPEN
+ * (open ones) or STMT_FIND_RECENT (open or closed, last seen at or after
+ * since): 1 and m filled, 0 none, -1 error. */
+static int find_message(struct store *s, enum store_stmt which, const char *host,
+                        const char *queue_id, int64_t since, struct mail_message *m, struct err *e)
 {
-    struct store *s = ctx;
     sqlite3_stmt *st;
     int rc;
 
-    if ((st = store_stmt(s, STMT_FIND_RECENT, e)) == NULL)
+    if ((st = store_stmt(s, which, e)) == NULL)
         return -1;
     bind_text(st, 1, host);
     bind_text(st, 2, queue_id);
-    sqlite3_bind_int64(st, 3, since);
+    if (which == STMT_FIND_RECENT)
+        sqlite3_bind_int64(st, 3, since);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         message_from_row(st, host, queue_id, m);
-        m->closed = sqlite3_column_int(st, 15) != 0;
+        m->closed = which == STMT_FIND_RECENT && sqlite3_column_int(st, 15) != 0;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1096,29 +1099,16 @@ static int sink_find_recent_message(void *ctx, const char *host, const char *que
     return rc == SQLITE_ROW ? 1 : 0;
 }
 
+static int sink_find_recent_message(void *ctx, const char *host, const char *queue_id,
+                                    int64_t since, struct mail_message *m, struct err *e)
+{
+    return find_message(ctx, STMT_FIND_RECENT, host, queue_id, since, m, e);
+}
+
 static int sink_find_open_message(void *ctx, const char *host, const char *queue_id,
                                   struct mail_message *m, struct err *e)
 {
-    struct store *s = ctx;
-    sqlite3_stmt *st;
-    int rc;
-
-    if ((st = store_stmt(s, STMT_FIND_OPEN, e)) == NULL)
-        return -1;
-    bind_text(st, 1, host);
-    bind_text(st, 2, queue_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return store_sql_error(s, e);
-    message_from_row(st, host, queue_id, m);
-    m->closed = false;
-    m->stored = true;
-    m->new_lines = NULL;
-    m->new_lines_len = 0;
-    sqlite3_reset(st);
-    return 1;
+    return find_message(ctx, STMT_FIND_OPEN, host, queue_id, 0, m, e);
 }
 
 _Static_assert(DELIVERY_DEFERRED == 1 && DELIVERY_EXPIRED == 3,
