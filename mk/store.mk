@@ -1,6 +1,8 @@
 # store.mk — checks and benchmarks of ingest and the store.
 #
-#   make check-store  tests/ingest/run.sh: one run == many runs, kill -9 trials,
+#   make check-store  tests/ingest/run.sh: one run == many runs (the mix log
+#                     cut in places, fixtures and corpus windows cut after
+#                     every line, every corpus log in 37 runs), kill -9 trials,
 #                     rotation (rename, copytruncate, gzip), backfill, bad
 #                     input (GeoIP, unreadable log, lock, full disk), GeoIP
 #                     answers, the CLI; on the corpus logs (~2 min)

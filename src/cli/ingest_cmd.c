@@ -228,6 +228,31 @@ static int seed_settings(struct store *s, const struct config *c, struct err *e)
     return store_settings_set(s, &st, e);
 }
 
+/* Where the last run stopped in the tracker: the links it saved (see
+ * src/track/state.c). Bytes that do not decode only cost those links. */
+static int restore_tracker(struct store *s, struct tracker *t, struct err *e)
+{
+    void *data;
+    size_t len;
+    struct err we;
+    int rc;
+
+    if ((rc = store_track_state_get(s, &data, &len, e)) <= 0)
+        return rc;
+    rc = track_restore(t, data, len, &we);
+    free(data);
+    if (rc < 0) {
+        *e = we;
+        return -1;
+    }
+    if (rc == 1)
+        fprintf(stderr,
+                "maillog ingest: warning: the tracker state saved by the last run is unreadable "
+                "(%s); a mail whose lines straddle that run's end may lose its link\n",
+                we.text);
+    return 0;
+}
+
 static int ingest_log(struct ingest *in, const char *path, const struct reader_options *ro,
                       struct reader_stats *total, struct err *e)
 {
@@ -407,6 +432,8 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
         err_set(e, "out of memory");
         goto done;
     }
+    if (restore_tracker(s, in.tracker, e) < 0)
+        goto done;
     memset(&ro, 0, sizeof ro);
     ro.checkpoint_lines = o->checkpoint_lines;
     ro.backfill_days = o->backfill ? st.retention_days : 0;

@@ -322,12 +322,25 @@ static const char schema_v9[] =
     " VALUES ('delete', old.id, old.user, old.ip, " ACCESS_FTS_DETAIL("old") "); END;";
 // clang-format on
 
+/* v10: the tracker's links between messages that the next run needs (a
+ * filter's "queued as" before its copy's first line, a pipe filter's
+ * hand-over before the copy comes back, an SMTP AUTH connection's user):
+ * bytes of src/track/state.c's format, saved with every checkpoint. */
+static const char schema_v10[] =
+    "CREATE TABLE track_state(id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-                                         schema_v6, schema_v7, schema_v8, schema_v9};
+                                         schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
+
+/* What the tracker continues a message from (message_from_row()). */
+#define FIND_COLUMNS                                                                               \
+    "id, first_seen, last_seen, client_host, client_ip, sasl_method, sasl_username, msgid,"        \
+    " sender, size, nrcpt, origin, parent_id, dsn_of,"                                             \
+    " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id), closed"
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MSG_INSERT] =
@@ -365,19 +378,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "INSERT INTO access_events(time, host, user, user_domain, ip, country, protocol,"
         " success, method, detail, id, search_extra)"
         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-    [STMT_FIND_OPEN] =
-        "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
-        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
-        " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id)"
-        " FROM messages WHERE host=?1 AND queue_id=?2 AND closed=0 ORDER BY id DESC LIMIT 1",
-    /* the same columns and closed, for a message seen in the last minutes
-     * (the time index: there is no index on closed messages' queue IDs) */
-    [STMT_FIND_RECENT] =
-        "SELECT id, first_seen, last_seen, client_host, client_ip, sasl_method,"
-        " sasl_username, msgid, sender, size, nrcpt, origin, parent_id, dsn_of,"
-        " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id), closed"
-        " FROM messages INDEXED BY messages_last WHERE last_seen >= ?3 AND host=?1"
-        " AND queue_id=?2 ORDER BY id DESC LIMIT 1",
+    [STMT_FIND_OPEN] = "SELECT " FIND_COLUMNS " FROM messages WHERE host=?1 AND queue_id=?2"
+                       " AND closed=0 ORDER BY id DESC LIMIT 1",
+    /* for a message seen in the last minutes (the time index: there is no
+     * index on closed messages' queue IDs) */
+    [STMT_FIND_RECENT] = "SELECT " FIND_COLUMNS " FROM messages INDEXED BY messages_last"
+                         " WHERE last_seen >= ?3 AND host=?1 AND queue_id=?2"
+                         " ORDER BY id DESC LIMIT 1",
+    [STMT_FIND_ID] = "SELECT " FIND_COLUMNS ", host, queue_id FROM messages WHERE id=?1",
+    [STMT_TRACK_STATE_PUT] = "INSERT OR REPLACE INTO track_state(id, data) VALUES (1, ?1)",
     [STMT_DLV_MARK_HOPS] = "UPDATE deliveries SET is_hop=1 WHERE message_id=?1 AND relay=?2"
                            " AND status=0 AND is_hop=0",
     /* the text as the tracker writes it when it expires deliveries itself */
@@ -1048,7 +1057,7 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
     snprintf(out, size, "%s", text ? (const char *)text : "");
 }
 
-/* m from a row of STMT_FIND_OPEN or STMT_FIND_RECENT. */
+/* m from a row of FIND_COLUMNS. */
 static void message_from_row(sqlite3_stmt *st, const char *host, const char *queue_id,
                              struct mail_message *m)
 {
@@ -1070,6 +1079,7 @@ static void message_from_row(sqlite3_stmt *st, const char *host, const char *que
     m->parent_id = sqlite3_column_int64(st, 12);
     m->dsn_of = sqlite3_column_int64(st, 13);
     column_copy(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
+    m->closed = sqlite3_column_int(st, 15) != 0;
     m->stored = true;
 }
 
@@ -1089,10 +1099,8 @@ static int find_message(struct store *s, enum store_stmt which, const char *host
     if (which == STMT_FIND_RECENT)
         sqlite3_bind_int64(st, 3, since);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if (rc == SQLITE_ROW)
         message_from_row(st, host, queue_id, m);
-        m->closed = which == STMT_FIND_RECENT && sqlite3_column_int(st, 15) != 0;
-    }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store_sql_error(s, e);
@@ -1109,6 +1117,42 @@ static int sink_find_open_message(void *ctx, const char *host, const char *queue
                                   struct mail_message *m, struct err *e)
 {
     return find_message(ctx, STMT_FIND_OPEN, host, queue_id, 0, m, e);
+}
+
+static int sink_load_message(void *ctx, int64_t id, struct mail_message *m, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_FIND_ID, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char host[RECORD_HOST_MAX], queue_id[RECORD_QID_MAX];
+        column_copy(st, 16, host, sizeof host);
+        column_copy(st, 17, queue_id, sizeof queue_id);
+        message_from_row(st, host, queue_id, m);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return rc == SQLITE_ROW ? 1 : 0;
+}
+
+static int sink_save_state(void *ctx, const void *data, size_t len, struct err *e)
+{
+    struct store *s = ctx;
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((st = store_stmt(s, STMT_TRACK_STATE_PUT, e)) == NULL)
+        return -1;
+    sqlite3_bind_blob64(st, 1, data, len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
 }
 
 _Static_assert(DELIVERY_DEFERRED == 1 && DELIVERY_EXPIRED == 3,
@@ -1156,6 +1200,33 @@ void store_sink(struct store *s, struct track_sink *out)
     out->reserve_message_id = sink_reserve_message_id;
     out->expire_deferred = sink_expire_deferred;
     out->mark_hops = sink_mark_hops;
+    out->save_state = sink_save_state;
+    out->load_message = sink_load_message;
+}
+
+int store_track_state_get(struct store *s, void **data, size_t *len, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT data FROM track_state WHERE id = 1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_sql_error(s, e);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        if ((*data = malloc(*len)) == NULL) {
+            sqlite3_finalize(st);
+            return err_set(e, "out of memory");
+        }
+        memcpy(*data, sqlite3_column_blob(st, 0), *len);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sql_error(s, e);
+    return *data != NULL;
 }
 
 /* ---- the reader's state ------------------------------------------------------ */

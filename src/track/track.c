@@ -20,6 +20,7 @@
  * access event through; they never corrupt anything.
  */
 #include "track/track.h"
+#include "track/track_impl.h"
 #include "parse/event.h"
 #include "util/slice.h"
 
@@ -28,92 +29,9 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFERRED_MAX 32
-#define SESSIONS 4096
-#define PENDING 4096
-#define PICKUPS 256
-#define REINJECT_WINDOW 300        /* seconds between a re-injected child and its parent's line */
-#define QUEUE_LIFETIME (6 * 86400) /* Postfix's maximal_queue_lifetime (5d) + slack */
-
-struct open_message {
-    struct mail_message m;
-    uint64_t hash;
-    struct open_message *hash_next;
-    struct open_message *lru_prev, *lru_next;
-    char *lines; /* unflushed raw lines */
-    uint32_t lines_len, lines_cap;
-    uint32_t lines_total;           /* bytes handed over or pending, for the cap */
-    struct mail_delivery *deferred; /* copies of currently deferred recipients */
-    int deferred_count;
-    bool dirty;
-    bool started; /* a client=/pickup line was seen: another one means reuse */
-    /* Pipe filters (bogofilter, …) that re-inject the mail through pickup:
-     * filter_relay is the one this mail is known to have come back from (its
-     * deliveries to it are hand-overs); filter_unlinked counts the deliveries
-     * to unlinked_relay stored as final before the copy was seen. The filter
-     * runs once per batch of recipients (one pipe pid) and re-sends one copy
-     * a run: a mail takes no more copies than it had batches. */
-    char filter_relay[32];
-    char unlinked_relay[32];
-    uint32_t filter_unlinked;
-    long filter_pid;       /* the latest batch: one pipe run, whose lines share */
-    double filter_delay;   /* its pid and delay (a pid can run twice) */
-    long filter_uid;       /* the user the filter re-sends as (pickup uid=), */
-    bool filter_uid_known; /* learnt from its first copy */
-    uint32_t filter_batches, filter_children;
-    long pickup_uid; /* a copy from pickup: its uid=, -1 unknown */
-};
-
-struct session {
-    uint64_t host_hash;
-    long pid;
-    uint64_t user_hash;
-};
-
-struct pending_link {
-    uint64_t key; /* hash of (host, new queue id) */
-    int64_t parent_id;
-    int64_t time;
-    char parent_queue_id[RECORD_QID_MAX];
-};
-
-struct pickup {
-    uint64_t msgid_hash;
-    uint64_t key; /* hash of (host, queue id) */
-    int64_t time;
-};
-
-/* A mail handed to a pipe filter: its copy may come back through pickup
- * after the pipe line (the filter logs when it has re-sent it). */
-struct pipe_hand {
-    uint64_t msgid_hash;
-    uint64_t key; /* the parent's (host, queue id) hash */
-    int64_t parent_id;
-    int64_t time;
-};
-
-struct tracker {
-    struct track_sink sink;
-    struct parser parser;
-    struct track_counts counts;
-    struct open_message **buckets;
-    size_t bucket_count;
-    size_t open_count;
-    struct open_message *lru_head, *lru_tail; /* head = least recently used */
-    struct session sessions[SESSIONS];
-    struct pending_link pending[PENDING];
-    struct pickup pickups[PICKUPS];
-    unsigned pickup_next;
-    struct pipe_hand pipe_hands[PICKUPS];
-    unsigned pipe_hand_next;
-    int64_t latest_time;             /* of the newest line seen */
-    struct access_event last_access; /* for "message repeated N times" */
-    bool last_was_access;
-};
-
 /* ---- hashing ---- */
 
-static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
+uint64_t track_hash_bytes(uint64_t h, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
@@ -122,11 +40,11 @@ static uint64_t hash_bytes(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-static uint64_t hash_key(struct slice host, struct slice queue_id)
+uint64_t track_hash_key(struct slice host, struct slice queue_id)
 {
-    uint64_t h = hash_bytes(14695981039346656037ULL, host.ptr, host.len);
-    h = hash_bytes(h, "\0", 1);
-    return hash_bytes(h, queue_id.ptr, queue_id.len);
+    uint64_t h = track_hash_bytes(14695981039346656037ULL, host.ptr, host.len);
+    h = track_hash_bytes(h, "\0", 1);
+    return track_hash_bytes(h, queue_id.ptr, queue_id.len);
 }
 
 /* ---- small helpers ---- */
@@ -240,7 +158,7 @@ static void table_remove(struct tracker *t, struct open_message *o)
     t->open_count--;
 }
 
-static void open_free(struct open_message *o)
+void track_open_free(struct open_message *o)
 {
     free(o->lines);
     free(o->deferred);
@@ -280,12 +198,12 @@ static int retire(struct tracker *t, struct open_message *o, struct err *e)
     if (o->dirty || !o->m.stored || o->lines_len > 0)
         rc = store_message(t, o, e);
     table_remove(t, o);
-    open_free(o);
+    track_open_free(o);
     return rc;
 }
 
-static struct open_message *open_new(uint64_t hash, struct slice host, struct slice queue_id,
-                                     int64_t now)
+struct open_message *track_open_new(uint64_t hash, struct slice host, struct slice queue_id,
+                                    int64_t now)
 {
     struct open_message *o = calloc(1, sizeof *o);
 
@@ -302,7 +220,7 @@ static struct open_message *open_new(uint64_t hash, struct slice host, struct sl
     return o;
 }
 
-static int table_insert(struct tracker *t, struct open_message *o, struct err *e)
+int track_table_insert(struct tracker *t, struct open_message *o, struct err *e)
 {
     if (t->open_count + 1 > t->bucket_count && table_grow(t) != 0)
         return err_set(e, "tracker: out of memory");
@@ -376,7 +294,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
                   struct open_message **out, struct err *e)
 {
     struct slice host = ev->header.host;
-    uint64_t hash = hash_key(host, queue_id);
+    uint64_t hash = track_hash_key(host, queue_id);
     struct open_message *o = table_find(t, hash, host, queue_id);
     char host_z[RECORD_HOST_MAX], qid_z[RECORD_QID_MAX];
     int found;
@@ -394,14 +312,14 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
         *out = o;
         return 0;
     }
-    o = open_new(hash, host, queue_id, ev->header.time);
+    o = track_open_new(hash, host, queue_id, ev->header.time);
     if (o == NULL)
         return err_set(e, "tracker: out of memory");
     copy_text(host_z, sizeof host_z, host);
     copy_text(qid_z, sizeof qid_z, queue_id);
     found = t->sink.find_open_message(t->sink.ctx, host_z, qid_z, &o->m, e);
     if (found < 0) {
-        open_free(o);
+        track_open_free(o);
         return -1;
     }
     if (found == 1)
@@ -418,7 +336,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
             o->m.new_lines = NULL;
             o->m.new_lines_len = 0;
             if (t->sink.put_message(t->sink.ctx, &o->m, e) != 0) {
-                open_free(o);
+                track_open_free(o);
                 return -1;
             }
             memset(&o->m, 0, sizeof o->m);
@@ -429,20 +347,20 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
             o->m.nrcpt = -1;
         }
         if (!create) {
-            open_free(o);
+            track_open_free(o);
             return 0;
         }
         o->dirty = true;
         t->counts.messages++;
     }
-    if (table_insert(t, o, e) != 0)
+    if (track_table_insert(t, o, e) != 0)
         return -1;
     {
         struct pending_link *p = pending_slot(t, hash);
         if (p->key == hash && p->parent_id != 0 && ev->header.time - p->time <= REINJECT_WINDOW) {
             struct slice parent_qid = slice_make(p->parent_queue_id, strlen(p->parent_queue_id));
             struct open_message *parent =
-                table_find(t, hash_key(host, parent_qid), host, parent_qid);
+                table_find(t, track_hash_key(host, parent_qid), host, parent_qid);
 
             if (parent != NULL && parent->m.id == p->parent_id) {
                 apply_parent(o, &parent->m);
@@ -560,7 +478,7 @@ static int load_recent(struct tracker *t, const struct event *ev, struct slice q
     *out = NULL;
     if (t->sink.find_recent_message == NULL)
         return 0;
-    o = open_new(hash, ev->header.host, queue_id, ev->header.time);
+    o = track_open_new(hash, ev->header.host, queue_id, ev->header.time);
     if (o == NULL)
         return err_set(e, "tracker: out of memory");
     copy_text(host_z, sizeof host_z, ev->header.host);
@@ -568,12 +486,12 @@ static int load_recent(struct tracker *t, const struct event *ev, struct slice q
     found = t->sink.find_recent_message(t->sink.ctx, host_z, qid_z,
                                         ev->header.time - REINJECT_WINDOW, &o->m, e);
     if (found != 1) {
-        open_free(o);
+        track_open_free(o);
         return found < 0 ? -1 : 0;
     }
     o->dirty = false;
     o->started = true;
-    if (table_insert(t, o, e) != 0)
+    if (track_table_insert(t, o, e) != 0)
         return -1;
     *out = o;
     return 0;
@@ -586,7 +504,7 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
 {
     char ip[RECORD_IP_MAX];
     struct slice host = ev->header.host;
-    uint64_t hash = hash_key(host, ev->new_queue_id);
+    uint64_t hash = track_hash_key(host, ev->new_queue_id);
     struct open_message *child = table_find(t, hash, host, ev->new_queue_id);
 
     relay_ip(d->relay, ip, sizeof ip);
@@ -623,7 +541,7 @@ static const struct word final_pipe_transports[] = {
 
 static uint64_t msgid_hash_of(const struct mail_message *m)
 {
-    return hash_bytes(14695981039346656037ULL, m->message_id, strlen(m->message_id));
+    return track_hash_bytes(14695981039346656037ULL, m->message_id, strlen(m->message_id));
 }
 
 /* The open message with hash key and store id id, or NULL. */
@@ -795,7 +713,7 @@ static int login_event(struct tracker *t, const struct event *ev, struct err *e)
 static struct session *session_of(struct tracker *t, const struct event *ev)
 {
     uint64_t host_hash =
-        hash_bytes(14695981039346656037ULL, ev->header.host.ptr, ev->header.host.len);
+        track_hash_bytes(14695981039346656037ULL, ev->header.host.ptr, ev->header.host.len);
     struct session *s = &t->sessions[(host_hash ^ (uint64_t)ev->header.pid) % SESSIONS];
 
     if (s->host_hash != host_hash || s->pid != ev->header.pid) {
@@ -803,6 +721,7 @@ static struct session *session_of(struct tracker *t, const struct event *ev)
         s->pid = ev->header.pid;
         s->user_hash = 0;
     }
+    s->time = ev->header.time;
     return s;
 }
 
@@ -812,7 +731,7 @@ static int sasl_login(struct tracker *t, const struct event *ev, const struct ma
 {
     struct session *s = session_of(t, ev);
     uint64_t user_hash =
-        hash_bytes(1469598103934665603ULL, ev->sasl_username.ptr, ev->sasl_username.len);
+        track_hash_bytes(1469598103934665603ULL, ev->sasl_username.ptr, ev->sasl_username.len);
     struct access_event a;
 
     if (s->user_hash == user_hash)
@@ -874,7 +793,7 @@ static int on_reject(struct tracker *t, const struct event *ev, const char *line
         return put_delivery(t, o, &d, e);
     }
     /* NOQUEUE: a message of its own, closed at once. */
-    o = open_new(0, ev->header.host, slice_make("", 0), ev->header.time);
+    o = track_open_new(0, ev->header.host, slice_make("", 0), ev->header.time);
     if (o == NULL)
         return err_set(e, "tracker: out of memory");
     t->counts.messages++;
@@ -888,7 +807,7 @@ static int on_reject(struct tracker *t, const struct event *ev, const char *line
     rc = put_delivery(t, o, &d, e);
     if (rc == 0 && o->dirty)
         rc = store_message(t, o, e);
-    open_free(o);
+    track_open_free(o);
     return rc;
 }
 
@@ -1046,7 +965,7 @@ void track_free(struct tracker *t)
     while (t->lru_head != NULL) {
         struct open_message *o = t->lru_head;
         table_remove(t, o);
-        open_free(o);
+        track_open_free(o);
     }
     free(t->buckets);
     free(t);
@@ -1132,6 +1051,21 @@ int track_line(struct tracker *t, const char *line, size_t len, struct err *e)
     }
 }
 
+static int save_state(struct tracker *t, struct err *e)
+{
+    unsigned char *data;
+    size_t len;
+    int rc;
+
+    if (t->sink.save_state == NULL)
+        return 0;
+    if (track_state_encode(t, &data, &len) != 0)
+        return err_set(e, "tracker: out of memory");
+    rc = t->sink.save_state(t->sink.ctx, data, len, e);
+    free(data);
+    return rc;
+}
+
 int track_flush(struct tracker *t, struct err *e)
 {
     struct open_message *o, *next;
@@ -1145,7 +1079,7 @@ int track_flush(struct tracker *t, struct err *e)
             return -1;
         }
     }
-    return 0;
+    return save_state(t, e);
 }
 
 const struct track_counts *track_counts(const struct tracker *t)

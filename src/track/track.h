@@ -53,6 +53,13 @@ struct track_sink {
     /* optional: message m's final deliveries ("sent") to relay turn out to
      * be hand-overs to a filter that re-injected the mail (is_hop) */
     int (*mark_hops)(void *ctx, const struct mail_message *m, const char *relay, struct err *e);
+    /* optional: the links between messages a later run may need, as bytes
+     * for track_restore(); called by track_flush(), to be committed with the
+     * rows. A sink without it forgets them at the end of the run. */
+    int (*save_state)(void *ctx, const void *data, size_t len, struct err *e);
+    /* optional, for track_restore(): the message with store id id, open or
+     * closed: 1 and m filled, 0 none (purged), -1 error */
+    int (*load_message)(void *ctx, int64_t id, struct mail_message *m, struct err *e);
 };
 
 /* Counters of one tracker's life, for `maillog parse --format summary`,
@@ -91,9 +98,17 @@ void track_set_reference_time(struct tracker *t, int64_t reference);
 /* One log line without its '\n' (any bytes; long lines are truncated). */
 int track_line(struct tracker *t, const char *line, size_t len, struct err *e);
 
-/* Hands every changed in-memory message to the sink (see the crash-safety
- * note above). Open messages stay open and in memory. */
+/* Hands every changed in-memory message to the sink, then the links a
+ * later run needs (save_state; see the crash-safety note above). Open
+ * messages stay open and in memory. */
 int track_flush(struct tracker *t, struct err *e);
+
+/* Before the first line: the links an earlier run saved (save_state), with
+ * the messages they name reloaded through load_message(), so that this run
+ * goes on where that one stopped. 0 restored; 1 when the bytes are not
+ * readable (another version, damaged: e says why, and the tracker is as
+ * new); -1 on a sink error. */
+int track_restore(struct tracker *t, const void *data, size_t len, struct err *e);
 
 const struct track_counts *track_counts(const struct tracker *t);
 

@@ -4,6 +4,10 @@
 #
 #   split     one run == many runs with appends between them, including a
 #             partial last line completed later
+#   edges     a fixture and corpus windows cut after every line: two runs ==
+#             one run, and the facts the fixture's lines state
+#   corpus    every corpus log of 20 lines or more read in CORPUS_RUNS runs
+#             (default 37) == one run
 #   kill      kill -9 at random points + a rerun == one uninterrupted run
 #   term      SIGTERM mid-run: says what it kept, dies of SIGTERM, keeps the
 #             last checkpoint; a rerun == one uninterrupted run
@@ -22,9 +26,10 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 M=${1:-$ROOT/build/maillog}
 [ $# -gt 0 ] && shift
-TESTS=${*:-split edges kill term rotate backfill errors geoip cli}
+TESTS=${*:-split edges corpus kill term rotate backfill errors geoip cli}
 CORPUS=${MAILLOG_CORPUS:-$ROOT/../shared/corpus}
 KILL_TRIALS=${KILL_TRIALS:-30}
+CORPUS_RUNS=${CORPUS_RUNS:-37}
 CANON=$ROOT/tests/ingest/canon.sql
 W=$(mktemp -d /tmp/maillog-ingest-XXXXXX)
 MNT=""
@@ -125,12 +130,15 @@ t_split() {
 # Mail whose lines straddle two runs: a deferral read by one run and the
 # expiry by the next (mail expires days after it was deferred, so on a real
 # server always so), a filter's re-injected copy stored before its parent's
-# "queued as" line. On a fixture and on windows of the two corpus logs.
+# "queued as" line or named by it before its own first line, a pipe filter's
+# copy coming back after the hand-over, two mails of one SMTP AUTH
+# connection. On a fixture and on windows of the corpus logs.
 t_edges() {
     E=$W/edges
+    LM=$CORPUS/lightmeter-ControlCenter/individual_files
     mkdir -p "$E"
     printf '[{"name":"hosted.test"}]\n' >"$E/domains.json"
-    for src in fixture louisitvn pixelpark dmlinarr; do
+    for src in fixture louisitvn pixelpark dmlinarr shenchris lm-retry lm-expired; do
         case $src in
         fixture) cp "$ROOT/tests/fixtures/ingest/split-edges.log" "$E/$src.log" ;;
         louisitvn) head -150 "$LOG2" >"$E/$src.log" ;;   # expiries at lines 98 and 140
@@ -138,6 +146,13 @@ t_edges() {
         # the amavis copy 3D03660673 is delivered and removed before the
         # parent's "queued as 3D03660673" line
         dmlinarr) sed -n 84,101p "$CORPUS/dmlinarr-SecurePostfix/mail.log" >"$E/$src.log" ;;
+        # bogofilter run three times for 16 recipients (see "pipe" below)
+        shenchris) sed -n 64,110p "$CORPUS/shenchris-gci/maillog" >"$E/$src.log" ;;
+        # "queued as 4E8FF30001C8" comes before 4E8FF30001C8's first line
+        lm-retry) cp "$LM/6_deferred_message_retry.log" "$E/$src.log" ;;
+        # the next hop's "queued as 23EBE3D5C0" is a copy on another host of
+        # this cluster, linked by its client address
+        lm-expired) cp "$LM/18_expired.log" "$E/$src.log" ;;
         esac
         lines=$(wc -l <"$E/$src.log")
         rm -f "$E/ref.db"*
@@ -185,11 +200,22 @@ t_edges() {
             ON m.id = d.message_id WHERE m.queue_id = 'C18000001B'")" = "3:3,3:3,3:3" ] &&
         pass "edges: every recipient of a mail deferred twice expires (3 attempts each)" ||
         fail "edges: some recipients of an expired mail stay deferred"
+    [ "$(q "SELECT client_ip || ' ' || origin || ' ' || (SELECT queue_id FROM messages p
+            WHERE p.id = m.parent_id) FROM messages m WHERE queue_id = 'E3A000002D'")" = \
+        "198.51.100.8 1 D29000002C" ] &&
+        [ "$(q "SELECT sent_domain || ' ' || is_hop FROM deliveries
+            WHERE queue_id LIKE 'E3A000002D%'")" = "hosted.test 0" ] &&
+        pass "edges: a copy named by its filter's \"queued as\" before its own first line" ||
+        fail "edges: a copy named before its first line is not linked to its parent"
+    [ "$(q "SELECT count(*) || ' ' || min(ip) FROM access_events
+            WHERE user = 'eve@hosted.test'")" = "1 198.51.100.9" ] &&
+        pass "edges: two mails of one SMTP AUTH connection are one login" ||
+        fail "edges: one SMTP AUTH connection is counted as more than one login"
     # A pipe filter (bogofilter) run three times for 16 recipients: each run's
     # copy comes back through pickup after the run's lines (shenchris lines
     # 64-110: 109E11D1C0D's copies 300721D1C19, 4228B1D1C0E, 47FC71D1C0D).
     P=$E/pipe.db
-    sed -n 64,110p "$CORPUS/shenchris-gci/maillog" >"$E/pipe.log"
+    cp "$E/shenchris.log" "$E/pipe.log"
     rm -f "$P"*
     edge_ingest "$P" "$E/pipe.log" "$E/pipe.log"
     [ "$(sqlite3 "$P" "SELECT count(*) || ' ' || sum(is_hop) FROM deliveries d JOIN messages m
@@ -209,6 +235,45 @@ t_edges() {
             "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
         pass "edges: two filter runs in one pipe process are two runs (3 copies)" ||
         fail "edges: a reused pipe process left a filter copy unlinked"
+}
+
+# ---- corpus: every corpus log read in many runs == one run ----
+# Each log is appended to in CORPUS_RUNS equal parts, each read by its own
+# run; the database must be the one a single run makes. (Run boundaries
+# fall where they fall: on 2026-11-30 this found a filter's copy named
+# before its first line, a pipe filter's copy after its hand-over and a
+# relayed copy on another host all losing their parent across the boundary.)
+t_corpus() {
+    E=$W/corpus
+    mkdir -p "$E"
+    printf '[{"name":"hosted.test"}]\n' >"$E/domains.json"
+    logs=0
+    bad=""
+    for f in $(find "$CORPUS" -type f ! -name '*.md' | sort); do
+        n=$(wc -l <"$f")
+        [ "$n" -ge 20 ] || continue
+        logs=$((logs + 1))
+        rm -f "$E/one.db"* "$E/many.db"*
+        cp "$f" "$E/one.log"
+        edge_ingest "$E/one.db" "$E/one.log" "$f"
+        step=$(((n + CORPUS_RUNS - 1) / CORPUS_RUNS))
+        : >"$E/many.log"
+        k=0
+        while [ $k -lt "$n" ]; do
+            sed -n "$((k + 1)),$((k + step))p" "$f" >>"$E/many.log"
+            edge_ingest "$E/many.db" "$E/many.log" "$f"
+            k=$((k + step))
+        done
+        canon "$E/one.db" >"$E/one.txt"
+        canon "$E/many.db" >"$E/many.txt"
+        if ! cmp -s "$E/one.txt" "$E/many.txt"; then
+            [ -z "$bad" ] && diff "$E/one.txt" "$E/many.txt" | cut -c1-200 | head -6
+            bad="$bad ${f#"$CORPUS"/}"
+        fi
+    done
+    [ "$logs" -ge 40 ] && [ -z "$bad" ] &&
+        pass "corpus: each of $logs logs read in $CORPUS_RUNS runs == one run" ||
+        fail "corpus: read in $CORPUS_RUNS runs differs from one run:$bad (of $logs logs)"
 }
 
 edge_ingest() { # DB LOG MTIME_FROM: ingest with the domains of the edge logs

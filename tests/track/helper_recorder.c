@@ -77,13 +77,35 @@ static int find_open(void *ctx, const char *host, const char *queue_id, struct m
     return 0;
 }
 
+static int save_state(void *ctx, const void *data, size_t len, struct err *e)
+{
+    struct recorder *r = ctx;
+    (void)e;
+    ck_assert_uint_le(len, sizeof r->state);
+    memcpy(r->state, data, len);
+    r->state_len = len;
+    return 0;
+}
+
+static int load_message(void *ctx, int64_t id, struct mail_message *m, struct err *e)
+{
+    struct recorder *r = ctx;
+    (void)e;
+    if (id < 1 || (size_t)id > r->message_count)
+        return 0;
+    *m = r->messages[id - 1];
+    return 1;
+}
+
 struct track_sink recorder_sink(struct recorder *r)
 {
     struct track_sink sink = {.ctx = r,
                               .put_message = put_message,
                               .put_delivery = put_delivery,
                               .put_access = put_access,
-                              .find_open_message = find_open};
+                              .find_open_message = find_open,
+                              .save_state = save_state,
+                              .load_message = load_message};
     return sink;
 }
 

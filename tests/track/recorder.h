@@ -22,6 +22,8 @@ struct recorder {
     struct access_event access[RECORDER_MAX];
     size_t access_count;
     int put_message_calls;
+    unsigned char state[1 << 21]; /* the tracker's last save_state() */
+    size_t state_len;
 };
 
 struct track_sink recorder_sink(struct recorder *r);

@@ -1,0 +1,442 @@
+/*
+ * state.c — what of the tracker's memory a later run needs, as bytes.
+ *
+ * A run of the ingest ends wherever the log ends, often between two lines
+ * that belong together: a content filter's "queued as NEWQID" and NEWQID's
+ * first line, a pipe filter's hand-over and the copy it re-sends through
+ * pickup, two mails of one SMTP AUTH connection. The store keeps messages
+ * and their rows; the links between them live only in the tracker (see
+ * track_impl.h). track_state_encode() writes the live ones — those a line
+ * within REINJECT_WINDOW (SESSION_WINDOW for connections) may still need —
+ * with the messages they point at, and track_flush() hands the bytes to the
+ * sink, which commits them with the rows and the log offset. The next run
+ * gives them back to track_restore(), which reloads those messages from the
+ * store, so it goes on as one long run would have.
+ *
+ * The format is private to this file and versioned: integers little-endian,
+ * strings as a 16-bit length and bytes. Bytes that do not decode (another
+ * version, a damaged row) are refused as a whole; the caller warns and the
+ * run starts with no links, as every run did before this existed.
+ */
+#include "track/track_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STATE_MAGIC 0x53544c4dU /* "MLTS" */
+#define STATE_VERSION 1U
+#define STATE_MESSAGES_MAX TRACK_OPEN_MAX
+
+/* ---- bytes out ---- */
+
+struct out {
+    unsigned char *p;
+    size_t len, cap;
+    bool failed; /* out of memory: everything after is dropped */
+};
+
+static void put_bytes(struct out *o, const void *p, size_t n)
+{
+    if (o->failed)
+        return;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 4096;
+        unsigned char *q;
+        while (cap < o->len + n)
+            cap *= 2;
+        if ((q = realloc(o->p, cap)) == NULL) {
+            o->failed = true;
+            return;
+        }
+        o->p = q;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, p, n);
+    o->len += n;
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    unsigned char b[8];
+
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put_bytes(o, b, sizeof b);
+}
+
+static void put_i64(struct out *o, int64_t v)
+{
+    put_u64(o, (uint64_t)v);
+}
+
+static void put_f64(struct out *o, double v)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &v, sizeof bits);
+    put_u64(o, bits);
+}
+
+static void put_str(struct out *o, const char *s)
+{
+    size_t n = strnlen(s, 0xffff);
+
+    put_u64(o, n);
+    put_bytes(o, s, n);
+}
+
+/* ---- bytes in ---- */
+
+struct in {
+    const unsigned char *p;
+    size_t len, pos;
+    bool bad; /* ran past the end or met a value out of range */
+};
+
+static uint64_t get_u64(struct in *in)
+{
+    uint64_t v = 0;
+
+    if (in->bad || in->len - in->pos < 8) {
+        in->bad = true;
+        return 0;
+    }
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)in->p[in->pos + i] << (8 * i);
+    in->pos += 8;
+    return v;
+}
+
+static int64_t get_i64(struct in *in)
+{
+    return (int64_t)get_u64(in);
+}
+
+static double get_f64(struct in *in)
+{
+    uint64_t bits = get_u64(in);
+    double v;
+
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* A count of at most max. */
+static size_t get_count(struct in *in, size_t max)
+{
+    uint64_t n = get_u64(in);
+
+    if (n > max)
+        in->bad = true;
+    return in->bad ? 0 : (size_t)n;
+}
+
+/* A string into dst (size bytes, NUL-terminated); too long is bad. */
+static void get_str(struct in *in, char *dst, size_t size)
+{
+    size_t n = get_count(in, size - 1);
+
+    if (!in->bad && in->len - in->pos < n)
+        in->bad = true;
+    if (in->bad) {
+        dst[0] = '\0';
+        return;
+    }
+    memcpy(dst, in->p + in->pos, n);
+    dst[n] = '\0';
+    in->pos += n;
+}
+
+/* ---- what is saved ---- */
+
+static bool recent(const struct tracker *t, int64_t time, int64_t window)
+{
+    return t->latest_time - time <= window;
+}
+
+static void encode_access(struct out *o, const struct access_event *a)
+{
+    put_i64(o, a->time);
+    put_str(o, a->host);
+    put_str(o, a->user);
+    put_str(o, a->ip);
+    put_u64(o, (uint64_t)a->protocol);
+    put_u64(o, a->success);
+    put_str(o, a->method);
+    put_str(o, a->detail);
+}
+
+static void decode_access(struct in *in, struct access_event *a)
+{
+    memset(a, 0, sizeof *a);
+    a->time = get_i64(in);
+    get_str(in, a->host, sizeof a->host);
+    get_str(in, a->user, sizeof a->user);
+    get_str(in, a->ip, sizeof a->ip);
+    a->protocol = (enum access_protocol)get_count(in, PROTO_COUNT - 1);
+    a->success = get_count(in, 1) != 0;
+    get_str(in, a->method, sizeof a->method);
+    get_str(in, a->detail, sizeof a->detail);
+}
+
+/* What a message in memory knows beyond its row in the store. */
+static void encode_extras(struct out *o, const struct open_message *m)
+{
+    put_i64(o, m->m.id);
+    put_u64(o, m->lines_total);
+    put_u64(o, m->started);
+    put_str(o, m->filter_relay);
+    put_str(o, m->unlinked_relay);
+    put_u64(o, m->filter_unlinked);
+    put_i64(o, m->filter_pid);
+    put_f64(o, m->filter_delay);
+    put_i64(o, m->filter_uid);
+    put_u64(o, m->filter_uid_known);
+    put_u64(o, m->filter_batches);
+    put_u64(o, m->filter_children);
+    put_i64(o, m->pickup_uid);
+}
+
+static void decode_extras(struct in *in, int64_t *id, struct open_message *m)
+{
+    *id = get_i64(in);
+    m->lines_total = (uint32_t)get_count(in, RECORD_LINES_MAX);
+    m->started = get_count(in, 1) != 0;
+    get_str(in, m->filter_relay, sizeof m->filter_relay);
+    get_str(in, m->unlinked_relay, sizeof m->unlinked_relay);
+    m->filter_unlinked = (uint32_t)get_count(in, UINT32_MAX);
+    m->filter_pid = (long)get_i64(in);
+    m->filter_delay = get_f64(in);
+    m->filter_uid = (long)get_i64(in);
+    m->filter_uid_known = get_count(in, 1) != 0;
+    m->filter_batches = (uint32_t)get_count(in, UINT32_MAX);
+    m->filter_children = (uint32_t)get_count(in, UINT32_MAX);
+    m->pickup_uid = (long)get_i64(in);
+}
+
+/* Messages in memory a link of the window may point at: every one touched
+ * within it (a pending link's parent, a pickup's copy, a pipe filter's
+ * parent, a closed copy a "queued as" line may still name), least recently
+ * used first. NOQUEUE rejections and messages without an id are not in the
+ * table or not in the store. */
+static size_t count_recent_messages(const struct tracker *t)
+{
+    size_t n = 0;
+
+    for (const struct open_message *o = t->lru_head; o != NULL; o = o->lru_next)
+        if (o->m.id != 0 && recent(t, o->m.last_seen, REINJECT_WINDOW))
+            n++;
+    return n < STATE_MESSAGES_MAX ? n : STATE_MESSAGES_MAX;
+}
+
+int track_state_encode(const struct tracker *t, unsigned char **data, size_t *len)
+{
+    struct out o = {NULL, 0, 0, false};
+    size_t n;
+
+    put_u64(&o, STATE_MAGIC);
+    put_u64(&o, STATE_VERSION);
+    put_i64(&o, t->latest_time);
+
+    n = 0;
+    for (size_t i = 0; i < SESSIONS; i++)
+        n += t->sessions[i].host_hash != 0 && recent(t, t->sessions[i].time, SESSION_WINDOW);
+    put_u64(&o, n);
+    for (size_t i = 0; i < SESSIONS; i++) {
+        const struct session *s = &t->sessions[i];
+        if (s->host_hash == 0 || !recent(t, s->time, SESSION_WINDOW))
+            continue;
+        put_u64(&o, i);
+        put_u64(&o, s->host_hash);
+        put_i64(&o, s->pid);
+        put_u64(&o, s->user_hash);
+        put_i64(&o, s->time);
+    }
+
+    put_u64(&o, t->last_was_access);
+    if (t->last_was_access)
+        encode_access(&o, &t->last_access);
+
+    n = 0;
+    for (size_t i = 0; i < PENDING; i++)
+        n += t->pending[i].key != 0 && recent(t, t->pending[i].time, REINJECT_WINDOW);
+    put_u64(&o, n);
+    for (size_t i = 0; i < PENDING; i++) {
+        const struct pending_link *p = &t->pending[i];
+        if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
+            continue;
+        put_u64(&o, p->key);
+        put_i64(&o, p->parent_id);
+        put_i64(&o, p->time);
+        put_str(&o, p->parent_queue_id);
+    }
+
+    /* The rings oldest first, so that restoring them in order keeps "newest
+     * first" the same. */
+    n = 0;
+    for (unsigned k = PICKUPS; k >= 1; k--)
+        n += t->pickups[(t->pickup_next - k) % PICKUPS].key != 0 &&
+             recent(t, t->pickups[(t->pickup_next - k) % PICKUPS].time, REINJECT_WINDOW);
+    put_u64(&o, n);
+    for (unsigned k = PICKUPS; k >= 1; k--) {
+        const struct pickup *p = &t->pickups[(t->pickup_next - k) % PICKUPS];
+        if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
+            continue;
+        put_u64(&o, p->msgid_hash);
+        put_u64(&o, p->key);
+        put_i64(&o, p->time);
+    }
+    n = 0;
+    for (unsigned k = PICKUPS; k >= 1; k--)
+        n += t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS].key != 0 &&
+             recent(t, t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS].time, REINJECT_WINDOW);
+    put_u64(&o, n);
+    for (unsigned k = PICKUPS; k >= 1; k--) {
+        const struct pipe_hand *h = &t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS];
+        if (h->key == 0 || !recent(t, h->time, REINJECT_WINDOW))
+            continue;
+        put_u64(&o, h->msgid_hash);
+        put_u64(&o, h->key);
+        put_i64(&o, h->parent_id);
+        put_i64(&o, h->time);
+    }
+
+    n = count_recent_messages(t);
+    put_u64(&o, n);
+    for (const struct open_message *m = t->lru_head; m != NULL && n > 0; m = m->lru_next)
+        if (m->m.id != 0 && recent(t, m->m.last_seen, REINJECT_WINDOW)) {
+            encode_extras(&o, m);
+            n--;
+        }
+
+    if (o.failed) {
+        free(o.p);
+        return -1;
+    }
+    *data = o.p;
+    *len = o.len;
+    return 0;
+}
+
+/* ---- restoring ---- */
+
+/* One pass over the bytes: checks them all when t is NULL (writing into
+ * scratch), else applies them to t (whose tables are empty) and reloads the
+ * messages through the sink. Returns 0, 1 when the bytes do not decode (e
+ * says why), -1 on a sink error. */
+static int decode(struct tracker *t, struct tracker *scratch, const unsigned char *data, size_t len,
+                  struct err *e)
+{
+    struct in in = {data, len, 0, false};
+    struct tracker *dst = t != NULL ? t : scratch;
+    size_t n;
+
+    if (get_u64(&in) != STATE_MAGIC || get_u64(&in) != STATE_VERSION) {
+        err_set(e, in.bad ? "truncated" : "not this version's");
+        return 1;
+    }
+    dst->latest_time = get_i64(&in);
+
+    n = get_count(&in, SESSIONS);
+    for (size_t k = 0; k < n && !in.bad; k++) {
+        size_t i = get_count(&in, SESSIONS - 1);
+        struct session *s = &dst->sessions[i];
+        s->host_hash = get_u64(&in);
+        s->pid = (long)get_i64(&in);
+        s->user_hash = get_u64(&in);
+        s->time = get_i64(&in);
+    }
+
+    dst->last_was_access = get_count(&in, 1) != 0;
+    if (dst->last_was_access)
+        decode_access(&in, &dst->last_access);
+
+    n = get_count(&in, PENDING);
+    for (size_t k = 0; k < n && !in.bad; k++) {
+        uint64_t key = get_u64(&in);
+        struct pending_link *p = &dst->pending[key % PENDING];
+        p->key = key;
+        p->parent_id = get_i64(&in);
+        p->time = get_i64(&in);
+        get_str(&in, p->parent_queue_id, sizeof p->parent_queue_id);
+    }
+
+    n = get_count(&in, PICKUPS);
+    for (size_t k = 0; k < n && !in.bad; k++) {
+        struct pickup *p = &dst->pickups[dst->pickup_next++ % PICKUPS];
+        p->msgid_hash = get_u64(&in);
+        p->key = get_u64(&in);
+        p->time = get_i64(&in);
+    }
+    n = get_count(&in, PICKUPS);
+    for (size_t k = 0; k < n && !in.bad; k++) {
+        struct pipe_hand *h = &dst->pipe_hands[dst->pipe_hand_next++ % PICKUPS];
+        h->msgid_hash = get_u64(&in);
+        h->key = get_u64(&in);
+        h->parent_id = get_i64(&in);
+        h->time = get_i64(&in);
+    }
+
+    n = get_count(&in, STATE_MESSAGES_MAX);
+    for (size_t k = 0; k < n && !in.bad; k++) {
+        struct open_message extras, *o;
+        struct mail_message m;
+        int64_t id;
+        int found;
+
+        memset(&extras, 0, sizeof extras);
+        decode_extras(&in, &id, &extras);
+        if (t == NULL || in.bad)
+            continue;
+        /* gone from the store (purged) or no way to ask: the link is lost */
+        if (t->sink.load_message == NULL)
+            break;
+        if ((found = t->sink.load_message(t->sink.ctx, id, &m, e)) < 0)
+            return -1;
+        if (found == 0)
+            continue;
+        o = track_open_new(track_hash_key(slice_make(m.host, strlen(m.host)),
+                                          slice_make(m.queue_id, strlen(m.queue_id))),
+                           slice_make(m.host, strlen(m.host)),
+                           slice_make(m.queue_id, strlen(m.queue_id)), m.last_seen);
+        if (o == NULL)
+            return err_set(e, "tracker: out of memory");
+        o->m = m;
+        o->m.stored = true;
+        o->dirty = false;
+        o->lines_total = extras.lines_total;
+        o->started = extras.started;
+        memcpy(o->filter_relay, extras.filter_relay, sizeof o->filter_relay);
+        memcpy(o->unlinked_relay, extras.unlinked_relay, sizeof o->unlinked_relay);
+        o->filter_unlinked = extras.filter_unlinked;
+        o->filter_pid = extras.filter_pid;
+        o->filter_delay = extras.filter_delay;
+        o->filter_uid = extras.filter_uid;
+        o->filter_uid_known = extras.filter_uid_known;
+        o->filter_batches = extras.filter_batches;
+        o->filter_children = extras.filter_children;
+        o->pickup_uid = extras.pickup_uid;
+        if (track_table_insert(t, o, e) != 0)
+            return -1;
+    }
+    if (in.bad || in.pos != in.len) {
+        err_set(e, in.bad ? "truncated or out of range at byte %zu" : "%zu bytes too many",
+                in.bad ? in.pos : in.len - in.pos);
+        return 1;
+    }
+    return 0;
+}
+
+int track_restore(struct tracker *t, const void *data, size_t len, struct err *e)
+{
+    struct tracker *scratch;
+    int rc;
+
+    if (t->open_count != 0 || t->latest_time != 0)
+        return err_set(e, "tracker: state restored after the first line");
+    if ((scratch = calloc(1, sizeof *scratch)) == NULL)
+        return err_set(e, "tracker: out of memory");
+    rc = decode(NULL, scratch, data, len, e);
+    free(scratch);
+    return rc != 0 ? rc : decode(t, NULL, data, len, e);
+}
