@@ -13,8 +13,9 @@
  * gives them back to track_restore(), which reloads those messages from the
  * store, so it goes on as one long run would have.
  *
- * The format is private to this file and versioned: integers little-endian,
- * strings as a 16-bit length and bytes. Bytes that do not decode (another
+ * The format is private to this file and versioned: every number, and each
+ * string's length before its bytes, as 8 bytes little-endian; each section
+ * is a count and its entries. Bytes that do not decode (another
  * version, a damaged row) are refused as a whole; the caller warns and the
  * run starts with no links, as every run did before this existed.
  */
@@ -214,34 +215,39 @@ static void decode_extras(struct in *in, int64_t *id, struct open_message *m)
     m->pickup_uid = (long)get_i64(in);
 }
 
-/* Messages in memory a link of the window may point at: every one touched
- * within it (a pending link's parent, a pickup's copy, a pipe filter's
- * parent, a closed copy a "queued as" line may still name), least recently
- * used first. NOQUEUE rejections and messages without an id are not in the
- * table or not in the store. */
-static size_t count_recent_messages(const struct tracker *t)
+/* A count not known yet: its place, filled in by put_count_at(). */
+static size_t put_count_later(struct out *o)
 {
-    size_t n = 0;
+    size_t at = o->len;
 
-    for (const struct open_message *o = t->lru_head; o != NULL; o = o->lru_next)
-        if (o->m.id != 0 && recent(t, o->m.last_seen, REINJECT_WINDOW))
-            n++;
-    return n < STATE_MESSAGES_MAX ? n : STATE_MESSAGES_MAX;
+    put_u64(o, 0);
+    return at;
 }
+
+static void put_count_at(struct out *o, size_t at, uint64_t n)
+{
+    if (o->failed)
+        return;
+    for (int i = 0; i < 8; i++)
+        o->p[at + (size_t)i] = (unsigned char)(n >> (8 * i));
+}
+
+/* The newest n entries of a ring of PICKUPS whose next slot is next, oldest
+ * first: restoring them in that order keeps "newest first" the same. */
+#define RING_AGE(next, k) (((next) - (k)) % PICKUPS)
 
 int track_state_encode(const struct tracker *t, unsigned char **data, size_t *len)
 {
     struct out o = {NULL, 0, 0, false};
-    size_t n;
+    size_t at;
+    uint64_t n;
 
     put_u64(&o, STATE_MAGIC);
     put_u64(&o, STATE_VERSION);
     put_i64(&o, t->latest_time);
 
+    at = put_count_later(&o);
     n = 0;
-    for (size_t i = 0; i < SESSIONS; i++)
-        n += t->sessions[i].host_hash != 0 && recent(t, t->sessions[i].time, SESSION_WINDOW);
-    put_u64(&o, n);
     for (size_t i = 0; i < SESSIONS; i++) {
         const struct session *s = &t->sessions[i];
         if (s->host_hash == 0 || !recent(t, s->time, SESSION_WINDOW))
@@ -251,16 +257,16 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
         put_i64(&o, s->pid);
         put_u64(&o, s->user_hash);
         put_i64(&o, s->time);
+        n++;
     }
+    put_count_at(&o, at, n);
 
     put_u64(&o, t->last_was_access);
     if (t->last_was_access)
         encode_access(&o, &t->last_access);
 
+    at = put_count_later(&o);
     n = 0;
-    for (size_t i = 0; i < PENDING; i++)
-        n += t->pending[i].key != 0 && recent(t, t->pending[i].time, REINJECT_WINDOW);
-    put_u64(&o, n);
     for (size_t i = 0; i < PENDING; i++) {
         const struct pending_link *p = &t->pending[i];
         if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
@@ -269,45 +275,51 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
         put_i64(&o, p->parent_id);
         put_i64(&o, p->time);
         put_str(&o, p->parent_queue_id);
+        n++;
     }
+    put_count_at(&o, at, n);
 
-    /* The rings oldest first, so that restoring them in order keeps "newest
-     * first" the same. */
+    at = put_count_later(&o);
     n = 0;
-    for (unsigned k = PICKUPS; k >= 1; k--)
-        n += t->pickups[(t->pickup_next - k) % PICKUPS].key != 0 &&
-             recent(t, t->pickups[(t->pickup_next - k) % PICKUPS].time, REINJECT_WINDOW);
-    put_u64(&o, n);
     for (unsigned k = PICKUPS; k >= 1; k--) {
-        const struct pickup *p = &t->pickups[(t->pickup_next - k) % PICKUPS];
+        const struct pickup *p = &t->pickups[RING_AGE(t->pickup_next, k)];
         if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
             continue;
         put_u64(&o, p->msgid_hash);
         put_u64(&o, p->key);
         put_i64(&o, p->time);
+        n++;
     }
+    put_count_at(&o, at, n);
+
+    at = put_count_later(&o);
     n = 0;
-    for (unsigned k = PICKUPS; k >= 1; k--)
-        n += t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS].key != 0 &&
-             recent(t, t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS].time, REINJECT_WINDOW);
-    put_u64(&o, n);
     for (unsigned k = PICKUPS; k >= 1; k--) {
-        const struct pipe_hand *h = &t->pipe_hands[(t->pipe_hand_next - k) % PICKUPS];
+        const struct pipe_hand *h = &t->pipe_hands[RING_AGE(t->pipe_hand_next, k)];
         if (h->key == 0 || !recent(t, h->time, REINJECT_WINDOW))
             continue;
         put_u64(&o, h->msgid_hash);
         put_u64(&o, h->key);
         put_i64(&o, h->parent_id);
         put_i64(&o, h->time);
+        n++;
     }
+    put_count_at(&o, at, n);
 
-    n = count_recent_messages(t);
-    put_u64(&o, n);
-    for (const struct open_message *m = t->lru_head; m != NULL && n > 0; m = m->lru_next)
-        if (m->m.id != 0 && recent(t, m->m.last_seen, REINJECT_WINDOW)) {
-            encode_extras(&o, m);
-            n--;
-        }
+    /* The messages a link of the window may point at: every one touched
+     * within it (a pending link's parent, a pickup's copy, a pipe filter's
+     * parent, a closed copy a "queued as" line may still name), least
+     * recently used first. A message without an id is not in the store. */
+    at = put_count_later(&o);
+    n = 0;
+    for (const struct open_message *m = t->lru_head; m != NULL && n < STATE_MESSAGES_MAX;
+         m = m->lru_next) {
+        if (m->m.id == 0 || !recent(t, m->m.last_seen, REINJECT_WINDOW))
+            continue;
+        encode_extras(&o, m);
+        n++;
+    }
+    put_count_at(&o, at, n);
 
     if (o.failed) {
         free(o.p);
