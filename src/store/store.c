@@ -1152,6 +1152,7 @@ static int sink_save_state(void *ctx, const void *data, size_t len, struct err *
     sqlite3_bind_blob64(st, 1, data, len, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st); /* data is the caller's */
     return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
 }
 
@@ -1215,13 +1216,17 @@ int store_track_state_get(struct store *s, void **data, size_t *len, struct err 
         SQLITE_OK)
         return store_sql_error(s, e);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        if ((*data = malloc(*len)) == NULL) {
-            sqlite3_finalize(st);
-            return err_set(e, "out of memory");
+    if (rc == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(st, 0); /* before its size: see SQLite's docs */
+        int bytes = sqlite3_column_bytes(st, 0);
+        if (blob != NULL && bytes > 0) {
+            if ((*data = malloc((size_t)bytes)) == NULL) {
+                sqlite3_finalize(st);
+                return err_set(e, "out of memory");
+            }
+            memcpy(*data, blob, (size_t)bytes);
+            *len = (size_t)bytes;
         }
-        memcpy(*data, sqlite3_column_blob(st, 0), *len);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -6,12 +6,14 @@
  * first line, a pipe filter's hand-over and the copy it re-sends through
  * pickup, two mails of one SMTP AUTH connection. The store keeps messages
  * and their rows; the links between them live only in the tracker (see
- * track_impl.h). track_state_encode() writes the live ones — those a line
- * within REINJECT_WINDOW (SESSION_WINDOW for connections) may still need —
- * with the messages they point at, and track_flush() hands the bytes to the
- * sink, which commits them with the rows and the log offset. The next run
- * gives them back to track_restore(), which reloads those messages from the
- * store, so it goes on as one long run would have.
+ * track_impl.h). track_state_encode() writes them all (their tables are
+ * bounded; whether a link still applies is decided, as in one run, by the
+ * time of the line that would use it) with what the messages in memory know
+ * beyond their rows, and track_flush() hands the bytes to the sink, which
+ * commits them with the rows and the log offset. The next run gives them
+ * back to track_restore(), which reloads those messages from the store, so
+ * it goes on as one long run would have. (Not the newest time seen: one
+ * line stamped in the future would stay in it for good.)
  *
  * The format is private to this file and versioned: every number, and each
  * string's length before its bytes, as 8 bytes little-endian; each section
@@ -122,6 +124,17 @@ static double get_f64(struct in *in)
     return v;
 }
 
+/* A time (UTC seconds): out of any log's range is bad, so that the
+ * tracker's differences of times cannot overflow. */
+static int64_t get_time(struct in *in)
+{
+    int64_t v = get_i64(in);
+
+    if (v < 0 || v > ((int64_t)1 << 40))
+        in->bad = true;
+    return in->bad ? 0 : v;
+}
+
 /* A count of at most max. */
 static size_t get_count(struct in *in, size_t max)
 {
@@ -150,11 +163,6 @@ static void get_str(struct in *in, char *dst, size_t size)
 
 /* ---- what is saved ---- */
 
-static bool recent(const struct tracker *t, int64_t time, int64_t window)
-{
-    return t->latest_time - time <= window;
-}
-
 static void encode_access(struct out *o, const struct access_event *a)
 {
     put_i64(o, a->time);
@@ -170,7 +178,7 @@ static void encode_access(struct out *o, const struct access_event *a)
 static void decode_access(struct in *in, struct access_event *a)
 {
     memset(a, 0, sizeof *a);
-    a->time = get_i64(in);
+    a->time = get_time(in);
     get_str(in, a->host, sizeof a->host);
     get_str(in, a->user, sizeof a->user);
     get_str(in, a->ip, sizeof a->ip);
@@ -244,13 +252,12 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
 
     put_u64(&o, STATE_MAGIC);
     put_u64(&o, STATE_VERSION);
-    put_i64(&o, t->latest_time);
 
     at = put_count_later(&o);
     n = 0;
     for (size_t i = 0; i < SESSIONS; i++) {
         const struct session *s = &t->sessions[i];
-        if (s->host_hash == 0 || !recent(t, s->time, SESSION_WINDOW))
+        if (s->host_hash == 0 || s->user_hash == 0) /* as good as no entry */
             continue;
         put_u64(&o, i);
         put_u64(&o, s->host_hash);
@@ -269,7 +276,7 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     n = 0;
     for (size_t i = 0; i < PENDING; i++) {
         const struct pending_link *p = &t->pending[i];
-        if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
+        if (p->key == 0)
             continue;
         put_u64(&o, p->key);
         put_i64(&o, p->parent_id);
@@ -283,7 +290,7 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     n = 0;
     for (unsigned k = PICKUPS; k >= 1; k--) {
         const struct pickup *p = &t->pickups[RING_AGE(t->pickup_next, k)];
-        if (p->key == 0 || !recent(t, p->time, REINJECT_WINDOW))
+        if (p->key == 0)
             continue;
         put_u64(&o, p->msgid_hash);
         put_u64(&o, p->key);
@@ -296,7 +303,7 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     n = 0;
     for (unsigned k = PICKUPS; k >= 1; k--) {
         const struct pipe_hand *h = &t->pipe_hands[RING_AGE(t->pipe_hand_next, k)];
-        if (h->key == 0 || !recent(t, h->time, REINJECT_WINDOW))
+        if (h->key == 0)
             continue;
         put_u64(&o, h->msgid_hash);
         put_u64(&o, h->key);
@@ -306,15 +313,16 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     }
     put_count_at(&o, at, n);
 
-    /* The messages a link of the window may point at: every one touched
-     * within it (a pending link's parent, a pickup's copy, a pipe filter's
-     * parent, a closed copy a "queued as" line may still name), least
-     * recently used first. A message without an id is not in the store. */
+    /* Every message in memory, least recently used first: the ones the
+     * links point at (a pending link's parent, a pickup's copy, a pipe
+     * filter's parent), the closed ones a "queued as" line may still name,
+     * and what the others know beyond their rows (a filter's runs, the
+     * trace's size). A message without an id is not in the store. */
     at = put_count_later(&o);
     n = 0;
     for (const struct open_message *m = t->lru_head; m != NULL && n < STATE_MESSAGES_MAX;
          m = m->lru_next) {
-        if (m->m.id == 0 || !recent(t, m->m.last_seen, REINJECT_WINDOW))
+        if (m->m.id == 0)
             continue;
         encode_extras(&o, m);
         n++;
@@ -347,7 +355,6 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         err_set(e, in.bad ? "truncated" : "not this version's");
         return 1;
     }
-    dst->latest_time = get_i64(&in);
 
     n = get_count(&in, SESSIONS);
     for (size_t k = 0; k < n && !in.bad; k++) {
@@ -356,7 +363,7 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         s->host_hash = get_u64(&in);
         s->pid = (long)get_i64(&in);
         s->user_hash = get_u64(&in);
-        s->time = get_i64(&in);
+        s->time = get_time(&in);
     }
 
     dst->last_was_access = get_count(&in, 1) != 0;
@@ -369,7 +376,7 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         struct pending_link *p = &dst->pending[key % PENDING];
         p->key = key;
         p->parent_id = get_i64(&in);
-        p->time = get_i64(&in);
+        p->time = get_time(&in);
         get_str(&in, p->parent_queue_id, sizeof p->parent_queue_id);
     }
 
@@ -378,7 +385,7 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         struct pickup *p = &dst->pickups[dst->pickup_next++ % PICKUPS];
         p->msgid_hash = get_u64(&in);
         p->key = get_u64(&in);
-        p->time = get_i64(&in);
+        p->time = get_time(&in);
     }
     n = get_count(&in, PICKUPS);
     for (size_t k = 0; k < n && !in.bad; k++) {
@@ -386,32 +393,33 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         h->msgid_hash = get_u64(&in);
         h->key = get_u64(&in);
         h->parent_id = get_i64(&in);
-        h->time = get_i64(&in);
+        h->time = get_time(&in);
     }
 
     n = get_count(&in, STATE_MESSAGES_MAX);
     for (size_t k = 0; k < n && !in.bad; k++) {
         struct open_message extras, *o;
         struct mail_message m;
+        struct slice host, queue_id;
+        uint64_t hash;
         int64_t id;
         int found;
 
         memset(&extras, 0, sizeof extras);
         decode_extras(&in, &id, &extras);
-        if (t == NULL || in.bad)
+        /* no way to ask, or gone from the store (purged): the links to it
+         * are lost */
+        if (t == NULL || in.bad || t->sink.load_message == NULL)
             continue;
-        /* gone from the store (purged) or no way to ask: the link is lost */
-        if (t->sink.load_message == NULL)
-            break;
         if ((found = t->sink.load_message(t->sink.ctx, id, &m, e)) < 0)
             return -1;
-        if (found == 0)
+        host = slice_make(m.host, strlen(m.host));
+        queue_id = slice_make(m.queue_id, strlen(m.queue_id));
+        hash = track_hash_key(host, queue_id);
+        /* listed twice (damaged bytes): one message is one entry */
+        if (found == 0 || queue_id.len == 0 || track_table_find(t, hash, host, queue_id) != NULL)
             continue;
-        o = track_open_new(track_hash_key(slice_make(m.host, strlen(m.host)),
-                                          slice_make(m.queue_id, strlen(m.queue_id))),
-                           slice_make(m.host, strlen(m.host)),
-                           slice_make(m.queue_id, strlen(m.queue_id)), m.last_seen);
-        if (o == NULL)
+        if ((o = track_open_new(hash, host, queue_id, m.last_seen)) == NULL)
             return err_set(e, "tracker: out of memory");
         o->m = m;
         o->m.stored = true;

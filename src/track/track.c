@@ -114,8 +114,8 @@ static void lru_prepend(struct tracker *t, struct open_message *o)
     t->lru_head = o;
 }
 
-static struct open_message *table_find(struct tracker *t, uint64_t hash, struct slice host,
-                                       struct slice queue_id)
+struct open_message *track_table_find(struct tracker *t, uint64_t hash, struct slice host,
+                                      struct slice queue_id)
 {
     struct open_message *o = t->buckets[hash & (t->bucket_count - 1)];
 
@@ -285,6 +285,25 @@ static void apply_parent(struct open_message *child, const struct mail_message *
     child->dirty = true;
 }
 
+/* The parent with store id parent_id, no longer in memory (retired after
+ * its `removed`, or a run ended in between), as the store has it: its
+ * client and origin go to child. Leaves child as it is when the sink cannot
+ * say or the parent is gone. */
+static int apply_stored_parent(struct tracker *t, struct open_message *child, int64_t parent_id,
+                               struct err *e)
+{
+    struct mail_message parent;
+    int found;
+
+    if (t->sink.load_message == NULL)
+        return 0;
+    if ((found = t->sink.load_message(t->sink.ctx, parent_id, &parent, e)) < 0)
+        return -1;
+    if (found == 1)
+        apply_parent(child, &parent);
+    return 0;
+}
+
 /*
  * The open message for (host, queue id): in memory, else from the sink, else
  * a new one when create is set. A message left open longer than Postfix
@@ -295,7 +314,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
 {
     struct slice host = ev->header.host;
     uint64_t hash = track_hash_key(host, queue_id);
-    struct open_message *o = table_find(t, hash, host, queue_id);
+    struct open_message *o = track_table_find(t, hash, host, queue_id);
     char host_z[RECORD_HOST_MAX], qid_z[RECORD_QID_MAX];
     int found;
 
@@ -360,11 +379,13 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
         if (p->key == hash && p->parent_id != 0 && ev->header.time - p->time <= REINJECT_WINDOW) {
             struct slice parent_qid = slice_make(p->parent_queue_id, strlen(p->parent_queue_id));
             struct open_message *parent =
-                table_find(t, track_hash_key(host, parent_qid), host, parent_qid);
+                track_table_find(t, track_hash_key(host, parent_qid), host, parent_qid);
 
             if (parent != NULL && parent->m.id == p->parent_id) {
                 apply_parent(o, &parent->m);
-            } else { /* the parent left memory: linked, its client not known */
+            } else if (apply_stored_parent(t, o, p->parent_id, e) < 0) {
+                return -1;
+            } else if (o->m.parent_id != p->parent_id) { /* gone: linked, its client unknown */
                 o->m.parent_id = p->parent_id;
                 memcpy(o->m.parent_queue_id, p->parent_queue_id, sizeof o->m.parent_queue_id);
             }
@@ -505,7 +526,7 @@ static int link_reinjection(struct tracker *t, const struct event *ev, struct op
     char ip[RECORD_IP_MAX];
     struct slice host = ev->header.host;
     uint64_t hash = track_hash_key(host, ev->new_queue_id);
-    struct open_message *child = table_find(t, hash, host, ev->new_queue_id);
+    struct open_message *child = track_table_find(t, hash, host, ev->new_queue_id);
 
     relay_ip(d->relay, ip, sizeof ip);
     if (child == NULL && ip_is_loopback_text(ip) &&
@@ -654,7 +675,10 @@ static int link_pipe_parent(struct tracker *t, struct open_message *child, struc
             if (t->sink.mark_hops != NULL &&
                 t->sink.mark_hops(t->sink.ctx, &parent->m, parent->unlinked_relay, e) != 0)
                 return -1;
-            t->counts.deliveries[DELIVERY_SENT] -= parent->filter_unlinked;
+            /* this run's counts: the deliveries may have been counted by an earlier run */
+            uint64_t counted = t->counts.deliveries[DELIVERY_SENT];
+            t->counts.deliveries[DELIVERY_SENT] -=
+                counted < parent->filter_unlinked ? counted : parent->filter_unlinked;
             t->counts.hops += parent->filter_unlinked;
             parent->filter_unlinked = 0;
             memcpy(parent->filter_relay, parent->unlinked_relay, sizeof parent->filter_relay);

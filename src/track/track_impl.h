@@ -18,7 +18,6 @@
 #define PENDING 4096
 #define PICKUPS 256
 #define REINJECT_WINDOW 300        /* seconds between a re-injected child and its parent's line */
-#define SESSION_WINDOW 3600        /* an smtpd connection idle longer has ended */
 #define QUEUE_LIFETIME (6 * 86400) /* Postfix's maximal_queue_lifetime (5d) + slack */
 
 struct open_message {
@@ -104,6 +103,8 @@ uint64_t track_hash_key(struct slice host, struct slice queue_id);
 struct open_message *track_open_new(uint64_t hash, struct slice host, struct slice queue_id,
                                     int64_t now);
 int track_table_insert(struct tracker *t, struct open_message *o, struct err *e);
+struct open_message *track_table_find(struct tracker *t, uint64_t hash, struct slice host,
+                                      struct slice queue_id);
 void track_open_free(struct open_message *o);
 
 /* state.c, for track_flush(): the links a later run needs (see state.c),

@@ -211,6 +211,21 @@ t_edges() {
             WHERE user = 'eve@hosted.test'")" = "1 198.51.100.9" ] &&
         pass "edges: two mails of one SMTP AUTH connection are one login" ||
         fail "edges: one SMTP AUTH connection is counted as more than one login"
+    # The copy of a filter run read by the next run: that run's report takes
+    # back only what it counted itself (it printed 2^64 - 1 deliveries).
+    rm -f "$E/c.db"*
+    head -n 17 "$E/shenchris.log" >"$E/c.log"
+    edge_ingest "$E/c.db" "$E/c.log" "$E/shenchris.log"
+    tail -n +18 "$E/shenchris.log" >>"$E/c.log"
+    touch -r "$E/shenchris.log" "$E/c.log"
+    report=$("$M" ingest --config "$W/keep.ini" --db "$E/c.db" --log "$E/c.log" \
+        --geoip /nonexistent --domains "$E/domains.json" 2>&1)
+    if echo "$report" | grep -q 'delivery attempts' &&
+        ! echo "$report" | grep -Eq '[0-9]{10,}'; then
+        pass "edges: a run's report counts only its own deliveries"
+    else
+        fail "edges: a run's report: $(echo "$report" | grep -E '[0-9]{10,}|delivery' | head -2)"
+    fi
     # A pipe filter (bogofilter) run three times for 16 recipients: each run's
     # copy comes back through pickup after the run's lines (shenchris lines
     # 64-110: 109E11D1C0D's copies 300721D1C19, 4228B1D1C0E, 47FC71D1C0D).

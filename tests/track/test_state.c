@@ -66,10 +66,12 @@ static int expire_deferred(void *ctx, const struct mail_message *m, int64_t time
 }
 
 /* Lines [from, to) in one run of a new tracker writing to r, which starts
- * from r's saved state when restore is set. */
+ * from r's saved state when restore is set. The run's own counts never
+ * wrap below zero (a run cannot take back what an earlier one counted). */
 static void run_part(struct recorder *r, const struct fixture_lines *fl, size_t from, size_t to,
                      bool restore, int64_t reference)
 {
+    const struct track_counts *c;
     struct track_sink sink = recorder_sink(r);
     struct tracker *t;
     struct err e;
@@ -83,6 +85,10 @@ static void run_part(struct recorder *r, const struct fixture_lines *fl, size_t 
     for (size_t i = from; i < to; i++)
         ck_assert_msg(track_line(t, fl->line[i], strlen(fl->line[i]), &e) == 0, "%s", e.text);
     ck_assert_msg(track_flush(t, &e) == 0, "flush: %s", e.text);
+    c = track_counts(t);
+    for (int s = 0; s < DELIVERY_STATUS_COUNT; s++)
+        ck_assert_uint_le(c->deliveries[s], c->lines);
+    ck_assert_uint_le(c->hops, c->lines);
     track_free(t);
 }
 
@@ -113,7 +119,9 @@ static void describe(const struct recorder *r, char *buf, size_t size)
     }
 }
 
-static void two_runs_equal_one(const char *path, int64_t reference)
+/* path read in one run, and in two cut after each line, give the same
+ * records; first, when not NULL, is a line put before the file's. */
+static void two_runs_equal_one_after(const char *first, const char *path, int64_t reference)
 {
     struct fixture_lines fl;
     struct recorder *one = calloc(1, sizeof *one), *two = calloc(1, sizeof *two);
@@ -122,6 +130,12 @@ static void two_runs_equal_one(const char *path, int64_t reference)
     ck_assert_ptr_nonnull(one);
     ck_assert_ptr_nonnull(two);
     read_lines(path, &fl);
+    if (first != NULL) {
+        ck_assert_uint_lt(fl.count, LINES_MAX);
+        memmove(fl.line + 1, fl.line, fl.count * sizeof fl.line[0]);
+        fl.line[0] = strdup(first);
+        fl.count++;
+    }
     run_part(one, &fl, 0, fl.count, false, reference);
     describe(one, want, sizeof want);
     ck_assert_uint_gt(one->message_count, 1);
@@ -136,6 +150,11 @@ static void two_runs_equal_one(const char *path, int64_t reference)
     free_lines(&fl);
     free(one);
     free(two);
+}
+
+static void two_runs_equal_one(const char *path, int64_t reference)
+{
+    two_runs_equal_one_after(NULL, path, reference);
 }
 
 START_TEST(a_filter_copy_named_before_its_first_line)
@@ -159,6 +178,17 @@ END_TEST
 START_TEST(one_smtp_auth_connection_is_one_login)
 {
     two_runs_equal_one("tests/fixtures/ingest/split-edges.log", 1764100000);
+}
+END_TEST
+
+/* A host whose clock is a year ahead logs one line: the links between the
+ * other lines still hold across the run's end. */
+START_TEST(a_line_stamped_in_the_future_keeps_the_links)
+{
+    two_runs_equal_one_after("2027-06-01T00:00:00+00:00 clock postfix/qmgr[9]: 0A0A0A0A0A: removed",
+                             "tests/fixtures/parse/hop-before-child.log", 1795602706);
+    two_runs_equal_one_after("2027-06-01T00:00:00+00:00 clock postfix/qmgr[9]: 0A0A0A0A0A: removed",
+                             "tests/fixtures/parse/pipe-filter-sieve.log", 1795602706);
 }
 END_TEST
 
@@ -243,6 +273,36 @@ START_TEST(another_version_or_damaged_bytes_are_refused)
 }
 END_TEST
 
+/* A message listed twice in the bytes comes back once: two entries for one
+ * queue ID would each be linked and stored. */
+START_TEST(a_message_listed_twice_comes_back_once)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    struct fixture_lines fl;
+    unsigned char *twice;
+    size_t open_after, head, entry = 13 * 8; /* a message's entry without filter names */
+
+    ck_assert_ptr_nonnull(r);
+    read_lines("tests/fixtures/parse/lifecycle.log", &fl);
+    run_part(r, &fl, 0, 2, false, 1732543200); /* one message in memory */
+    free_lines(&fl);
+    ck_assert_int_eq(restore_fresh(r, r->state, r->state_len, &open_after), 0);
+    ck_assert_uint_eq(open_after, 1);
+    /* the bytes end with the message count (1) and its entry */
+    head = r->state_len - entry - 8;
+    ck_assert_uint_eq(r->state[head], 1);
+    twice = malloc(r->state_len + entry);
+    ck_assert_ptr_nonnull(twice);
+    memcpy(twice, r->state, r->state_len);
+    twice[head] = 2;
+    memcpy(twice + r->state_len, r->state + head + 8, entry);
+    ck_assert_int_eq(restore_fresh(r, twice, r->state_len + entry, &open_after), 0);
+    ck_assert_uint_eq(open_after, 1);
+    free(twice);
+    free(r);
+}
+END_TEST
+
 START_TEST(restore_after_the_first_line_is_an_error)
 {
     struct recorder *r = calloc(1, sizeof *r);
@@ -272,6 +332,8 @@ Suite *suite_track_state(void)
     tcase_add_test(tc, pipe_filter_copies_and_a_sieve_redirect);
     tcase_add_test(tc, pipe_filter_and_second_instance);
     tcase_add_test(tc, one_smtp_auth_connection_is_one_login);
+    tcase_add_test(tc, a_line_stamped_in_the_future_keeps_the_links);
+    tcase_add_test(tc, a_message_listed_twice_comes_back_once);
     tcase_add_test(tc, cut_short_or_too_long_is_refused_whole);
     tcase_add_test(tc, another_version_or_damaged_bytes_are_refused);
     tcase_add_test(tc, restore_after_the_first_line_is_an_error);
