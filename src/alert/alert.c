@@ -42,6 +42,8 @@ struct run {
     bool command_crashed_once;
 };
 
+_Static_assert(STORE_ALERT_KEEP_HOURS >= ALERT_RETRY_HOURS + ALERT_CATCHUP_HOURS + 1,
+               "the purge keeps the alert rows as long as an alert run looks back");
 static const char *const crash_names[] = {
     [ALERT_CRASH_BEFORE_SEND] = "before-send",     [ALERT_CRASH_BEFORE_END] = "before-end",
     [ALERT_CRASH_AFTER_ACCEPT] = "after-accept",   [ALERT_CRASH_AFTER_SENT] = "after-sent",
@@ -430,20 +432,23 @@ static int change_passwords(struct run *r, struct err *e)
     for (int i = 0; i < f->password_count; i++) {
         struct alert_password *p = &f->passwords[i];
         struct err ce;
-        int ok;
+        int rc;
 
         if (password_row_set(r, f->domain, f->hour_start, p->mailbox, "changing", e) < 0)
             return -1;
-        ok = password_apply(r->cfg->password_command, p->mailbox, p->password, timeout, &ce) == 0;
+        rc = password_apply(r->cfg->password_command, p->mailbox, p->password, timeout, &ce);
         explicit_bzero(p->password, sizeof p->password);
         if (!r->command_crashed_once) {
             r->command_crashed_once = true;
             crash_point(r, ALERT_CRASH_AFTER_COMMAND);
         }
-        if (password_row_set(r, f->domain, f->hour_start, p->mailbox, ok ? "changed" : "failed",
+        if (password_row_set(r, f->domain, f->hour_start, p->mailbox,
+                             rc == 0                 ? "changed"
+                             : rc == PASSWORD_UNSURE ? "unsure"
+                                                     : "failed",
                              e) < 0)
             return -1;
-        if (ok) {
+        if (rc == 0) {
             r->sum->passwords_changed++;
         } else {
             r->sum->passwords_failed++;
@@ -467,9 +472,14 @@ static int send_report(struct run *r, const char *owner, struct err *e)
         r->sum->reports_unsent++;
         return report_set(r, f->domain, f->hour_start, "pending", true, se.text, e);
     }
-    for (int i = 0; i < f->password_count; i++)
+    /* The owner's own address among the mailboxes used from abroad: the
+     * password is still replaced (that stops the intruder), but the new one
+     * is not mailed to the mailbox the intruder reads. */
+    for (int i = 0; i < f->password_count; i++) {
+        f->passwords[i].withheld = strcasecmp(f->passwords[i].mailbox, owner) == 0;
         if (password_generate(f->passwords[i].password, e) < 0)
             return -1;
+    }
 
     if (store_begin(r->st, e) < 0)
         return -1;

@@ -315,11 +315,16 @@ int password_apply(const char *tmpl, const char *mailbox, const char *password, 
             ;
     }
     output_summary(&out, password);
-    if (timed_out)
-        return err_set(e, "%s for %s: no answer within %d s (killed)", argv[0], mailbox, timeout_s);
-    if (WIFSIGNALED(status))
-        return err_set(e, "%s for %s: killed by signal %d: %.300s", argv[0], mailbox,
-                       WTERMSIG(status), out.text);
+    /* Ended before it said how it went: it may have set the password. */
+    if (timed_out) {
+        err_set(e, "%s for %s: no answer within %d s (killed)", argv[0], mailbox, timeout_s);
+        return PASSWORD_UNSURE;
+    }
+    if (WIFSIGNALED(status)) {
+        err_set(e, "%s for %s: killed by signal %d: %.300s", argv[0], mailbox, WTERMSIG(status),
+                out.text);
+        return PASSWORD_UNSURE;
+    }
     if (WEXITSTATUS(status) == 127 && out.len == 0)
         return err_set(e, "%s: cannot be run", argv[0]);
     if (WEXITSTATUS(status) != 0)

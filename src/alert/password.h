@@ -47,9 +47,12 @@ int password_mailbox_ok(const char *mailbox);
 
 /* Runs the command for mailbox with PSA_PASSWORD=password added to the
  * environment, stdin from /dev/null, output captured (bounded) for the error
- * text. 0 when it exited with status 0 within timeout_s seconds; otherwise -1
- * with e saying why (exit status, signal, timeout — the child is killed —
- * and its last output, with any occurrence of the password masked). */
+ * text. 0 when it exited with status 0 within timeout_s seconds; otherwise
+ * e says why (exit status, signal, timeout — the child is killed — and its
+ * last output, with any occurrence of the password masked) and the result
+ * is -1 when the password was not set (it exited with an error, or never
+ * ran), PASSWORD_UNSURE when it may have been (killed before it exited). */
+#define PASSWORD_UNSURE (-2)
 int password_apply(const char *tmpl, const char *mailbox, const char *password, int timeout_s,
                    struct err *e);
 

@@ -144,9 +144,17 @@ static void render_passwords(const struct alert_findings *f, struct mbuf *text, 
         const struct alert_password *p = &f->passwords[i];
         mbuf_puts(text, "  ");
         mbuf_put_clean(text, p->mailbox, sizeof p->mailbox);
-        mbuf_printf(text, "   %s\n", p->password);
         mbuf_puts(html, "<tr><td>");
         mbuf_put_html(html, p->mailbox, sizeof p->mailbox);
+        if (p->withheld) {
+            /* whoever logged in to it from abroad would read it here */
+            mbuf_puts(text, "   (not shown: this message goes to that mailbox; set a new\n"
+                            "   password for it in the control panel)\n");
+            mbuf_puts(html, "</td><td>not shown: this message goes to that mailbox; set a new "
+                            "password for it in the control panel</td></tr>\n");
+            continue;
+        }
+        mbuf_printf(text, "   %s\n", p->password);
         mbuf_puts(html, "</td><td><code>");
         mbuf_put_html(html, p->password, sizeof p->password);
         mbuf_puts(html, "</code></td></tr>\n");

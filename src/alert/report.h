@@ -41,6 +41,7 @@ struct alert_password {
     char mailbox[RECORD_ADDR_MAX];
     char password[PASSWORD_LEN + 1]; /* wiped as soon as it is not needed */
     char state[24];                  /* for notices: failed, abandoned, unsure */
+    bool withheld; /* the report goes to this very mailbox: the new password is not in it */
 };
 
 struct alert_findings {

@@ -1488,11 +1488,17 @@ long store_purge(struct store *s, int64_t now, int chunk, struct err *e)
         chunk = 5000;
     cutoff = now - (int64_t)days * 86400;
     for (size_t k = 0; k <= sizeof simple / sizeof simple[0]; k++) {
+        /* The alert run's own records outlive a short retention: without
+         * them it would examine an hour again (a second report, a second
+         * new password) or forget a report it still has to send. */
+        int64_t before = k >= 2 && cutoff > now - STORE_ALERT_KEEP_HOURS * 3600
+                             ? now - STORE_ALERT_KEEP_HOURS * 3600
+                             : cutoff;
         do {
             if (store_begin(s, e) < 0)
                 return -1;
-            n = k == 0 ? purge_messages_chunk(s, cutoff, chunk, e)
-                       : purge_simple_chunk(s, simple[k - 1], cutoff, chunk, e);
+            n = k == 0 ? purge_messages_chunk(s, before, chunk, e)
+                       : purge_simple_chunk(s, simple[k - 1], before, chunk, e);
             if (n < 0) {
                 store_rollback(s);
                 return -1;

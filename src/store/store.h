@@ -91,7 +91,9 @@ int store_load_domains(struct store *s, const char *path, struct err *e);
 /* Deletes records older than now - retention_days (messages by last_seen with
  * their deliveries and lines, access events by time, done alert rows) in
  * transactions of at most chunk rows (0: 5000). Returns rows deleted (capped
- * at INT32_MAX) or -1. */
+ * at INT32_MAX) or -1. The alert rows stay at least STORE_ALERT_KEEP_HOURS,
+ * whatever the retention: the alert run looks back that far. */
+#define STORE_ALERT_KEEP_HOURS (9 * 24)
 long store_purge(struct store *s, int64_t now, int chunk, struct err *e);
 
 /* Bounded housekeeping after an ingest run: merges some segments of the
