@@ -19,6 +19,7 @@ build/.deps-store: scripts/deps.sh
 
 .PHONY: check-store bench-store
 check-store: build/.deps-store $(BUILD)/maillog $(GEOIP_DB)
+	tests/store/upgrade.sh $(CURDIR)/$(BUILD)/maillog
 	MAILLOG_CORPUS=$(CURDIR)/../shared/corpus KILL_TRIALS=20 GEOIP_DB=$(CURDIR)/$(GEOIP_DB) \
 	    tests/ingest/run.sh $(CURDIR)/$(BUILD)/maillog
 

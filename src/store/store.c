@@ -461,6 +461,18 @@ static int get_user_version(sqlite3 *db, int *version)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
+static int refuse_newer(struct store *s, struct err *e)
+{
+    int version;
+
+    if (get_user_version(s->db, &version) < 0)
+        return store_sql_error(s, e);
+    if (version > SCHEMA_VERSION)
+        return err_set(e, "database %s: schema version %d is newer than this program (%d)", s->path,
+                       version, SCHEMA_VERSION);
+    return 0;
+}
+
 static int migrate(struct store *s, struct err *e)
 {
     int version;
@@ -471,8 +483,7 @@ static int migrate(struct store *s, struct err *e)
     if (version == SCHEMA_VERSION)
         return 0;
     if (version > SCHEMA_VERSION)
-        return err_set(e, "database %s: schema version %d is newer than this program (%d)", s->path,
-                       version, SCHEMA_VERSION);
+        return refuse_newer(s, e);
     if (exec_sql(s, "BEGIN IMMEDIATE", e) < 0)
         return -1;
     /* Another process may have migrated while we waited for the lock. */
@@ -513,6 +524,10 @@ struct store *store_open(const char *path, int busy_ms, struct err *e)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, busy_ms > 0 ? busy_ms : 5000);
+    /* A newer program's database is refused before anything is written to
+     * it (switching the journal mode would be). */
+    if (refuse_newer(s, e) < 0)
+        goto fail;
     /* WAL + NORMAL: a killed process never corrupts or loses a commit; the
      * page cache is bounded (32 MiB; peak RSS stays under 64 MiB) whatever the
      * database size. */
