@@ -45,6 +45,10 @@ struct ingest_opts {
     bool backfill;
     bool quiet;
     int checkpoint_lines;
+    /* --log named other logs than the configuration's (a one-off import):
+     * reading them says nothing of whether the server's log was read, so
+     * the read mark the alert run waits for does not move */
+    bool logs_chosen;
 };
 
 static void ingest_usage(FILE *out)
@@ -355,6 +359,9 @@ static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool 
     if (geoip)
         snprintf(o->cfg.geoip_path, sizeof o->cfg.geoip_path, "%s", geoip);
     if (nlogs > 0) {
+        o->logs_chosen = o->cfg.log_auto || o->cfg.log_count != nlogs;
+        for (int i = 0; i < nlogs && !o->logs_chosen; i++)
+            o->logs_chosen = strcmp(o->cfg.log_paths[i], logs[i]) != 0;
         o->cfg.log_auto = true; /* the flags replace the file's logs */
         for (int i = 0; i < nlogs; i++)
             if (config_add_log(&o->cfg, logs[i], &e) < 0) {
@@ -440,11 +447,17 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
     for (int i = 0; i < nlogs; i++)
         if (ingest_log(&in, logs[i], &ro, &total, e) < 0)
             goto done;
-    if (store_begin(s, e) < 0)
-        goto done;
-    if (store_read_mark_put(s, started, e) < 0 || store_commit(s, e) < 0) {
-        store_rollback(s);
-        goto done;
+    if (o->logs_chosen) {
+        if (!o->quiet)
+            fprintf(stderr, "maillog ingest: logs named by --log: the alert run is not told that "
+                            "the configured logs were read\n");
+    } else {
+        if (store_begin(s, e) < 0)
+            goto done;
+        if (store_read_mark_put(s, started, e) < 0 || store_commit(s, e) < 0) {
+            store_rollback(s);
+            goto done;
+        }
     }
     if ((purged = store_purge(s, (int64_t)time(NULL), 0, e)) < 0 || store_maintain(s, e) < 0)
         goto done;

@@ -355,17 +355,34 @@ t_term() {
         fail "term: status $status, offset $offset of $size: $(cat "$W/term.err")"
     fi
     # the read mark (alerts judge only hours before it) moves only when a run
-    # has read every log to its end: to that run's start
+    # has read every configured log to its end: to that run's start
     marks=$(sqlite3 "$W/t.db" "SELECT count(*) FROM read_mark")
     [ "$marks" = 0 ] && pass "term: a stopped run sets no read mark" ||
         fail "term: a stopped run set the read mark"
+    printf '[maillog]\nlog = %s\n[defaults]\nretention_days = 3650\n' "$W/t.log" >"$W/term.ini"
     t0=$(date +%s)
-    ingest "$W/t.db" "$W/t.log"
+    "$M" ingest --config "$W/term.ini" --db "$W/t.db" --geoip /nonexistent \
+        --domains "$W/domains.json" --quiet 2>>"$W/stderr"
     same_db "term: rerun after SIGTERM == uninterrupted run" "$W/tref.db" "$W/t.db"
     mark=$(sqlite3 "$W/t.db" "SELECT read_to FROM read_mark")
     [ -n "$mark" ] && [ "$mark" -ge "$t0" ] && [ "$mark" -le "$(date +%s)" ] &&
         pass "term: the complete rerun moved the read mark to its start" ||
         fail "term: read mark '$mark' after a complete run started at $t0"
+    # A one-off import of another log says nothing about the configured one.
+    : >"$W/other.log"
+    "$M" ingest --config "$W/term.ini" --db "$W/t.db" --log "$W/other.log" \
+        --geoip /nonexistent --domains "$W/domains.json" 2>"$W/other.err"
+    [ "$(sqlite3 "$W/t.db" "SELECT read_to FROM read_mark")" = "$mark" ] &&
+        grep -q "alert run is not told" "$W/other.err" &&
+        pass "term: a run of --log other.log leaves the read mark, and says so" ||
+        fail "term: a one-off --log run moved the read mark: $(cat "$W/other.err")"
+    # The configured log named again by --log is the configured log.
+    sleep 1
+    "$M" ingest --config "$W/term.ini" --db "$W/t.db" --log "$W/t.log" \
+        --geoip /nonexistent --domains "$W/domains.json" --quiet 2>>"$W/stderr"
+    [ "$(sqlite3 "$W/t.db" "SELECT read_to FROM read_mark")" -gt "$mark" ] &&
+        pass "term: --log naming the configured log moves the read mark" ||
+        fail "term: --log naming the configured log left the read mark"
 
     # a SIGHUP the caller ignores (nohup) stays ignored
     rm -f "$W/t.db"*
