@@ -14,6 +14,7 @@
 #include "alert/password.h"
 #include "alert/report.h"
 #include "alert/smtp.h"
+#include "geo/geo.h"
 #include "store/query.h"
 #include "util/ipnet.h"
 
@@ -37,6 +38,13 @@ struct run {
     struct cidr_list *exceptions; /* the current domain's ip_exceptions */
     struct alert_findings *f;     /* the current report */
     int64_t read_to;              /* the read mark: hours ending after it are not read yet */
+    /* Countries of logins the ingest stored without one (it had no GeoIP
+     * database, or an older one): looked up here. geo == NULL: no database
+     * now either (geo_error says why); such logins cannot be judged. */
+    struct geo *geo;
+    char geo_error[sizeof(struct err){0}.text];
+    int unjudged;       /* logins of the current hour left without a country */
+    bool unjudged_told; /* said once a run */
     char from[300];
     char host[256];
     bool command_crashed_once;
@@ -272,6 +280,25 @@ static void consider_password(struct alert_findings *f, const char *mailbox)
     f->password_count++;
 }
 
+/* A login's country, as stored or looked up now. False when it has none
+ * that can be judged: a local address (never suspicious), or a public one
+ * with no match; with no database at all the login is counted as unjudged
+ * (the hour waits for one). */
+static bool login_country(struct run *r, const char *ip_text, char country[3])
+{
+    struct ip_addr ip;
+
+    if (country[0] != '\0')
+        return true;
+    if (ip_parse(ip_text, strlen(ip_text), &ip) < 0 || ip_is_local(&ip))
+        return false;
+    if (r->geo == NULL) {
+        r->unjudged++;
+        return false;
+    }
+    return geo_country(r->geo, ip_text, country) == 1;
+}
+
 static int collect_logins(struct run *r, bool force, struct err *e)
 {
     struct alert_findings *f = r->f;
@@ -281,7 +308,7 @@ static int collect_logins(struct run *r, bool force, struct err *e)
     if (prepare(r,
                 "SELECT time, user, ip, country, protocol FROM access_events"
                 " WHERE user_domain = ?1 AND time >= ?2 AND time < ?3 AND success = 1"
-                " AND country <> '' ORDER BY time, id",
+                " ORDER BY time, id",
                 &q, e) < 0)
         return -1;
     sqlite3_bind_text(q, 1, f->domain, -1, SQLITE_STATIC);
@@ -295,7 +322,8 @@ static int collect_logins(struct run *r, bool force, struct err *e)
         text_col(q, 2, l.ip, sizeof l.ip);
         text_col(q, 3, l.country, sizeof l.country);
         l.protocol = sqlite3_column_int(q, 4);
-        if (country_usual(f, l.country) || ip_excepted(r, l.ip))
+        if (ip_excepted(r, l.ip) || !login_country(r, l.ip, l.country) ||
+            country_usual(f, l.country))
             continue;
         f->logins_total++;
         if (f->login_count < ALERT_LOGINS_MAX)
@@ -319,7 +347,7 @@ static int collect_bursts(struct run *r, struct err *e)
                 "SELECT ip, country, COUNT(*), MIN(time), MAX(time), MIN(user),"
                 " COUNT(DISTINCT user) FROM access_events"
                 " WHERE user_domain = ?1 AND time >= ?2 AND time < ?3 AND success = 0"
-                " AND country <> '' GROUP BY ip, country HAVING COUNT(*) >= ?4"
+                " GROUP BY ip, country HAVING COUNT(*) >= ?4"
                 " ORDER BY COUNT(*) DESC, ip",
                 &q, e) < 0)
         return -1;
@@ -337,7 +365,8 @@ static int collect_bursts(struct run *r, struct err *e)
         b.last = sqlite3_column_int64(q, 4);
         text_col(q, 5, b.mailbox, sizeof b.mailbox);
         b.mailboxes = sqlite3_column_int(q, 6);
-        if (country_usual(f, b.country) || ip_excepted(r, b.ip))
+        if (ip_excepted(r, b.ip) || !login_country(r, b.ip, b.country) ||
+            country_usual(f, b.country))
             continue;
         f->bursts_total++;
         if (f->burst_count < ALERT_BURSTS_MAX)
@@ -533,9 +562,31 @@ static int collect_hour(struct run *r, const struct domain_settings *ds, int64_t
     for (int i = 0; i < ds->usual_countries_count && i < SETTINGS_COUNTRIES_MAX; i++)
         memcpy(f->usual[i], ds->usual_countries[i], 3);
     f->usual_count = ds->usual_countries_count;
+    r->unjudged = 0;
     if (collect_logins(r, ds->force_password_change, e) < 0 || collect_bursts(r, e) < 0)
         return -1;
     return f->logins_total > 0 || f->bursts_total > 0;
+}
+
+/* An hour with logins that could not be judged is left for a later run
+ * (the ingest stored no country and this run has no GeoIP database): said
+ * once a run. True when the hour waits. */
+static bool hour_waits_for_countries(struct run *r)
+{
+    struct err we;
+
+    if (r->unjudged == 0)
+        return false;
+    r->sum->hours_waiting++;
+    if (!r->unjudged_told) {
+        err_set(&we,
+                "%s: %d login(s) from public addresses have no country, and the GeoIP "
+                "database cannot be read (%s): their hours are examined again once it can",
+                r->f->domain, r->unjudged, r->geo_error);
+        report_error(r, "alerts", &we);
+        r->unjudged_told = true;
+    }
+    return true;
 }
 
 /* The settings' validated IP/CIDR texts as one list. */
@@ -699,6 +750,8 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
         r->sum->hours_examined++;
         if (found < 0)
             goto rollback;
+        if (hour_waits_for_countries(r))
+            continue;
         if (found)
             hours[nsend++] = hours[i]; /* nsend <= i: compacting in place */
         else if (report_set(r, domain, hours[i], "none", false, NULL, e) < 0)
@@ -955,6 +1008,11 @@ int alert_run(const struct config *cfg, struct store *st, const struct alert_opt
     }
     if (store_read_mark_get(st, &r.read_to, e) < 0)
         goto out;
+    {
+        struct err ge;
+        if ((r.geo = geo_open(cfg->geoip_path, &ge)) == NULL)
+            snprintf(r.geo_error, sizeof r.geo_error, "%s", ge.text);
+    }
     sum->read_to = r.read_to;
     sum->log_behind = last_complete_hour(&r) < alert_hour_start(o->now - ALERT_GRACE_S) - 3600;
     if (recover(&r, e) < 0 || run_domains(&r, e) < 0 || send_notices(&r, e) < 0)
@@ -965,6 +1023,7 @@ out:
         wipe_passwords(r.f);
         free(r.f);
     }
+    geo_close(r.geo);
     free(r.exceptions);
     free(r.excluded);
     free(settings);

@@ -109,10 +109,11 @@ struct alert_summary {
     int passwords_changed;
     int passwords_failed; /* command failed (a notice is owed or was sent) */
     int notices_sent;
-    int recovered;   /* rows of an interrupted earlier run settled */
-    int domains;     /* domains with notify on */
-    int64_t read_to; /* the read mark (store_read_mark_get), 0 never */
-    bool log_behind; /* the last complete hour waits for the ingest to read it */
+    int recovered;     /* rows of an interrupted earlier run settled */
+    int hours_waiting; /* with logins that have no country and no GeoIP database to give one */
+    int domains;       /* domains with notify on */
+    int64_t read_to;   /* the read mark (store_read_mark_get), 0 never */
+    bool log_behind;   /* the last complete hour waits for the ingest to read it */
 };
 
 /* One run (see above). -1 with e set only for database/lock failures; mail

@@ -504,6 +504,41 @@ def test_a_short_retention_keeps_what_the_alert_run_needs():
         env.close()
 
 
+def test_logins_stored_without_a_country_wait_for_a_geoip_database():
+    # The ingest ran without a GeoIP database: logins from public addresses
+    # have no country. Without one now either, the hour is not settled as
+    # quiet: the run says why and fails; with one, the countries are looked
+    # up and the hour reported.
+    env = Env()
+    try:
+        env.domain("example.com", "owner@example.org")
+        env.event(H9 + 600, "info@example.com", "203.0.113.5", "")   # public: US below
+        env.event(H9 + 601, "hal@example.com", "10.0.0.1", "")       # local: never judged
+        env.event(H9 + 602, "bob@example.com", "198.51.100.4", "")   # public: DE, usual
+        r = env.run()
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "have no country, and the GeoIP database cannot be read" in r.stderr, r.stderr
+        assert env.mails() == [] and env.states() == {}
+        assert env.sql.execute("SELECT count(*) FROM alert_reports WHERE hour_start = ?",
+                               (H9,)).fetchone()[0] == 0
+        tsv = os.path.join(env.dir, "geo.tsv")
+        with open(tsv, "w") as f:
+            f.write("203.0.113.0/24\tUS\n198.51.100.0/24\tDE\n")
+        mmdb = os.path.join(env.dir, "geo.mmdb")
+        subprocess.run(["perl", os.path.join(SRC, "tests", "fixtures", "geo", "make-mmdb.pl"),
+                        tsv, mmdb], check=True, timeout=60)
+        with open(os.path.join(env.dir, "maillog.ini"), "a") as f:
+            f.write("[maillog]\ngeoip = %s\n" % mmdb)
+        r = env.run(now=NOW + 600)
+        assert r.returncode == 0, r.stderr
+        (m,) = reports(env.mails())
+        assert "info@example.com" in m.text and has_ip(m.text, "203.0.113.5"), m.text
+        assert "bob@example.com" not in m.text and "hal@example.com" not in m.text
+        assert env.states() == {("example.com", H9): "sent"}
+    finally:
+        env.close()
+
+
 def test_command_failure_sends_a_notice():
     env = forced_env()
     try:
