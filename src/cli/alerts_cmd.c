@@ -67,6 +67,8 @@ static int parse_now(const char *s, int64_t *out)
     return 0;
 }
 
+#define ALERTS_BUSY_MS 120000
+
 static void print_problem(void *ctx, const char *text)
 {
     (void)ctx;
@@ -115,7 +117,9 @@ static int run_alerts(const struct config *cfg, int64_t now)
         }
         o.crash = (enum alert_crash)c;
     }
-    st = store_open(cfg->db_path, 0, &e);
+    /* An ingest commits in batches that can take seconds on a busy server:
+     * waiting for one beats giving up the hour's run for every domain. */
+    st = store_open(cfg->db_path, ALERTS_BUSY_MS, &e);
     if (st == NULL) {
         fprintf(stderr, "maillog alerts: %s\n", e.text);
         return 1;

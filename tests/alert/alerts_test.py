@@ -539,6 +539,29 @@ def test_logins_stored_without_a_country_wait_for_a_geoip_database():
         env.close()
 
 
+def test_waits_for_an_ingest_holding_the_database():
+    # An ingest's batch holds the write lock for longer than the default
+    # 5 s: the hour's run waits for it instead of failing for every domain.
+    env = forced_env()
+    try:
+        env.sql.execute("INSERT OR REPLACE INTO read_mark(id, read_to) VALUES (1, ?)", (NOW,))
+        holder = sqlite3.connect(env.db, isolation_level=None, timeout=10)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE settings SET value = value WHERE key = 'retention_days'")
+        proc = subprocess.Popen(
+            [MAILLOG, "alerts", "--config", os.path.join(env.dir, "maillog.ini"),
+             "--now", str(NOW)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(7)
+        assert proc.poll() is None, proc.communicate()  # still waiting, not failed
+        holder.execute("COMMIT")
+        holder.close()
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert len(reports(env.mails())) == 1 and len(env.commands()) == 1
+    finally:
+        env.close()
+
+
 def test_command_failure_sends_a_notice():
     env = forced_env()
     try:
