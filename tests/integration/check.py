@@ -265,18 +265,25 @@ def compare(tab, want, got):
     """Multiset comparison: (missing expected rows, unexpected product rows)."""
     got = list(got)
     missing = []
-    # Rows with a known Message-ID first, so wildcard rows cannot steal them;
-    # among equal candidates the one nearest in time.
+    # Rows with a known Message-ID first, so wildcard rows cannot steal them.
+    # Among equal candidates, in the order of the driver's actions, the
+    # earliest row not too early for the action: nearest-first can take a
+    # later action's row when equal rows are a second apart (a login logged
+    # at :17 paired with the action of :17.6 because :18 was nearer, leaving
+    # :17 for the action of :20). Without such a row, the nearest, to report.
     for w in sorted(want, key=lambda x: (x.get("msgid") is None, x["time"])):
         k = row_key(tab, w)
-        match, best = None, None
+        match, best, fit = None, None, None
         for i, g in enumerate(got):
             if row_key(tab, g) != k:
                 continue
             if tab != "access" and w.get("msgid") and norm_msgid(g.get("msgid")) != w["msgid"]:
                 continue
-            dist = abs((g.get("date") or 0) - w["time"])
-            if best is None or dist < best:
+            date = g.get("date") or 0
+            if date >= w["time"] - TIME_BEFORE and (fit is None or date < fit):
+                match, fit = i, date
+            dist = abs(date - w["time"])
+            if fit is None and (best is None or dist < best):
                 match, best = i, dist
         if match is None:
             missing.append(w)
