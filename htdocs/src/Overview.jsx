@@ -225,6 +225,11 @@ export default function Overview({ api, domain, admin }) {
     return (
         <section className="ml-overview" aria-label="Overview" data-testid="overview">
             <Freshness readTo={stats.log_read_to} admin={admin} />
+            {admin && stats.geoip_problem ? (
+                <Alert intent="warning" data-testid="geoip-problem">
+                    {`The GeoIP country database cannot be read (${stats.geoip_problem}): new logins get no country, and suspicious-login reports wait until it can. Set geoip in maillog.ini to a country .mmdb file (see the README).`}
+                </Alert>
+            ) : null}
             <h3 className="ml-totals-head" data-testid="totals-period">
                 Last 7 days (6 UTC days and today so far) — the tabs below hold every day kept
             </h3>

@@ -4,6 +4,7 @@
  * scope from the identity; a `domain` parameter only narrows it.
  */
 #include "api/routes.h"
+#include "api/text.h"
 #include "geo/geo.h"
 #include "util/ipnet.h"
 
@@ -421,6 +422,19 @@ static json_t *stats_json(const struct stats_result *r)
     return doc;
 }
 
+/* For the admin: why the configured GeoIP database cannot be used (the
+ * ingest then stores no countries and the alert run waits), or null. */
+static json_t *geoip_problem(struct api *a)
+{
+    struct err e;
+    struct geo *g = geo_open(a->cfg->geoip_path, &e);
+
+    if (g == NULL)
+        return api_json_text(e.text);
+    geo_close(g);
+    return json_null();
+}
+
 int route_stats(struct api *a)
 {
     struct stats_query sq;
@@ -462,6 +476,8 @@ int route_stats(struct api *a)
         /* how current the counts are: null before any complete ingest run */
         json_object_set_new(doc, "log_read_to",
                             read_to > 0 ? json_integer((json_int_t)read_to) : json_null());
+        if (identity_is_admin(&a->id))
+            json_object_set_new(doc, "geoip_problem", geoip_problem(a));
         reply_json(a->reply, doc);
     }
     stats_result_free(r);

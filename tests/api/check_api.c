@@ -468,6 +468,31 @@ START_TEST(stats_match_the_model)
 }
 END_TEST
 
+/* The admin is told when the GeoIP database cannot be used (no countries,
+ * alert runs waiting); nobody else sees the server's paths. */
+START_TEST(stats_tell_the_admin_of_a_missing_geoip_database)
+{
+    char path[600], moved[620];
+    struct resp r;
+    json_t *doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
+
+    ck_assert(json_is_null(json_object_get(doc, "geoip_problem")));
+    resp_free(&r);
+    snprintf(path, sizeof path, "%s/country.mmdb", W.dir);
+    snprintf(moved, sizeof moved, "%s.away", path);
+    ck_assert_int_eq(rename(path, moved), 0);
+    doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(doc, "geoip_problem")));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(doc, "geoip_problem")), "country.mmdb"));
+    resp_free(&r);
+    doc = get_ok(WHO_CLI1, "/v1/stats", "domain=example.com", 200, &r);
+    ck_assert_ptr_null(json_object_get(doc, "geoip_problem"));
+    resp_free(&r);
+    ck_assert_int_eq(rename(moved, path), 0);
+}
+END_TEST
+
 /* The last lines of the configured log, as the file has them. */
 START_TEST(log_tail_is_the_end_of_the_log)
 {
@@ -1373,6 +1398,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, foreign_domain_is_forbidden);
     tcase_add_test(tc, message_trace_is_scoped);
     tcase_add_test(tc, stats_match_the_model);
+    tcase_add_test(tc, stats_tell_the_admin_of_a_missing_geoip_database);
     tcase_add_test(tc, log_tail_is_the_end_of_the_log);
     tcase_add_test(tc, domain_settings_round_trip);
     tcase_add_test(tc, visibility_rules);

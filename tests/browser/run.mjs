@@ -442,6 +442,22 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(await fresh.evaluate((el) => el.classList.contains('ml-freshness')), true);
     });
 
+    await test('admin: the overview warns when the GeoIP database cannot be read', async () => {
+        const ini = path.join(demoDir, 'maillog.ini');
+        const saved = fs.readFileSync(ini, 'utf8');
+        const warning = ap.getByTestId('geoip-problem');
+        if (haveGeo) assert.equal(await warning.count(), 0, 'no warning with the demo database');
+        try {
+            fs.writeFileSync(ini, saved.replace(/^geoip = .*$/m, 'geoip = /nonexistent/country.mmdb'));
+            await listLoad(ap, 'access', () => ap.reload());
+            assert.match(await warning.textContent(), /cannot be read \(.*\/nonexistent\/country\.mmdb.*reports wait/);
+        } finally {
+            fs.writeFileSync(ini, saved);
+        }
+        await listLoad(ap, 'access', () => ap.reload());
+        if (haveGeo) assert.equal(await warning.count(), 0);
+    });
+
     await test('admin: every tab opens, lists rows, and is screenshotted', async () => {
         for (const id of Object.keys(TAB_TITLES)) {
             const res = await openTab(ap, id);
