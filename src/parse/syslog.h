@@ -29,6 +29,11 @@ struct syslog_clock {
     /* cache of the last classic stamp's local hour → UTC */
     char classic_key[9]; /* "Mmm dd HH" */
     int64_t classic_hour_utc;
+    /* When that local hour happens twice (the clock set back at the end of
+     * summer time): its second start, taken once the stamps go back in
+     * time; 0 otherwise. */
+    int64_t classic_hour_repeat;
+    int64_t classic_last; /* UTC of the last classic stamp */
     /* cache of the last RFC3339 stamp's "YYYY-MM-DDTHH" and offset → UTC of that hour */
     char iso_key[13];
     char iso_offset[6];

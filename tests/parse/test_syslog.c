@@ -59,6 +59,38 @@ START_TEST(classic_local_time_zone)
 }
 END_TEST
 
+/* The night summer time ends, 02:00-03:00 local happens twice: lines of
+ * the second pass are an hour later in UTC, also when one run reads both.
+ * (A POSIX TZ string: no time zone database needed.) */
+START_TEST(classic_repeated_hour_when_summer_time_ends)
+{
+    struct syslog_clock clock;
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    tzset();
+    syslog_clock_init(&clock, 1730073600); /* 2024-10-28 00:00 UTC */
+    ck_assert_int_eq(parse(&clock, "Oct 27 01:59:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729987140); /* 23:59 UTC the day before, summer time */
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:30:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729989000); /* 00:30 UTC: the first 02:30 */
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:59:59 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729990799);
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:59:58 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729990798); /* a second out of order: still the first pass */
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:00:05 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729990805); /* 01:00:05 UTC: the clock went back */
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:30:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729992600); /* the second 02:30 */
+    ck_assert_int_eq(parse(&clock, "Oct 27 03:00:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729994400); /* 02:00 UTC, winter time */
+    /* a run that starts in the second pass cannot know: it reads the first */
+    syslog_clock_init(&clock, 1730073600);
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:10:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729987800);
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+END_TEST
+
 START_TEST(classic_day_padding_variants)
 {
     struct syslog_clock clock;
@@ -219,6 +251,7 @@ Suite *suite_parse_syslog(void)
     tcase_add_test(tc, classic_year_from_reference);
     tcase_add_test(tc, classic_december_read_in_january);
     tcase_add_test(tc, classic_local_time_zone);
+    tcase_add_test(tc, classic_repeated_hour_when_summer_time_ends);
     tcase_add_test(tc, classic_day_padding_variants);
     tcase_add_test(tc, rfc3339_offsets_fractions_and_z);
     tcase_add_test(tc, rfc5424_lines);
