@@ -269,8 +269,10 @@ static void consider_password(struct alert_findings *f, const char *mailbox)
     for (int i = 0; i < f->password_count; i++)
         if (strcasecmp(f->passwords[i].mailbox, mailbox) == 0)
             return;
-    if (f->password_count >= ALERT_MAILBOXES_MAX)
+    if (f->password_count >= ALERT_MAILBOXES_MAX) {
+        f->passwords_over++;
         return;
+    }
     /* Mail names are case-insensitive; panels and passwd-files keep them lower-case. */
     char *box = f->passwords[f->password_count].mailbox;
     snprintf(box, sizeof f->passwords[0].mailbox, "%s", mailbox);

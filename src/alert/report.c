@@ -161,6 +161,18 @@ static void render_passwords(const struct alert_findings *f, struct mbuf *text, 
     }
     mbuf_puts(text, "\n");
     mbuf_puts(html, "</table>\n");
+    if (f->passwords_over > 0) {
+        mbuf_printf(text,
+                    "More mailboxes were used from other countries than one report changes "
+                    "(%d):\nthe passwords of the others listed above were NOT changed. Change "
+                    "them in the\ncontrol panel.\n\n",
+                    ALERT_MAILBOXES_MAX);
+        mbuf_printf(html,
+                    "<p><strong>More mailboxes were used from other countries than one report "
+                    "changes (%d):</strong> the passwords of the others listed above were NOT "
+                    "changed. Change them in the control panel.</p>\n",
+                    ALERT_MAILBOXES_MAX);
+    }
 }
 
 static void render_bursts(const struct alert_findings *f, struct mbuf *text, struct mbuf *html)

@@ -59,6 +59,7 @@ struct alert_findings {
     int bursts_total;
     struct alert_password passwords[ALERT_MAILBOXES_MAX];
     int password_count;
+    int passwords_over; /* logins of mailboxes past ALERT_MAILBOXES_MAX: not changed, said so */
 };
 
 /* The start of the server's clock hour that contains t (local time, so a

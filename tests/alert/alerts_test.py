@@ -562,6 +562,22 @@ def test_waits_for_an_ingest_holding_the_database():
         env.close()
 
 
+def test_more_mailboxes_than_one_report_changes_are_said():
+    boxes = ["m%03d@example.com" % i for i in range(102)]
+    env = forced_env(boxes)
+    try:
+        r = env.run()
+        assert r.returncode == 0, r.stderr
+        (m,) = reports(env.mails())
+        assert len(m.passwords()) == 100 and len(env.commands()) == 100
+        changed = set(c[0][0] for c in env.commands())
+        assert changed == set(m.passwords()), changed ^ set(m.passwords())
+        for part in (m.text, m.html.replace("\n", " ")):
+            assert "than one report changes (100)" in part and "NOT" in part, part[-600:]
+    finally:
+        env.close()
+
+
 def test_command_failure_sends_a_notice():
     env = forced_env()
     try:
