@@ -3,7 +3,8 @@
 # FUZZ_SECONDS; `make check` runs each for FUZZ_CHECK_SECONDS as a smoke test.
 # Seeds: tests/fuzz/seeds/<target>/ (our fixtures) plus, for the parser, the
 # real logs of ../shared/corpus when present. Findings land in build/fuzz/;
-# each one fixed becomes a fixture or a seed here.
+# each one fixed becomes a fixture or a seed here. seeds/track/state-*.bin
+# are tracker states as an ingest saved them (for the restore path).
 FUZZ_SECONDS ?= 600
 FUZZ_CHECK_SECONDS ?= 20
 FUZZ_CC := clang
