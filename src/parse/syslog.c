@@ -53,38 +53,47 @@ void syslog_clock_init(struct syslog_clock *clock, int64_t reference)
     clock->reference_month = tm.tm_mon + 1;
 }
 
-/* UTC of local time year-month-day hour:00:00 with the given DST flag
- * (-1: mktime decides); *real is false when that flag does not hold then. */
-static int64_t local_hour_as(int year, int month, int day, int hour, int isdst, bool *real)
+/* UTC of local time year-month-day hour:00:00 (DST resolved by mktime). */
+static int64_t local_hour_any(int year, int month, int day, int hour)
 {
     struct tm tm;
-    int64_t t;
 
     memset(&tm, 0, sizeof tm);
     tm.tm_year = year - 1900;
     tm.tm_mon = month - 1;
     tm.tm_mday = day;
     tm.tm_hour = hour;
-    tm.tm_isdst = isdst;
-    t = (int64_t)mktime(&tm);
-    *real = tm.tm_hour == hour && (isdst < 0 || tm.tm_isdst == isdst);
-    return t;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm);
+}
+
+/* True when UTC time t is local hour `hour` of day `day`. */
+static bool is_local_hour(int64_t t, int day, int hour)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    return localtime_r(&tt, &tm) != NULL && tm.tm_mday == day && tm.tm_hour == hour;
 }
 
 /* UTC of local time year-month-day hour:00:00: its first occurrence, and in
- * *repeat its second one when the clock was set back over it (else 0). */
+ * *repeat its second one when the clock was set back over it (the same
+ * local hour an hour later or earlier in UTC), else 0. Two localtime()
+ * probes: mktime with a DST flag that does not hold searches (slowly). */
 static int64_t local_hour_to_utc(int year, int month, int day, int hour, int64_t *repeat)
 {
-    bool summer_real, winter_real, any_real;
-    int64_t summer = local_hour_as(year, month, day, hour, 1, &summer_real);
-    int64_t winter = local_hour_as(year, month, day, hour, 0, &winter_real);
+    int64_t t = local_hour_any(year, month, day, hour);
 
     *repeat = 0;
-    if (summer_real && winter_real && summer != winter) {
-        *repeat = summer > winter ? summer : winter;
-        return summer < winter ? summer : winter;
+    if (is_local_hour(t + 3600, day, hour)) {
+        *repeat = t + 3600;
+        return t;
     }
-    return local_hour_as(year, month, day, hour, -1, &any_real);
+    if (is_local_hour(t - 3600, day, hour)) {
+        *repeat = t;
+        return t - 3600;
+    }
+    return t;
 }
 
 /* "Mmm dd HH:MM:SS" (day space- or zero-padded, or unpadded). Returns bytes used or 0. */
@@ -130,10 +139,12 @@ static size_t parse_classic(struct syslog_clock *clock, const char *p, size_t le
         clock->classic_hour_utc = t;
     }
     *out = clock->classic_hour_utc + minute * 60 + second;
-    /* The repeated hour: its second pass starts where the stamps go back
-     * (more than a minute: lines a second out of order are not it). */
-    if (clock->classic_hour_repeat != 0 && clock->classic_last > *out + 60 &&
-        clock->classic_last < clock->classic_hour_repeat + 3600) {
+    /* The repeated hour: its second pass starts where the stamps go back by
+     * half an hour or more (lines a few minutes out of order, from a relay
+     * whose clock is behind, are not it). The last stamp may be of an
+     * earlier file or run: see track_set_reference_time(). */
+    if (clock->classic_hour_repeat != 0 && clock->classic_last > *out + 1800 &&
+        clock->classic_last < clock->classic_hour_repeat + 3600 + 1800) {
         *out += clock->classic_hour_repeat - clock->classic_hour_utc;
         clock->classic_hour_utc = clock->classic_hour_repeat;
         clock->classic_hour_repeat = 0;
@@ -226,10 +237,8 @@ static size_t parse_iso_slow(const char *p, size_t len, int64_t *out)
     if (has_offset)
         *out = syslog_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
                second - offset;
-    else { /* local time without an offset: the repeated hour is not told apart */
-        int64_t repeat;
-        *out = local_hour_to_utc(year, month, day, hour, &repeat) + minute * 60 + second;
-    }
+    else /* local time without an offset: the repeated hour is not told apart */
+        *out = local_hour_any(year, month, day, hour) + minute * 60 + second;
     return i;
 }
 

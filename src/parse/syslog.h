@@ -33,7 +33,8 @@ struct syslog_clock {
      * summer time): its second start, taken once the stamps go back in
      * time; 0 otherwise. */
     int64_t classic_hour_repeat;
-    int64_t classic_last; /* UTC of the last classic stamp */
+    int64_t classic_last; /* UTC of the last classic stamp (kept by the tracker across
+                             files and runs) */
     /* cache of the last RFC3339 stamp's "YYYY-MM-DDTHH" and offset → UTC of that hour */
     char iso_key[13];
     char iso_offset[6];

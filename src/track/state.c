@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define STATE_MAGIC 0x53544c4dU /* "MLTS" */
-#define STATE_VERSION 1U
+#define STATE_VERSION 2U
 #define STATE_MESSAGES_MAX TRACK_OPEN_MAX
 
 /* ---- bytes out ---- */
@@ -124,13 +124,19 @@ static double get_f64(struct in *in)
     return v;
 }
 
-/* A time (UTC seconds): out of any log's range is bad, so that the
- * tracker's differences of times cannot overflow. */
+/* A time (UTC seconds) in the range the tracker's differences of times
+ * cannot overflow in. A line can carry any stamp (TAI64N up to 2^62): an
+ * entry with a time outside is not saved; bytes with one are damaged. */
+static bool time_ok(int64_t v)
+{
+    return v >= 0 && v <= ((int64_t)1 << 40);
+}
+
 static int64_t get_time(struct in *in)
 {
     int64_t v = get_i64(in);
 
-    if (v < 0 || v > ((int64_t)1 << 40))
+    if (!time_ok(v))
         in->bad = true;
     return in->bad ? 0 : v;
 }
@@ -252,12 +258,13 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
 
     put_u64(&o, STATE_MAGIC);
     put_u64(&o, STATE_VERSION);
+    put_i64(&o, time_ok(t->parser.clock.classic_last) ? t->parser.clock.classic_last : 0);
 
     at = put_count_later(&o);
     n = 0;
     for (size_t i = 0; i < SESSIONS; i++) {
         const struct session *s = &t->sessions[i];
-        if (s->host_hash == 0 || s->user_hash == 0) /* as good as no entry */
+        if (s->host_hash == 0 || s->user_hash == 0 || !time_ok(s->time)) /* as good as none */
             continue;
         put_u64(&o, i);
         put_u64(&o, s->host_hash);
@@ -268,15 +275,15 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     }
     put_count_at(&o, at, n);
 
-    put_u64(&o, t->last_was_access);
-    if (t->last_was_access)
+    put_u64(&o, t->last_was_access && time_ok(t->last_access.time));
+    if (t->last_was_access && time_ok(t->last_access.time))
         encode_access(&o, &t->last_access);
 
     at = put_count_later(&o);
     n = 0;
     for (size_t i = 0; i < PENDING; i++) {
         const struct pending_link *p = &t->pending[i];
-        if (p->key == 0)
+        if (p->key == 0 || !time_ok(p->time))
             continue;
         put_u64(&o, p->key);
         put_i64(&o, p->parent_id);
@@ -290,7 +297,7 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     n = 0;
     for (unsigned k = PICKUPS; k >= 1; k--) {
         const struct pickup *p = &t->pickups[RING_AGE(t->pickup_next, k)];
-        if (p->key == 0)
+        if (p->key == 0 || !time_ok(p->time))
             continue;
         put_u64(&o, p->msgid_hash);
         put_u64(&o, p->key);
@@ -303,7 +310,7 @@ int track_state_encode(const struct tracker *t, unsigned char **data, size_t *le
     n = 0;
     for (unsigned k = PICKUPS; k >= 1; k--) {
         const struct pipe_hand *h = &t->pipe_hands[RING_AGE(t->pipe_hand_next, k)];
-        if (h->key == 0)
+        if (h->key == 0 || !time_ok(h->time))
             continue;
         put_u64(&o, h->msgid_hash);
         put_u64(&o, h->key);
@@ -355,6 +362,7 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
         err_set(e, in.bad ? "truncated" : "not this version's");
         return 1;
     }
+    dst->parser.clock.classic_last = get_time(&in);
 
     n = get_count(&in, SESSIONS);
     for (size_t k = 0; k < n && !in.bad; k++) {
@@ -413,11 +421,13 @@ static int decode(struct tracker *t, struct tracker *scratch, const unsigned cha
             continue;
         if ((found = t->sink.load_message(t->sink.ctx, id, &m, e)) < 0)
             return -1;
+        if (found == 0) /* purged since */
+            continue;
         host = slice_make(m.host, strlen(m.host));
         queue_id = slice_make(m.queue_id, strlen(m.queue_id));
         hash = track_hash_key(host, queue_id);
         /* listed twice (damaged bytes): one message is one entry */
-        if (found == 0 || queue_id.len == 0 || track_table_find(t, hash, host, queue_id) != NULL)
+        if (queue_id.len == 0 || track_table_find(t, hash, host, queue_id) != NULL)
             continue;
         if ((o = track_open_new(hash, host, queue_id, m.last_seen)) == NULL)
             return err_set(e, "tracker: out of memory");

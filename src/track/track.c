@@ -997,7 +997,12 @@ void track_free(struct tracker *t)
 
 void track_set_reference_time(struct tracker *t, int64_t reference)
 {
+    /* where the last file's stamps stopped: the repeated hour at the end of
+     * summer time can straddle two files or runs */
+    int64_t last = t->parser.clock.classic_last;
+
     parser_init(&t->parser, reference);
+    t->parser.clock.classic_last = last;
 }
 
 static int replay_repeated(struct tracker *t, long count, struct err *e)

@@ -82,7 +82,15 @@ START_TEST(classic_repeated_hour_when_summer_time_ends)
     ck_assert_int_eq(h.time, 1729992600); /* the second 02:30 */
     ck_assert_int_eq(parse(&clock, "Oct 27 03:00:00 mx postfix/smtpd[2]: x"), 0);
     ck_assert_int_eq(h.time, 1729994400); /* 02:00 UTC, winter time */
-    /* a run that starts in the second pass cannot know: it reads the first */
+    /* a relay whose clock is minutes behind, in the first pass: not the
+     * clock going back */
+    syslog_clock_init(&clock, 1730073600);
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:30:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:27:00 relay postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729988820); /* 00:27 UTC */
+    ck_assert_int_eq(parse(&clock, "Oct 27 02:31:00 mx postfix/smtpd[2]: x"), 0);
+    ck_assert_int_eq(h.time, 1729989060);
+    /* a run that starts in the second pass, with nothing before: the first */
     syslog_clock_init(&clock, 1730073600);
     ck_assert_int_eq(parse(&clock, "Oct 27 02:10:00 mx postfix/smtpd[2]: x"), 0);
     ck_assert_int_eq(h.time, 1729987800);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LINES_MAX 256
 
@@ -192,6 +193,33 @@ START_TEST(a_line_stamped_in_the_future_keeps_the_links)
 }
 END_TEST
 
+/* The night summer time ends, a run ends in the first pass of the repeated
+ * hour and the next starts in its second: the next run's stamps are the
+ * second pass (an hour later in UTC), not read as the first again. */
+START_TEST(the_repeated_hour_across_two_runs)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    struct fixture_lines fl;
+
+    ck_assert_ptr_nonnull(r);
+    setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+    tzset();
+    fl.count = 2;
+    fl.line[0] = strdup("Oct 27 02:50:00 mx postfix/smtpd[5]: AAAA000001: client=a[198.51.100.1]");
+    fl.line[1] = strdup("Oct 27 02:10:00 mx postfix/smtpd[6]: BBBB000002: client=b[198.51.100.2]");
+    run_part(r, &fl, 0, 1, false, 1730073600);
+    run_part(r, &fl, 1, 2, true, 1730073600);
+    ck_assert_int_eq(recorder_message_by_qid(r, "AAAA000001", 0)->first_seen,
+                     1729990200); /* 00:50 UTC, summer time */
+    ck_assert_int_eq(recorder_message_by_qid(r, "BBBB000002", 0)->first_seen,
+                     1729991400); /* 01:10 UTC, the second 02:10 */
+    free_lines(&fl);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    free(r);
+}
+END_TEST
+
 /* The state the first lines of the sieve fixture leave: links of every kind. */
 static void saved_state(struct recorder *r)
 {
@@ -303,6 +331,34 @@ START_TEST(a_message_listed_twice_comes_back_once)
 }
 END_TEST
 
+/* A sink that has none of the messages (all purged since), and leaves its
+ * output as it found it: garbage here, without a NUL anywhere. */
+static int load_none(void *ctx, int64_t id, struct mail_message *m, struct err *e)
+{
+    (void)ctx, (void)id, (void)e;
+    memset(m, 'A', sizeof *m);
+    return 0;
+}
+
+START_TEST(messages_purged_since_are_skipped)
+{
+    struct recorder *r = calloc(1, sizeof *r);
+    struct track_sink sink;
+    struct tracker *t;
+    struct err e;
+
+    ck_assert_ptr_nonnull(r);
+    saved_state(r);
+    sink = recorder_sink(r);
+    sink.load_message = load_none;
+    t = track_new(&sink);
+    ck_assert_int_eq(track_restore(t, r->state, r->state_len, &e), 0);
+    ck_assert_uint_eq(track_open_count(t), 0);
+    track_free(t);
+    free(r);
+}
+END_TEST
+
 START_TEST(restore_after_the_first_line_is_an_error)
 {
     struct recorder *r = calloc(1, sizeof *r);
@@ -333,7 +389,9 @@ Suite *suite_track_state(void)
     tcase_add_test(tc, pipe_filter_and_second_instance);
     tcase_add_test(tc, one_smtp_auth_connection_is_one_login);
     tcase_add_test(tc, a_line_stamped_in_the_future_keeps_the_links);
+    tcase_add_test(tc, the_repeated_hour_across_two_runs);
     tcase_add_test(tc, a_message_listed_twice_comes_back_once);
+    tcase_add_test(tc, messages_purged_since_are_skipped);
     tcase_add_test(tc, cut_short_or_too_long_is_refused_whole);
     tcase_add_test(tc, another_version_or_damaged_bytes_are_refused);
     tcase_add_test(tc, restore_after_the_first_line_is_an_error);
