@@ -227,7 +227,7 @@ export default function Overview({ api, domain, admin }) {
             <Freshness readTo={stats.log_read_to} admin={admin} />
             {admin && stats.geoip_problem ? (
                 <Alert intent="warning" data-testid="geoip-problem">
-                    {`The GeoIP country database cannot be read (${stats.geoip_problem}): new logins get no country, and suspicious-login reports wait until it can. Set geoip in maillog.ini to a country .mmdb file (see the README).`}
+                    {`The GeoIP country database cannot be read (${stats.geoip_problem}): new logins get no country, and suspicious-login reports cannot judge them. Set geoip in maillog.ini to a country .mmdb file (see the README).`}
                 </Alert>
             ) : null}
             <h3 className="ml-totals-head" data-testid="totals-period">

@@ -489,6 +489,15 @@ static int change_passwords(struct run *r, struct err *e)
     return 0;
 }
 
+/* True when the owner's address is one of the report's mailboxes. */
+static bool owner_is_flagged(const struct alert_findings *f, const char *owner)
+{
+    for (int i = 0; i < f->password_count; i++)
+        if (strcasecmp(f->passwords[i].mailbox, owner) == 0)
+            return true;
+    return false;
+}
+
 /* One report with findings: the whole exactly-once sequence. */
 static int send_report(struct run *r, const char *owner, struct err *e)
 {
@@ -504,10 +513,11 @@ static int send_report(struct run *r, const char *owner, struct err *e)
         return report_set(r, f->domain, f->hour_start, "pending", true, se.text, e);
     }
     /* The owner's own address among the mailboxes used from abroad: the
-     * password is still replaced (that stops the intruder), but the new one
-     * is not mailed to the mailbox the intruder reads. */
+     * intruder may read this mail, so no new password is in it (every
+     * password is still replaced: that stops the intruder). */
+    bool withheld = owner_is_flagged(f, owner);
     for (int i = 0; i < f->password_count; i++) {
-        f->passwords[i].withheld = strcasecmp(f->passwords[i].mailbox, owner) == 0;
+        f->passwords[i].withheld = withheld;
         if (password_generate(f->passwords[i].password, e) < 0)
             return -1;
     }
@@ -570,21 +580,24 @@ static int collect_hour(struct run *r, const struct domain_settings *ds, int64_t
     return f->logins_total > 0 || f->bursts_total > 0;
 }
 
-/* An hour with logins that could not be judged is left for a later run
- * (the ingest stored no country and this run has no GeoIP database): said
- * once a run. True when the hour waits. */
-static bool hour_waits_for_countries(struct run *r)
+/* Logins of the hour just collected that could not be judged (the ingest
+ * stored no country and this run has no GeoIP database): counted, and said
+ * once a run. What can be judged is reported all the same; an hour with
+ * nothing else to report is left unsettled, so a run that has a database
+ * within ALERT_CATCHUP_HOURS judges it. True when there were any. */
+static bool tell_unjudged(struct run *r)
 {
     struct err we;
 
     if (r->unjudged == 0)
         return false;
-    r->sum->hours_waiting++;
+    r->sum->unjudged += r->unjudged;
     if (!r->unjudged_told) {
         err_set(&we,
                 "%s: %d login(s) from public addresses have no country, and the GeoIP "
-                "database cannot be read (%s): their hours are examined again once it can",
-                r->f->domain, r->unjudged, r->geo_error);
+                "database cannot be read (%s): they are not judged; an hour with nothing "
+                "else to report is examined again for up to %d hours",
+                r->f->domain, r->unjudged, r->geo_error, ALERT_CATCHUP_HOURS);
         report_error(r, "alerts", &we);
         r->unjudged_told = true;
     }
@@ -752,8 +765,8 @@ static int run_domain(struct run *r, const char *domain, const char *owner, stru
         r->sum->hours_examined++;
         if (found < 0)
             goto rollback;
-        if (hour_waits_for_countries(r))
-            continue;
+        if (tell_unjudged(r) && !found)
+            continue; /* nothing to report yet: a later run may judge them */
         if (found)
             hours[nsend++] = hours[i]; /* nsend <= i: compacting in place */
         else if (report_set(r, domain, hours[i], "none", false, NULL, e) < 0)
@@ -815,6 +828,8 @@ static int notice_one(struct run *r, struct err *e)
     struct alert_findings *f = r->f;
     char owner[RECORD_ADDR_MAX];
     struct err se;
+    sqlite3_stmt *q;
+    int step;
 
     if (owner_of(r, f->domain, owner, sizeof owner, e) < 0)
         return -1;
@@ -824,6 +839,22 @@ static int notice_one(struct run *r, struct err *e)
         r->sum->reports_unsent++;
         return 0;
     }
+    /* The report left its passwords out when it went to one of its own
+     * mailboxes: the notice must not refer to them. */
+    if (prepare(r,
+                "SELECT 1 FROM password_changes WHERE domain = ?1 AND hour_start = ?2"
+                " AND mailbox = lower(?3)",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_text(q, 1, f->domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, f->hour_start);
+    sqlite3_bind_text(q, 3, owner, -1, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return db_err(r, e, "read password_changes");
+    for (int i = 0; i < f->password_count; i++)
+        f->passwords[i].withheld = step == SQLITE_ROW;
     if (send_mail(r, owner, true, NULL, &se) < 0) {
         report_error(r, f->domain, &se);
         r->sum->reports_unsent++;

@@ -7,7 +7,9 @@
  * switched on) that has no report row yet is examined: successful logins (imap, pop3, smtp,
  * submission, managesieve) of the domain's mailboxes from a country that is not usual for the
  * domain, from an IP neither in the server's excluded_ips nor the domain's ip_exceptions (CIDR).
- * Logins without a country (local addresses, no GeoIP data) are never flagged. Failed logins from
+ * Logins from local addresses are never flagged; a login the ingest stored without a country gets
+ * one from this run's GeoIP database, and with none it is not judged (said, exit status 1; an
+ * hour with nothing else to report stays unsettled for a later run). Failed logins from
  * unusual countries are grouped per IP; an IP with ALERT_BURST_MIN or more failures in the hour is
  * a burst and is listed in the report (bursts alone also cause a report). Hours are the
  * server's clock hours (alert_hour_start: local time, also in half-hour time zones; an hour
@@ -17,10 +19,12 @@
  * started after its end has read every log to the end (the read mark, store_read_mark_get): an hour
  * the ingest has not read yet waits for it rather than being judged quiet.
  *
- * One mail per domain and hour goes to the domain owner (domains.owner_email),
- * never to an affected mailbox. With force_password_change, every mailbox
- * with a suspicious successful login gets a new password, listed in that
- * report, and set only after the SMTP server accepted the report. When one
+ * One mail per domain and hour goes to the domain owner (domains.owner_email).
+ * With force_password_change, every mailbox with a suspicious successful
+ * login gets a new password, listed in that report (unless the owner's
+ * address is one of those mailboxes: then none is shown, since the intruder
+ * may read the report), and set only after the SMTP server accepted the
+ * report; a command killed before it exits leaves the change "unsure". When one
  * run reports several hours of a domain (after missed runs), the newest hour
  * goes first and a mailbox gets one new password per run, in the newest
  * report that lists it.
@@ -109,11 +113,11 @@ struct alert_summary {
     int passwords_changed;
     int passwords_failed; /* command failed (a notice is owed or was sent) */
     int notices_sent;
-    int recovered;     /* rows of an interrupted earlier run settled */
-    int hours_waiting; /* with logins that have no country and no GeoIP database to give one */
-    int domains;       /* domains with notify on */
-    int64_t read_to;   /* the read mark (store_read_mark_get), 0 never */
-    bool log_behind;   /* the last complete hour waits for the ingest to read it */
+    int recovered;   /* rows of an interrupted earlier run settled */
+    int unjudged;    /* logins without a country, and no GeoIP database to give one */
+    int domains;     /* domains with notify on */
+    int64_t read_to; /* the read mark (store_read_mark_get), 0 never */
+    bool log_behind; /* the last complete hour waits for the ingest to read it */
 };
 
 /* One run (see above). -1 with e set only for database/lock failures; mail

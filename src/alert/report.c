@@ -147,11 +147,11 @@ static void render_passwords(const struct alert_findings *f, struct mbuf *text, 
         mbuf_puts(html, "<tr><td>");
         mbuf_put_html(html, p->mailbox, sizeof p->mailbox);
         if (p->withheld) {
-            /* whoever logged in to it from abroad would read it here */
-            mbuf_puts(text, "   (not shown: this message goes to that mailbox; set a new\n"
-                            "   password for it in the control panel)\n");
-            mbuf_puts(html, "</td><td>not shown: this message goes to that mailbox; set a new "
-                            "password for it in the control panel</td></tr>\n");
+            /* whoever logged in to one of them from abroad may read this */
+            mbuf_puts(text, "   (not shown: this message goes to one of these mailboxes; set a\n"
+                            "   new password in the control panel)\n");
+            mbuf_puts(html, "</td><td>not shown: this message goes to one of these mailboxes; "
+                            "set a new password in the control panel</td></tr>\n");
             continue;
         }
         mbuf_printf(text, "   %s\n", p->password);
@@ -279,8 +279,14 @@ void report_render(const struct alert_findings *f, char *subject, size_t size, s
     render_foot(f, text, html);
 }
 
-static const char *notice_reason(const char *state)
+static const char *notice_reason(const char *state, bool withheld)
 {
+    if (withheld) /* the report did not show the new password */
+        return strcmp(state, "unsure") == 0
+                   ? "the change was interrupted and may or may not have happened: set a new "
+                     "password in the control panel"
+                   : "the change was NOT carried out, the old password is still valid: set a "
+                     "new one in the control panel";
     if (strcmp(state, "unsure") == 0)
         return "the change was interrupted and may or may not have happened: try the new "
                "password from the report first; if it does not work, the old password is "
@@ -306,18 +312,18 @@ void notice_render(const struct alert_findings *f, char *subject, size_t size, s
     mbuf_free(&clean);
 
     render_head(f, title, text, html);
-    mbuf_puts(text, "The report on suspicious logins for this hour announced new passwords.\n"
-                    "For these mailboxes:\n\n");
-    mbuf_puts(html, "<p>The report on suspicious logins for this hour announced new passwords. "
-                    "For these mailboxes:</p>\n<ul>\n");
+    mbuf_puts(text, "The report on suspicious logins for this hour said new passwords were\n"
+                    "being set. For these mailboxes:\n\n");
+    mbuf_puts(html, "<p>The report on suspicious logins for this hour said new passwords were "
+                    "being set. For these mailboxes:</p>\n<ul>\n");
     for (int i = 0; i < f->password_count; i++) {
         const struct alert_password *p = &f->passwords[i];
         mbuf_puts(text, "  ");
         mbuf_put_clean(text, p->mailbox, sizeof p->mailbox);
-        mbuf_printf(text, ": %s.\n", notice_reason(p->state));
+        mbuf_printf(text, ": %s.\n", notice_reason(p->state, p->withheld));
         mbuf_puts(html, "<li><strong>");
         mbuf_put_html(html, p->mailbox, sizeof p->mailbox);
-        mbuf_printf(html, "</strong>: %s.</li>\n", notice_reason(p->state));
+        mbuf_printf(html, "</strong>: %s.</li>\n", notice_reason(p->state, p->withheld));
     }
     mbuf_puts(text, "\nPlease change these passwords yourself, in the control panel.\n\n");
     mbuf_puts(html, "</ul>\n<p>Please change these passwords yourself, in the control "

@@ -139,7 +139,7 @@ static int run_alerts(const struct config *cfg, int64_t now)
                "sent, %d interrupted rows settled\n",
                sum.hours_examined, sum.reports_sent, sum.reports_unsent, sum.passwords_changed,
                sum.passwords_failed, sum.notices_sent, sum.recovered);
-    return sum.reports_unsent || sum.passwords_failed || sum.hours_waiting ? 1 : 0;
+    return sum.reports_unsent || sum.passwords_failed || sum.unjudged ? 1 : 0;
 }
 
 int cmd_alerts(int argc, char **argv)

@@ -450,7 +450,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         try {
             fs.writeFileSync(ini, saved.replace(/^geoip = .*$/m, 'geoip = /nonexistent/country.mmdb'));
             await listLoad(ap, 'access', () => ap.reload());
-            assert.match(await warning.textContent(), /cannot be read \(.*\/nonexistent\/country\.mmdb.*reports wait/);
+            assert.match(await warning.textContent(), /cannot be read \(.*\/nonexistent\/country\.mmdb.*reports cannot judge them/);
         } finally {
             fs.writeFileSync(ini, saved);
         }
