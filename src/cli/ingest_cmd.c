@@ -435,11 +435,15 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
         }
     }
     store_sink(s, &sink);
+    /* A one-off import neither continues the configured logs' tracker
+     * state nor replaces it with its own. */
+    if (o->logs_chosen)
+        sink.save_state = NULL;
     if ((in.tracker = track_new(&sink)) == NULL) {
         err_set(e, "out of memory");
         goto done;
     }
-    if (restore_tracker(s, in.tracker, e) < 0)
+    if (!o->logs_chosen && restore_tracker(s, in.tracker, e) < 0)
         goto done;
     memset(&ro, 0, sizeof ro);
     ro.checkpoint_lines = o->checkpoint_lines;
