@@ -427,12 +427,8 @@ static json_t *stats_json(const struct stats_result *r)
 static json_t *geoip_problem(struct api *a)
 {
     struct err e;
-    struct geo *g = geo_open(a->cfg->geoip_path, &e);
 
-    if (g == NULL)
-        return api_json_text(e.text);
-    geo_close(g);
-    return json_null();
+    return geo_check(a->cfg->geoip_path, &e) < 0 ? api_json_text(e.text) : json_null();
 }
 
 int route_stats(struct api *a)

@@ -74,43 +74,64 @@ static int private_copy(const char *path, char name[64])
     return dst;
 }
 
+/* What libmaxminddb cannot say about path: missing (it says only "error
+ * opening"), not a file, empty. 0, or -1 with e. */
+static int check_file(const char *path, struct err *e)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return err_sys(e, "GeoIP database %s", path);
+    if (!S_ISREG(st.st_mode))
+        return err_set(e, "GeoIP database %s: not a regular file", path);
+    if (st.st_size == 0)
+        return err_set(e, "GeoIP database %s: empty file, not a MaxMind DB", path);
+    return 0;
+}
+
+/* MMDB_open(open_path) into db, errors named after path. */
+static int open_mmdb(const char *path, const char *open_path, MMDB_s *db, struct err *e)
+{
+    int status;
+
+    errno = 0;
+    status = MMDB_open(open_path, MMDB_MODE_MMAP, db);
+    if (status == MMDB_SUCCESS)
+        return 0;
+    if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
+        return err_sys(e, "GeoIP database %s: %s", path, MMDB_strerror(status));
+    return err_set(e, "GeoIP database %s: not a valid MaxMind DB file (%s)", path,
+                   MMDB_strerror(status));
+}
+
+int geo_check(const char *path, struct err *e)
+{
+    MMDB_s db;
+
+    if (check_file(path, e) < 0 || open_mmdb(path, path, &db, e) < 0)
+        return -1;
+    MMDB_close(&db);
+    return 0;
+}
+
 struct geo *geo_open(const char *path, struct err *e)
 {
     char copy[64];
-    int copy_fd;
+    int copy_fd, rc;
     struct geo *g;
-    struct stat st;
-    int status;
 
-    /* libmaxminddb reports a missing file only as "error opening"; say why. */
-    if (stat(path, &st) < 0) {
-        err_sys(e, "GeoIP database %s", path);
+    if (check_file(path, e) < 0)
         return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err_set(e, "GeoIP database %s: not a regular file", path);
-        return NULL;
-    }
-    if (st.st_size == 0) {
-        err_set(e, "GeoIP database %s: empty file, not a MaxMind DB", path);
-        return NULL;
-    }
     g = calloc(1, sizeof *g);
     if (g == NULL) {
         err_sys(e, "GeoIP database %s", path);
         return NULL;
     }
     copy_fd = private_copy(path, copy);
-    errno = 0;
-    status = MMDB_open(copy_fd >= 0 ? copy : path, MMDB_MODE_MMAP, &g->db);
+    rc = open_mmdb(path, copy_fd >= 0 ? copy : path, &g->db, e);
     if (copy_fd >= 0)
         close(copy_fd); /* the mapping keeps the copy */
-    if (status != MMDB_SUCCESS) {
-        if (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR)
-            err_sys(e, "GeoIP database %s: %s", path, MMDB_strerror(status));
-        else
-            err_set(e, "GeoIP database %s: not a valid MaxMind DB file (%s)", path,
-                    MMDB_strerror(status));
+    if (rc < 0) {
         free(g);
         return NULL;
     }

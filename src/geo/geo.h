@@ -24,6 +24,10 @@ struct geo; /* opaque: the open database + the per-run cache (bounded) */
  * missing, unreadable or not a valid MaxMind DB. */
 struct geo *geo_open(const char *path, struct err *e);
 
+/* Whether geo_open(path) would succeed, without its private copy of the
+ * file (for a status check): 0, or -1 with e as geo_open() would say. */
+int geo_check(const char *path, struct err *e);
+
 /* Looks up ip_text (NUL-terminated; brackets and ::ffff: mapped forms are
  * accepted). Returns 1 and writes the two-letter code ("DE") + NUL into iso
  * when found; 0 (iso = "") when g is NULL, the text is not an IP, the address
