@@ -359,9 +359,16 @@ static int parse_ingest_args(int argc, char **argv, struct ingest_opts *o, bool 
     if (geoip)
         snprintf(o->cfg.geoip_path, sizeof o->cfg.geoip_path, "%s", geoip);
     if (nlogs > 0) {
-        o->logs_chosen = o->cfg.log_auto || o->cfg.log_count != nlogs;
+        const char *configured[CONFIG_LOGS_MAX];
+        int nconfigured;
+
+        /* what the configuration would read: its logs, or the first of
+         * the built-in candidates that exists */
+        if (pick_logs(&o->cfg, configured, &nconfigured, &e) < 0)
+            nconfigured = 0;
+        o->logs_chosen = nconfigured != nlogs;
         for (int i = 0; i < nlogs && !o->logs_chosen; i++)
-            o->logs_chosen = strcmp(o->cfg.log_paths[i], logs[i]) != 0;
+            o->logs_chosen = strcmp(configured[i], logs[i]) != 0;
         o->cfg.log_auto = true; /* the flags replace the file's logs */
         for (int i = 0; i < nlogs; i++)
             if (config_add_log(&o->cfg, logs[i], &e) < 0) {
@@ -435,15 +442,13 @@ static int run_ingest(struct ingest_opts *o, struct store *s, struct err *e)
         }
     }
     store_sink(s, &sink);
-    /* A one-off import neither continues the configured logs' tracker
-     * state nor replaces it with its own. */
-    if (o->logs_chosen)
-        sink.save_state = NULL;
     if ((in.tracker = track_new(&sink)) == NULL) {
         err_set(e, "out of memory");
         goto done;
     }
-    if (!o->logs_chosen && restore_tracker(s, in.tracker, e) < 0)
+    /* The tracker state of these logs: a one-off import of another log
+     * neither continues the server's nor replaces it. */
+    if (store_track_logs(s, logs, nlogs, e) < 0 || restore_tracker(s, in.tracker, e) < 0)
         goto done;
     memset(&ro, 0, sizeof ro);
     ro.checkpoint_lines = o->checkpoint_lines;

@@ -325,9 +325,11 @@ static const char schema_v9[] =
 /* v10: the tracker's links between messages that the next run needs (a
  * filter's "queued as" before its copy's first line, a pipe filter's
  * hand-over before the copy comes back, an SMTP AUTH connection's user):
- * bytes of src/track/state.c's format, saved with every checkpoint. */
+ * bytes of src/track/state.c's format, saved with every checkpoint, one row
+ * per set of logs read together (a one-off import of another log keeps its
+ * own, and leaves the server's). */
 static const char schema_v10[] =
-    "CREATE TABLE track_state(id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);";
+    "CREATE TABLE track_state(logs TEXT PRIMARY KEY, data BLOB NOT NULL);";
 
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
@@ -386,7 +388,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                          " WHERE last_seen >= ?3 AND host=?1 AND queue_id=?2"
                          " ORDER BY id DESC LIMIT 1",
     [STMT_FIND_ID] = "SELECT " FIND_COLUMNS ", host, queue_id FROM messages WHERE id=?1",
-    [STMT_TRACK_STATE_PUT] = "INSERT OR REPLACE INTO track_state(id, data) VALUES (1, ?1)",
+    [STMT_TRACK_STATE_PUT] = "INSERT OR REPLACE INTO track_state(logs, data) VALUES (?2, ?1)",
     [STMT_DLV_MARK_HOPS] = "UPDATE deliveries SET is_hop=1 WHERE message_id=?1 AND relay=?2"
                            " AND status=0 AND is_hop=0",
     /* the text as the tracker writes it when it expires deliveries itself */
@@ -1165,6 +1167,7 @@ static int sink_save_state(void *ctx, const void *data, size_t len, struct err *
     if ((st = store_stmt(s, STMT_TRACK_STATE_PUT, e)) == NULL)
         return -1;
     sqlite3_bind_blob64(st, 1, data, len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, s->track_logs, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st); /* data is the caller's */
@@ -1220,6 +1223,21 @@ void store_sink(struct store *s, struct track_sink *out)
     out->load_message = sink_load_message;
 }
 
+int store_track_logs(struct store *s, const char *const *logs, int count, struct err *e)
+{
+    size_t used = 0;
+
+    s->track_logs[0] = '\0';
+    for (int i = 0; i < count; i++) {
+        int n = snprintf(s->track_logs + used, sizeof s->track_logs - used, "%s%s", i ? "\n" : "",
+                         logs[i]);
+        if (n < 0 || (size_t)n >= sizeof s->track_logs - used)
+            return err_set(e, "too many or too long log paths");
+        used += (size_t)n;
+    }
+    return 0;
+}
+
 int store_track_state_get(struct store *s, void **data, size_t *len, struct err *e)
 {
     sqlite3_stmt *st;
@@ -1227,9 +1245,10 @@ int store_track_state_get(struct store *s, void **data, size_t *len, struct err 
 
     *data = NULL;
     *len = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT data FROM track_state WHERE id = 1", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(s->db, "SELECT data FROM track_state WHERE logs = ?1", -1, &st, NULL) !=
         SQLITE_OK)
         return store_sql_error(s, e);
+    sqlite3_bind_text(st, 1, s->track_logs, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const void *blob = sqlite3_column_blob(st, 0); /* before its size: see SQLite's docs */

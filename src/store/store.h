@@ -79,8 +79,11 @@ int store_log_state_put(struct store *s, const struct log_state *st, struct err 
 int store_read_mark_put(struct store *s, int64_t read_to, struct err *e);
 int store_read_mark_get(struct store *s, int64_t *read_to, struct err *e);
 
-/* The tracker's saved links (track_restore()): 1 and *data (malloc'ed,
- * *len bytes), 0 none saved, -1 error. */
+/* The tracker's saved links (track_restore()) are kept per set of logs read
+ * together: store_track_logs() names this run's (in the order read) before
+ * the sink saves any and before get; -1 when they do not fit. get: 1 and
+ * *data (malloc'ed, *len bytes), 0 none saved for these logs, -1 error. */
+int store_track_logs(struct store *s, const char *const *logs, int count, struct err *e);
 int store_track_state_get(struct store *s, void **data, size_t *len, struct err *e);
 
 /* Replaces the domains table with the JSON array in the file at path

@@ -6,6 +6,7 @@
 #define MAILLOG_STORE_STORE_IMPL_H
 
 #include "store/store.h"
+#include "util/config.h"
 
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -70,6 +71,8 @@ struct store {
     size_t reserved_count, reserved_cap, reserved_unwritten;
     sqlite3_stmt *stmts[STMT_COUNT];
     struct copy_slot copies[COPY_CACHE_SLOTS];
+    /* the logs this run reads, '\n'-separated: the key of its tracker state */
+    char track_logs[CONFIG_LOGS_MAX * (CONFIG_PATH_MAX + 1)];
 };
 
 /* The prepared statement `which`, reset and unbound; NULL with e set. */

@@ -371,15 +371,17 @@ t_term() {
     # A one-off import of another log says nothing about the configured one,
     # and leaves the configured log's tracker state as it was.
     head -50 "$LOG1" >"$W/other.log"
-    state=$(sqlite3 "$W/t.db" "SELECT hex(data) FROM track_state")
+    state=$(sqlite3 "$W/t.db" "SELECT hex(data) FROM track_state WHERE logs = '$W/t.log'")
     "$M" ingest --config "$W/term.ini" --db "$W/t.db" --log "$W/other.log" \
         --geoip /nonexistent --domains "$W/domains.json" 2>"$W/other.err"
     [ "$(sqlite3 "$W/t.db" "SELECT read_to FROM read_mark")" = "$mark" ] &&
         grep -q "alert run is not told" "$W/other.err" &&
         pass "term: a run of --log other.log leaves the read mark, and says so" ||
         fail "term: a one-off --log run moved the read mark: $(cat "$W/other.err")"
-    [ -n "$state" ] && [ "$(sqlite3 "$W/t.db" "SELECT hex(data) FROM track_state")" = "$state" ] &&
-        pass "term: a run of --log other.log leaves the tracker state of the configured log" ||
+    [ -n "$state" ] &&
+        [ "$(sqlite3 "$W/t.db" "SELECT hex(data) FROM track_state WHERE logs = '$W/t.log'")" = "$state" ] &&
+        [ "$(sqlite3 "$W/t.db" "SELECT count(*) FROM track_state WHERE logs = '$W/other.log'")" = 1 ] &&
+        pass "term: a run of --log other.log keeps its own tracker state, not the configured log's" ||
         fail "term: a one-off --log run replaced the tracker state"
     # The configured log named again by --log is the configured log.
     sleep 1
