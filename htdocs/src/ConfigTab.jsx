@@ -1,6 +1,7 @@
 // ConfigTab.jsx — the "Configuration" tab: a domain's notification settings
 // (GET|PUT /v1/domains/{domain}/settings). Usual countries, notifications,
-// forced password change (only with notifications on), IP exceptions.
+// forced password change (only with notifications on), IP exceptions; below
+// them what the notifications did lately (AlertHistory).
 //
 // Read-only when the API says `editable: false` (config_mode readonly): the
 // fields are disabled and there is no Save button. Validation errors come
@@ -16,6 +17,7 @@ import {
     SelectOption,
     Skeleton,
 } from '@plesk/ui-library';
+import AlertHistory from './AlertHistory.jsx';
 import { fieldMessage, splitList } from './format.js';
 
 const toForm = (s) => ({
@@ -170,6 +172,7 @@ export default function ConfigTab({ api, domain, countries }) {
                     disabled={ro}
                 />
             </Form>
+            <AlertHistory api={api} domain={domain} />
         </div>
     );
 }

@@ -192,6 +192,29 @@ function Freshness({ readTo, admin }) {
     );
 }
 
+// The admin's warning that suspicious-login reports are not getting through
+// (GET /v1/stats alert_problems): owners believe they are warned while they
+// are not. The domain's configuration tab lists each report.
+function AlertProblems({ problems }) {
+    const { failing_domains: failing, passwords_not_set: passwords, newest } = problems;
+    const parts = [];
+    if (failing)
+        parts.push(
+            `${failing} ${failing === 1 ? 'domain has' : 'domains have'} suspicious-login reports the mail server has not accepted` +
+                (newest ? ` (latest: ${newest.domain}, hour of ${localTime(newest.hour_start).slice(0, 16)}: ${newest.error || newest.state})` : '') +
+                '.',
+        );
+    if (passwords)
+        parts.push(
+            `${passwords} forced password ${passwords === 1 ? 'change was' : 'changes were'} not surely made: the old password may still work.`,
+        );
+    return (
+        <Alert intent="warning" data-testid="alert-problems">
+            {`${parts.join(' ')} Each domain's Configuration tab lists its reports.`}
+        </Alert>
+    );
+}
+
 export default function Overview({ api, domain, admin }) {
     const [bucket, setBucket] = useState('day');
     const [stats, setStats] = useState(null);
@@ -230,6 +253,7 @@ export default function Overview({ api, domain, admin }) {
                     {`The GeoIP country database cannot be read (${stats.geoip_problem}): new logins get no country, and suspicious-login reports cannot judge them. Set geoip in maillog.ini to a country .mmdb file (see the README).`}
                 </Alert>
             ) : null}
+            {admin && stats.alert_problems ? <AlertProblems problems={stats.alert_problems} /> : null}
             <h3 className="ml-totals-head" data-testid="totals-period">
                 Last 7 days (6 UTC days and today so far) — the tabs below hold every day kept
             </h3>

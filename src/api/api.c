@@ -94,11 +94,13 @@ static route_fn route_match(struct api *a)
     if (strncmp(p, "messages/", 9) == 0 && parse_message_id(p + 9, &a->message_id) == 0)
         return method_allowed(a, ALLOW_GET) < 0 ? NULL : route_message;
     if (strncmp(p, "domains/", 8) == 0 && (rest = strchr(p + 8, '/')) != NULL &&
-        strcmp(rest, "/settings") == 0) {
+        (strcmp(rest, "/settings") == 0 || strcmp(rest, "/alerts") == 0)) {
         if (domain_normalize(p + 8, (size_t)(rest - (p + 8)), a->domain) < 0) {
             reply_bad_param(a->reply, "domain", "not a domain name");
             return NULL;
         }
+        if (strcmp(rest, "/alerts") == 0)
+            return method_allowed(a, ALLOW_GET) < 0 ? NULL : route_domain_alerts;
         return method_allowed(a, ALLOW_GET | ALLOW_PUT) < 0 ? NULL : route_domain_settings;
     }
     reply_fail(a->reply, 404, "not_found", NULL, "no such route");

@@ -164,22 +164,26 @@ static json_t *domain_settings_json(const struct domain_settings *ds, bool edita
     return o;
 }
 
+int api_config_mode(struct api *a, enum config_visibility *mode)
+{
+    *mode = identity_is_admin(&a->id) ? VISIBILITY_EDITABLE : a->settings->client_config_visibility;
+    if (*mode == VISIBILITY_HIDDEN)
+        return reply_fail(a->reply, 403, "forbidden", NULL,
+                          "the configuration is not shown to you on this server");
+    return 0;
+}
+
 static int domain_settings_act(struct api *a, const struct domain_patch *patch, bool put)
 {
     static const char *const fields[] = {"usual_countries", "notify", "force_password_change",
                                          "ip_exceptions"};
-    enum config_visibility mode = VISIBILITY_EDITABLE;
+    enum config_visibility mode;
     struct domain_settings *ds;
     struct err e;
     int rc = -1;
 
-    if (api_open(a) < 0 || api_known_domain(a, a->domain) < 0)
+    if (api_open(a) < 0 || api_known_domain(a, a->domain) < 0 || api_config_mode(a, &mode) < 0)
         return -1;
-    if (!identity_is_admin(&a->id))
-        mode = a->settings->client_config_visibility;
-    if (mode == VISIBILITY_HIDDEN)
-        return reply_fail(a->reply, 403, "forbidden", NULL,
-                          "the configuration is not shown to you on this server");
     if (put && mode != VISIBILITY_EDITABLE)
         return reply_fail(a->reply, 403, "forbidden", NULL,
                           "the configuration is read-only for you on this server");

@@ -472,8 +472,18 @@ int route_stats(struct api *a)
         /* how current the counts are: null before any complete ingest run */
         json_object_set_new(doc, "log_read_to",
                             read_to > 0 ? json_integer((json_int_t)read_to) : json_null());
-        if (identity_is_admin(&a->id))
+        if (identity_is_admin(&a->id)) {
+            json_t *alerts = api_alert_problems(a, &e);
+
             json_object_set_new(doc, "geoip_problem", geoip_problem(a));
+            if (alerts == NULL) {
+                json_decref(doc);
+                stats_result_free(r);
+                free(r);
+                return reply_internal(a->reply, e.text);
+            }
+            json_object_set_new(doc, "alert_problems", alerts);
+        }
         reply_json(a->reply, doc);
     }
     stats_result_free(r);

@@ -46,6 +46,16 @@ int api_domain_param(struct api *a, bool required, char out[DOMAIN_MAX + 1]);
  * does not list it. Needs api_open(). */
 int api_known_domain(struct api *a, const char *domain);
 
+/* How the caller may see a domain's configuration (and its notification
+ * history): the admin always edits; resellers and clients as the admin's
+ * "config tab visibility" says. Hidden: 403 and -1. Needs api_open(). */
+int api_config_mode(struct api *a, enum config_visibility *mode);
+
+/* The admin's view of failing suspicious-login reports (GET /v1/stats):
+ * null when nothing failed, else an object; NULL when the database could
+ * not be read (e filled). */
+json_t *api_alert_problems(struct api *a, struct err *e);
+
 /* Maps a store error whose text starts with "NAME:" for one of the given
  * input names to 400 (403 for "domain"), anything else to 500. */
 int api_store_error(struct api *a, const struct err *e);
@@ -65,6 +75,7 @@ int route_tab(struct api *a);
 int route_message(struct api *a);
 int route_stats(struct api *a);
 int route_domain_settings(struct api *a);
+int route_domain_alerts(struct api *a);
 int route_settings(struct api *a);
 int route_alert_test(struct api *a);
 

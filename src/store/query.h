@@ -317,6 +317,54 @@ int store_domain_each(struct store *s,
                       int (*fn)(void *ctx, const struct domain_row *r, struct err *e), void *ctx,
                       struct err *e);
 
+/* ---- what the alert run did (alert_history.c) ----------------------------- */
+
+#define ALERT_HISTORY_MAX 50       /* reports listed for one domain */
+#define ALERT_HISTORY_PASSWORDS 20 /* password changes listed for one report */
+#define ALERT_HISTORY_ERROR 512    /* bytes of an error kept, incl. NUL */
+
+struct alert_history_password {
+    char mailbox[RECORD_ADDR_MAX];
+    char state[24]; /* as in password_changes (alert.h): changed, failed_notified, … */
+};
+
+/* One suspicious-login report of a domain: the hour it covers and how
+ * sending it went (alert.h: pending, sending, sent, failed). */
+struct alert_history_report {
+    int64_t hour_start; /* the server's clock hour, UTC seconds */
+    char state[16];
+    int attempts;                    /* SMTP attempts so far */
+    char error[ALERT_HISTORY_ERROR]; /* the last failure, or a note; "" none */
+    int64_t updated_at;
+    struct alert_history_password passwords[ALERT_HISTORY_PASSWORDS]; /* by mailbox */
+    int password_count;                                               /* listed */
+    int password_total; /* the report's password changes, listed or not */
+};
+
+/* The domain's reports (hours with nothing to report left out), newest hour
+ * first, at most max (1..ALERT_HISTORY_MAX); fn is called for each. The
+ * caller checks the domain against the caller's scope. */
+int store_alert_history(struct store *s, const char *domain, int max,
+                        int (*fn)(void *ctx, const struct alert_history_report *r, struct err *e),
+                        void *ctx, struct err *e);
+
+/* What went wrong among the kept alert rows, for the admin: domains with a
+ * report the SMTP server has not accepted (given up, or failing and retried
+ * each run); new passwords that were not (surely) set; the most recently
+ * failed report (newest.domain "" when none). */
+struct alert_problems {
+    int failing_domains;
+    int passwords_not_set;
+    struct {
+        char domain[QUERY_DOMAIN_MAX];
+        int64_t hour_start;
+        char state[16];
+        char error[ALERT_HISTORY_ERROR];
+        int64_t updated_at;
+    } newest;
+};
+int store_alert_problems(struct store *s, struct alert_problems *p, struct err *e);
+
 /* ---- statistics -------------------------------------------------------- */
 
 #define STATS_BUCKETS_MAX 2000

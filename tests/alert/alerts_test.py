@@ -19,6 +19,7 @@ import email
 import email.policy
 import email.utils
 import glob
+import json
 import os
 import re
 import shutil
@@ -1092,6 +1093,94 @@ def test_notify_switched_on_reports_from_that_hour():
                             os.path.join(env.dir, "maillog.ini"), "--domain", "none.test",
                             "--set", "notify=1"], capture_output=True, text=True, timeout=60)
         assert r.returncode != 0 and "at least one" in r.stderr, (r.returncode, r.stderr)
+    finally:
+        env.close()
+
+
+CGI = os.path.join(os.path.dirname(MAILLOG), "maillog.cgi")
+
+
+def api_get(env, path, role, user, domains):
+    """GET path from the real maillog.cgi as a CGI program, with the identity
+    the Plesk bridge would give it. Returns (status, JSON document)."""
+    cgi_env = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "PATH_INFO": path,
+               "QUERY_STRING": "", "MAILLOG_CONFIG": os.path.join(env.dir, "maillog.ini"),
+               "MAILLOG_ROLE": role, "MAILLOG_USER": user, "MAILLOG_DOMAINS": domains,
+               "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    r = subprocess.run([CGI], env=cgi_env, capture_output=True, timeout=60)
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    m = re.match(rb"Status: (\d+)", head)
+    return (int(m.group(1)) if m else 200), json.loads(body)
+
+
+def test_history_shows_each_report_and_password_change():
+    # What the alert run did, as the owner and the admin see it through the
+    # API: an unsent report and why, then the same report sent with a
+    # password change that failed; another domain's report stuck on a missing
+    # owner address; quiet hours not listed; scope and the admin's
+    # "config tab visibility" enforced.
+    env = forced_env(start_sink=False)  # SMTP down
+    try:
+        env.domain("example.net", "", force=0)  # no owner address
+        env.event(H9 + 900, "bob@example.net", "198.51.100.7", "US")
+        env.event(H9 - 3600 + 900, "bob@example.net", "198.51.100.7", "US")
+        admin = ("admin", "admin", "")
+        client = ("client", "cli1", "example.com")
+        other = ("client", "cli2", "example.net")
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *client)
+        assert st == 200 and doc == {"domain": "example.com", "reports": []}, (st, doc)
+        st, doc = api_get(env, "/v1/stats", *admin)
+        assert st == 200 and doc["alert_problems"] is None, doc
+
+        assert env.run().returncode == 1
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *client)
+        assert st == 200, doc
+        (rep,) = doc["reports"]
+        assert (rep["hour_start"], rep["hour_end"]) == (H9, H9 + 3600), rep
+        assert rep["state"] == "pending" and rep["attempts"] == 1, rep
+        assert rep["error"] and "127.0.0.1" in rep["error"], rep
+        assert rep["passwords"] == [] and rep["passwords_total"] == 0, rep
+        st, doc = api_get(env, "/v1/domains/example.net/alerts", *other)
+        assert [r["hour_start"] for r in doc["reports"]] == [H9, H9 - 3600], doc  # newest first
+        for rep in doc["reports"]:
+            assert rep["state"] == "pending" and "no usable owner address" in rep["error"], rep
+        st, doc = api_get(env, "/v1/stats", *admin)
+        probs = doc["alert_problems"]
+        assert probs["failing_domains"] == 2 and probs["passwords_not_set"] == 0, probs
+        assert probs["newest"]["domain"] in ("example.com", "example.net"), probs
+        assert probs["newest"]["hour_start"] == H9 and probs["newest"]["error"], probs
+        # nobody else's history, and only for who may see the configuration
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *other)
+        assert st == 403, (st, doc)
+        st, doc = api_get(env, "/v1/stats", *client)
+        assert st == 200 and "alert_problems" not in doc, doc
+
+        # The server is back, the password command fails: sent, password not set.
+        env.sink = Sink(env.dir)
+        env.port = env.sink.port
+        env.write_config()
+        open(env.record + ".fail", "w").close()
+        assert env.run(now=NOW + 3600).returncode == 1
+        assert env.pw_states() == {"info@example.com": "failed_notified"}
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *client)
+        (rep,) = doc["reports"]  # the quiet hour 10:00-11:00 is not listed
+        assert rep["hour_start"] == H9 and rep["state"] == "sent", rep
+        assert rep["attempts"] == 2 and rep["error"] is None, rep
+        assert rep["passwords"] == [{"mailbox": "info@example.com", "state": "failed_notified"}]
+        assert rep["passwords_total"] == 1, rep
+        # (the run did examine that hour and kept a row for it)
+        assert env.sql.execute("SELECT state FROM alert_reports WHERE domain = 'example.com'"
+                               " AND hour_start = ?", (H9 + 3600,)).fetchone() == ("none",)
+        st, doc = api_get(env, "/v1/stats", *admin)
+        probs = doc["alert_problems"]
+        assert probs["failing_domains"] == 1 and probs["passwords_not_set"] == 1, probs
+        assert probs["newest"]["domain"] == "example.net", probs
+
+        env.settings("client_config_visibility=hidden")
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *client)
+        assert st == 403, (st, doc)
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", *admin)
+        assert st == 200 and len(doc["reports"]) == 1, doc
     finally:
         env.close()
 

@@ -9,10 +9,12 @@
  * crash, a sanitizer report, or another customer's data).
  */
 #include "api/logtail.h"
+#include "store/query.h"
 #include "cgi.h"
 
 #include <check.h>
 #include <ctype.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -677,6 +679,82 @@ START_TEST(visibility_rules)
 }
 END_TEST
 
+/* Runs sql on the world's database, as another process (the alert run) would. */
+static void world_sql(const char *sql)
+{
+    sqlite3 *db;
+
+    ck_assert_int_eq(sqlite3_open(W.db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* The notification history under ASan: every field of a report and its
+ * password changes, long error text cut whole, quiet hours left out, the
+ * admin's summary; the alert run's side is tests/alert/alerts_test.py. */
+START_TEST(alert_history_route)
+{
+    struct resp r;
+    json_t *doc, *reports, *rep, *pw;
+    char sql[4096], longer[1200];
+
+    memset(longer, 'e', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO alert_reports(domain, hour_start, state, attempts, last_error, updated_at)"
+        " VALUES ('example.com', 7200, 'sent', 1, '', 11000),"
+        " ('example.com', 10800, 'none', 0, '', 14700),"
+        " ('example.com', 14400, 'pending', 3, '%s', 18500),"
+        " ('example.org', 14400, 'failed', 168, 'no owner', 18600);"
+        "INSERT INTO password_changes(domain, hour_start, mailbox, state, updated_at)"
+        " VALUES ('example.com', 7200, 'b@example.com', 'unsure_unnotified', 11001),"
+        " ('example.com', 7200, 'a@example.com', 'changed', 11000);",
+        longer);
+    world_sql(sql);
+    doc = get_ok(WHO_CLI1, "/v1/domains/example.com/alerts", NULL, 200, &r);
+    reports = json_object_get(doc, "reports");
+    ck_assert_int_eq(json_array_size(reports), 2);
+    rep = json_array_get(reports, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "hour_start")), 14400);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "hour_end")), 18000);
+    ck_assert_str_eq(jstr(rep, "state"), "pending");
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "attempts")), 3);
+    ck_assert_uint_eq(strlen(jstr(rep, "error")), ALERT_HISTORY_ERROR - 1);
+    ck_assert_int_eq(json_array_size(json_object_get(rep, "passwords")), 0);
+    rep = json_array_get(reports, 1);
+    ck_assert_str_eq(jstr(rep, "state"), "sent");
+    ck_assert(json_is_null(json_object_get(rep, "error")));
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "updated_at")), 11000);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "passwords_total")), 2);
+    pw = json_object_get(rep, "passwords");
+    ck_assert_str_eq(jstr(json_array_get(pw, 0), "mailbox"), "a@example.com");
+    ck_assert_str_eq(jstr(json_array_get(pw, 0), "state"), "changed");
+    ck_assert_str_eq(jstr(json_array_get(pw, 1), "mailbox"), "b@example.com");
+    ck_assert_str_eq(jstr(json_array_get(pw, 1), "state"), "unsure_unnotified");
+    resp_free(&r);
+    get(WHO_CLI1, "/v1/domains/example.org/alerts", NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    assert_no_data(&r, "no owner");
+    resp_free(&r);
+    doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
+    rep = json_object_get(doc, "alert_problems");
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "failing_domains")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "passwords_not_set")), 1);
+    ck_assert_str_eq(jstr(json_object_get(rep, "newest"), "domain"), "example.org");
+    ck_assert_str_eq(jstr(json_object_get(rep, "newest"), "error"), "no owner");
+    resp_free(&r);
+    doc = get_ok(WHO_RES1, "/v1/stats", NULL, 200, &r);
+    ck_assert_ptr_null(json_object_get(doc, "alert_problems"));
+    resp_free(&r);
+    world_sql("DELETE FROM alert_reports; DELETE FROM password_changes;");
+    doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
+    ck_assert(json_is_null(json_object_get(doc, "alert_problems")));
+    resp_free(&r);
+}
+END_TEST
+
 START_TEST(admin_settings_round_trip)
 {
     struct resp r;
@@ -1107,6 +1185,11 @@ static const struct bad bad_inputs[] = {
     {"GET", "/v1/domains/exa_mple.com/settings", NULL, NULL, NULL, 400, 400},
     {"GET", "/v1/domains/-x.com/settings", NULL, NULL, NULL, 400, 400},
     {"GET", "/v1/domains/example.net/settings", NULL, NULL, NULL, 403, 403},
+    {"GET", "/v1/domains/example.net/alerts", NULL, NULL, NULL, 403, 403},
+    {"GET", "/v1/domains/exa_mple.com/alerts", NULL, NULL, NULL, 400, 400},
+    {"GET", "/v1/domains/example.com/alerts", "limit=5", NULL, NULL, 400, 400},
+    {"GET", "/v1/domains/example.com/alerts/", NULL, NULL, NULL, 404, 404},
+    {"PUT", "/v1/domains/example.com/alerts", NULL, "{}", NULL, 405, 405},
     {"DELETE", "/v1/me", NULL, NULL, NULL, 405, 405},
     {"PATCH", "/v1/settings", NULL, "{}", NULL, 405, 405},
     {"OPTIONS", "/v1/received", NULL, NULL, NULL, 405, 405},
@@ -1402,6 +1485,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, log_tail_is_the_end_of_the_log);
     tcase_add_test(tc, domain_settings_round_trip);
     tcase_add_test(tc, visibility_rules);
+    tcase_add_test(tc, alert_history_route);
     tcase_add_test(tc, admin_settings_round_trip);
     tcase_add_test(tc, standalone_csrf);
     tcase_add_test(tc, alert_test_route);

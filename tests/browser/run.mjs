@@ -930,6 +930,71 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await shot(cp, 'client-config');
     });
 
+    await test('client: recent notifications say what became of each report and new password; the admin is warned', async () => {
+        // Rows as the hourly alert run leaves them (states: src/alert/alert.h;
+        // the run itself is tested against a real SMTP server in tests/alert).
+        const db = path.join(demoDir, 'maillog.db');
+        const hour = Math.floor(Date.now() / 1000 / 3600) * 3600;
+        const [h1, h2, h3] = [hour - 2 * 3600, hour - 5 * 3600, hour - 6 * 3600];
+        const error = "smtp://127.0.0.1:2525: Couldn't connect to server <b>x</b>";
+        const q = (t) => `'${t.replace(/'/g, "''")}'`;
+        execFileSync('sqlite3', [
+            db,
+            'INSERT INTO alert_reports(domain, hour_start, state, attempts, last_error, updated_at) VALUES' +
+                ` ('example.com', ${h1}, 'pending', 2, ${q(error)}, ${h1 + 7200 + 540}),` +
+                ` ('example.com', ${h2}, 'sent', 1, '', ${h2 + 3600 + 540}),` +
+                ` ('example.com', ${h3}, 'none', 0, '', ${h3 + 3600 + 540}),` +
+                ` ('example.net', ${h1}, 'failed', 168, 'example.net: no usable owner address', ${h1 + 7200 + 600});` +
+                'INSERT INTO password_changes(domain, hour_start, mailbox, state, updated_at) VALUES' +
+                ` ('example.com', ${h2}, 'sales@example.com', 'failed_notified', ${h2 + 3600 + 540}),` +
+                ` ('example.com', ${h2}, 'info@example.com', 'changed', ${h2 + 3600 + 540})`,
+        ]);
+        try {
+            await listLoad(cp, 'access', () => cp.reload());
+            await openTab(cp, 'config');
+            const history = cp.getByTestId('alert-history');
+            await history.waitFor();
+            const rows = await history.locator('tbody tr').evaluateAll((trs) =>
+                trs.map((tr) => ({ hour: tr.dataset.hour, cells: [...tr.children].map((td) => td.textContent) })),
+            );
+            // newest first, the quiet hour left out, times in the viewer's zone
+            assert.deepEqual(rows.map((r) => Number(r.hour)), [h1, h2]);
+            const span = (h) => `${localIn(TZ, h).slice(0, 16)}–${localIn(TZ, h + 3600).slice(11, 16)}`;
+            assert.equal(rows[0].cells[0], span(h1));
+            assert.equal(rows[1].cells[0], span(h2));
+            assert.match(rows[0].cells[1], /^Not sent yet \(2 attempts\)/);
+            assert.ok(rows[0].cells[1].includes(error), `the error as text: ${rows[0].cells[1]}`);
+            assert.equal(await history.locator('b').count(), 0, 'no HTML from the error');
+            assert.equal(rows[0].cells[2], 'none');
+            assert.equal(rows[1].cells[1], `Sent ${localIn(TZ, h2 + 3600 + 540).slice(0, 16)}`);
+            // by mailbox; what each password change became
+            assert.equal(
+                rows[1].cells[2],
+                'info@example.com: changed: the password in the mail is in force' +
+                    'sales@example.com: not changed: the old password still works (a second mail said so)',
+            );
+            await history.scrollIntoViewIfNeeded();
+            await shot(cp, 'client-config-notifications');
+            // another customer's domain stays closed
+            assert.equal((await apiAs(cli, 'GET', '/domains/example.net/alerts')).status, 403);
+            // the admin's overview says reports are not getting through
+            await listLoad(ap, 'access', () => ap.reload());
+            const warning = ap.getByTestId('alert-problems');
+            assert.equal(
+                await warning.textContent(),
+                `2 domains have suspicious-login reports the mail server has not accepted (latest: example.net, hour of ${localIn(TZ, h1).slice(0, 16)}: example.net: no usable owner address).` +
+                    ' 1 forced password change was not surely made: the old password may still work.' +
+                    " Each domain's Configuration tab lists its reports.",
+            );
+        } finally {
+            execFileSync('sqlite3', [db, `DELETE FROM alert_reports WHERE hour_start IN (${h1}, ${h2}, ${h3}); DELETE FROM password_changes WHERE hour_start = ${h2}`]);
+        }
+        await listLoad(ap, 'access', () => ap.reload());
+        assert.equal(await ap.getByTestId('alert-problems').count(), 0, 'no warning once nothing fails');
+        noErrors(cli);
+        noErrors(admin);
+    });
+
     await test('client: read-only configuration cannot be saved', async () => {
         const before = await apiAs(cli, 'GET', '/domains/example.com/settings');
         const keep = { usual_countries: before.body.usual_countries, notify: before.body.notify, force_password_change: before.body.force_password_change, ip_exceptions: before.body.ip_exceptions };

@@ -1,0 +1,114 @@
+/*
+ * route_alerts.c — GET /v1/domains/{domain}/alerts: what the hourly alert
+ * run did for a domain (its suspicious-login reports, newest first, and the
+ * password changes each carried), and the admin's summary of failures that
+ * GET /v1/stats includes.
+ *
+ * The history belongs to the domain's notification settings, so it is shown
+ * to whoever may see them (api_config_mode()): the admin, and resellers and
+ * clients for their own domains unless the admin hides the configuration
+ * tab. It shows states and error texts, never a password (passwords are
+ * never stored).
+ */
+#include "api/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The seconds of a clock hour: a report covers [hour_start, +3600). */
+#define HOUR_S 3600
+
+static json_t *password_json(const struct alert_history_password *p)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "mailbox", api_json_text(p->mailbox));
+    json_object_set_new(o, "state", api_json_text(p->state));
+    return o;
+}
+
+static int history_row(void *ctx, const struct alert_history_report *r, struct err *e)
+{
+    json_t *reports = ctx, *o = json_object(), *list = json_array();
+
+    if (o == NULL || list == NULL) {
+        json_decref(o);
+        json_decref(list);
+        return err_set(e, "out of memory");
+    }
+    json_set_int(o, "hour_start", r->hour_start);
+    json_set_int(o, "hour_end", r->hour_start + HOUR_S);
+    json_object_set_new(o, "state", api_json_text(r->state));
+    json_set_int(o, "attempts", r->attempts);
+    json_object_set_new(o, "error", r->error[0] ? api_json_text(r->error) : json_null());
+    json_set_int(o, "updated_at", r->updated_at);
+    for (int i = 0; i < r->password_count; i++)
+        json_array_append_new(list, password_json(&r->passwords[i]));
+    json_object_set_new(o, "passwords", list);
+    json_set_int(o, "passwords_total", r->password_total);
+    return json_array_append_new(reports, o) == 0 ? 0 : err_set(e, "out of memory");
+}
+
+int route_domain_alerts(struct api *a)
+{
+    enum config_visibility mode;
+    json_t *doc, *reports;
+    struct err e;
+
+    if (request_check_unused(a->req, a->reply) < 0)
+        return -1;
+    if (!identity_has_domain(&a->id, a->domain))
+        return reply_fail(a->reply, 403, "forbidden", "domain", "domain: not one of your domains");
+    if (api_open(a) < 0 || api_known_domain(a, a->domain) < 0 || api_config_mode(a, &mode) < 0)
+        return -1;
+    doc = json_object();
+    reports = json_array();
+    if (doc == NULL || reports == NULL) {
+        json_decref(doc);
+        json_decref(reports);
+        return reply_internal(a->reply, "out of memory");
+    }
+    json_object_set_new(doc, "domain", api_json_text(a->domain));
+    json_object_set_new(doc, "reports", reports);
+    if (store_alert_history(a->store, a->domain, ALERT_HISTORY_MAX, history_row, reports, &e) < 0) {
+        json_decref(doc);
+        return reply_internal(a->reply, e.text);
+    }
+    return reply_json(a->reply, doc);
+}
+
+json_t *api_alert_problems(struct api *a, struct err *e)
+{
+    struct alert_problems *p = malloc(sizeof *p);
+    json_t *o;
+
+    if (p == NULL) {
+        err_set(e, "out of memory");
+        return NULL;
+    }
+    if (store_alert_problems(a->store, p, e) < 0) {
+        free(p);
+        return NULL;
+    }
+    if (p->failing_domains == 0 && p->passwords_not_set == 0) {
+        free(p);
+        return json_null();
+    }
+    o = json_object();
+    json_set_int(o, "failing_domains", p->failing_domains);
+    json_set_int(o, "passwords_not_set", p->passwords_not_set);
+    if (p->newest.domain[0] != '\0') {
+        json_t *n = json_object();
+
+        json_object_set_new(n, "domain", api_json_text(p->newest.domain));
+        json_set_int(n, "hour_start", p->newest.hour_start);
+        json_object_set_new(n, "state", api_json_text(p->newest.state));
+        json_object_set_new(n, "error", api_json_text(p->newest.error));
+        json_set_int(n, "updated_at", p->newest.updated_at);
+        json_object_set_new(o, "newest", n);
+    } else {
+        json_object_set_new(o, "newest", json_null());
+    }
+    free(p);
+    return o;
+}

@@ -1,0 +1,138 @@
+/*
+ * alert_history.c — what the hourly alert run did, read back for people
+ * (see query.h): a domain's recent suspicious-login reports with their
+ * password changes, and the admin's count of what went wrong.
+ *
+ * Only reads. The rows are written by src/alert/alert.c, whose header
+ * (alert.h) defines the states; rows in state `none` (an hour examined with
+ * nothing to report) are not history anyone needs and are skipped. The
+ * purge keeps these rows at least STORE_ALERT_KEEP_HOURS, so "recent" here
+ * is the last nine days or more.
+ */
+#include "store/query.h"
+
+#include "store/store_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+
+    snprintf(out, size, "%s", v ? (const char *)v : "");
+}
+
+/* Fills r's password changes (up to ALERT_HISTORY_PASSWORDS, by mailbox)
+ * and their total. */
+static int history_passwords(struct store *s, sqlite3_stmt *st, const char *domain,
+                             struct alert_history_report *r, struct err *e)
+{
+    int rc;
+
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->hour_start);
+    r->password_count = 0;
+    r->password_total = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->password_count < ALERT_HISTORY_PASSWORDS) {
+            struct alert_history_password *p = &r->passwords[r->password_count++];
+
+            column_text(st, 0, p->mailbox, sizeof p->mailbox);
+            column_text(st, 1, p->state, sizeof p->state);
+        }
+        r->password_total++;
+    }
+    return rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+}
+
+int store_alert_history(struct store *s, const char *domain, int max,
+                        int (*fn)(void *ctx, const struct alert_history_report *r, struct err *e),
+                        void *ctx, struct err *e)
+{
+    sqlite3_stmt *reports = NULL, *passwords = NULL;
+    struct alert_history_report *r = NULL;
+    int rc = -1, step;
+
+    if (max < 1 || max > ALERT_HISTORY_MAX)
+        max = ALERT_HISTORY_MAX;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT hour_start, state, attempts, last_error, updated_at"
+                           " FROM alert_reports WHERE domain = ?1 AND state <> 'none'"
+                           " ORDER BY hour_start DESC LIMIT ?2",
+                           -1, &reports, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT mailbox, state FROM password_changes"
+                           " WHERE domain = ?1 AND hour_start = ?2 ORDER BY mailbox",
+                           -1, &passwords, NULL) != SQLITE_OK) {
+        store_sql_error(s, e);
+        goto out;
+    }
+    /* a report with its password rows is ~10 KB: not on the stack */
+    if ((r = malloc(sizeof *r)) == NULL) {
+        err_set(e, "store: out of memory");
+        goto out;
+    }
+    sqlite3_bind_text(reports, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int(reports, 2, max);
+    while ((step = sqlite3_step(reports)) == SQLITE_ROW) {
+        memset(r, 0, sizeof *r);
+        r->hour_start = sqlite3_column_int64(reports, 0);
+        column_text(reports, 1, r->state, sizeof r->state);
+        r->attempts = sqlite3_column_int(reports, 2);
+        column_text(reports, 3, r->error, sizeof r->error);
+        r->updated_at = sqlite3_column_int64(reports, 4);
+        if (history_passwords(s, passwords, domain, r, e) < 0 || fn(ctx, r, e) < 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE) {
+        store_sql_error(s, e);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(r);
+    sqlite3_finalize(reports);
+    sqlite3_finalize(passwords);
+    return rc;
+}
+
+/* A report that did not reach the SMTP server: given up, or tried and
+ * waiting for the next run. A pending report never tried yet is one the run
+ * is about to send (or died before sending): not a failure yet. */
+#define REPORT_FAILING "(state = 'failed' OR (state = 'pending' AND attempts > 0))"
+/* A new password that is not (surely) in force, whether or not the owner
+ * has been told since. */
+#define PASSWORD_NOT_SET "(state LIKE 'failed%' OR state LIKE 'abandoned%' OR state LIKE 'unsure%')"
+
+int store_alert_problems(struct store *s, struct alert_problems *p, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT count(DISTINCT domain) FROM alert_reports"
+                           " WHERE " REPORT_FAILING "),"
+                           " (SELECT count(*) FROM password_changes WHERE " PASSWORD_NOT_SET "),"
+                           " domain, hour_start, state, last_error, updated_at"
+                           " FROM (SELECT 1) LEFT JOIN (SELECT * FROM alert_reports"
+                           " WHERE " REPORT_FAILING " ORDER BY updated_at DESC, hour_start DESC"
+                           " LIMIT 1)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        p->failing_domains = sqlite3_column_int(st, 0);
+        p->passwords_not_set = sqlite3_column_int(st, 1);
+        column_text(st, 2, p->newest.domain, sizeof p->newest.domain);
+        p->newest.hour_start = sqlite3_column_int64(st, 3);
+        column_text(st, 4, p->newest.state, sizeof p->newest.state);
+        column_text(st, 5, p->newest.error, sizeof p->newest.error);
+        p->newest.updated_at = sqlite3_column_int64(st, 6);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
+}
