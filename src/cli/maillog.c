@@ -8,6 +8,8 @@
  */
 #include "cli/commands.h"
 
+#include <sqlite3.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     umask(077);
+    /* One connection per process, used by one thread: SQLite's count of the
+     * memory it holds (a global mutex on every allocation) serves nothing
+     * here; without it a delivery-dense ingest takes ~4% less time. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (argc < 2) {
         usage(stderr);
         return 2;
