@@ -978,7 +978,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
             // another customer's domain stays closed
             assert.equal((await apiAs(cli, 'GET', '/domains/example.net/alerts')).status, 403);
             // the admin's overview says reports are not getting through
-            await listLoad(ap, 'access', () => ap.reload());
+            await listLoad(ap, 'access', () => ap.goto(base));
             const warning = ap.getByTestId('alert-problems');
             assert.equal(
                 await warning.textContent(),
@@ -989,7 +989,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         } finally {
             execFileSync('sqlite3', [db, `DELETE FROM alert_reports WHERE hour_start IN (${h1}, ${h2}, ${h3}); DELETE FROM password_changes WHERE hour_start = ${h2}`]);
         }
-        await listLoad(ap, 'access', () => ap.reload());
+        await listLoad(ap, 'access', () => ap.goto(base));
         assert.equal(await ap.getByTestId('alert-problems').count(), 0, 'no warning once nothing fails');
         noErrors(cli);
         noErrors(admin);
