@@ -1,7 +1,9 @@
 /*
  * alerts_cmd.c — `maillog alerts`: the hourly suspicious-login reports and
  * forced password changes (alert/alert.h), and `--test-report --to ADDR`,
- * which mails a sample report to check the SMTP path.
+ * which mails a sample report to check the SMTP path, and `--history`, what
+ * the runs did (the admin's summary, or one domain's reports with
+ * --domain: the same rows as GET /v1/domains/{domain}/alerts).
  *
  * Exit status: 0 when everything due was sent (or nothing was due); 1 when a
  * report or notice could not be sent (it is retried by the next run), a
@@ -11,6 +13,7 @@
  */
 #include "alert/alert.h"
 #include "cli/commands.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/config.h"
 
@@ -24,6 +27,7 @@ static void alerts_usage(FILE *out)
 {
     fprintf(out, "usage: maillog alerts [--config FILE] [--now TIME]\n"
                  "       maillog alerts [--config FILE] --test-report --to ADDRESS\n"
+                 "       maillog alerts [--config FILE] --history [--domain DOMAIN]\n"
                  "\n"
                  "Mails each domain owner (notify on) one report per complete hour with the\n"
                  "logins from countries that are not usual for the domain, catching up to\n"
@@ -34,7 +38,11 @@ static void alerts_usage(FILE *out)
                  "  --now TIME      act as if it were TIME: seconds since the epoch or\n"
                  "                  YYYY-MM-DDTHH:MM[:SS]Z (UTC); for tests\n"
                  "  --test-report   send a sample report (no data, no password change)\n"
-                 "  --to ADDRESS    recipient of the sample report\n");
+                 "  --to ADDRESS    recipient of the sample report\n"
+                 "  --history       what the runs did: reports not accepted by the SMTP server\n"
+                 "                  and passwords not set (all domains), or with --domain\n"
+                 "                  each report of the domain and its password changes\n"
+                 "                  (kept at least 9 days; times in the server's zone)\n");
 }
 
 /* Epoch seconds, or an ISO-8601 UTC time. */
@@ -142,14 +150,104 @@ static int run_alerts(const struct config *cfg, int64_t now)
     return sum.reports_unsent || sum.passwords_failed || sum.unjudged ? 1 : 0;
 }
 
+/* "YYYY-MM-DD HH:MM" in the server's time zone (the hours reports cover). */
+static void local_minute(int64_t t, char *out, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (localtime_r(&tt, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M", &tm) == 0)
+        snprintf(out, size, "%lld", (long long)t);
+}
+
+/* Text from the database (log data, SMTP servers' answers) on the terminal:
+ * control bytes as '?', so nothing in it can drive the terminal. */
+static void put_text(const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
+static int print_report(void *ctx, const struct alert_history_report *r, struct err *e)
+{
+    char hour[32], end[32], at[32];
+
+    (void)ctx;
+    (void)e;
+    local_minute(r->hour_start, hour, sizeof hour);
+    local_minute(r->hour_start + 3600, end, sizeof end);
+    local_minute(r->updated_at, at, sizeof at);
+    printf("%s-%s  %-8s attempts %d, last change %s\n", hour, end + 11, r->state, r->attempts, at);
+    if (r->error[0] != '\0') {
+        fputs("    ", stdout);
+        put_text(r->error);
+        putchar('\n');
+    }
+    for (int i = 0; i < r->password_count; i++) {
+        fputs("    password of ", stdout);
+        put_text(r->passwords[i].mailbox);
+        printf(": %s\n", r->passwords[i].state);
+    }
+    if (r->password_total > r->password_count)
+        printf("    and %d more password changes\n", r->password_total - r->password_count);
+    return 0;
+}
+
+static int print_history(const struct config *cfg, const char *domain)
+{
+    struct alert_problems *p = NULL;
+    struct store *st;
+    struct err e;
+    int rc = -1;
+
+    st = store_open(cfg->db_path, ALERTS_BUSY_MS, &e);
+    if (st == NULL)
+        goto out;
+    if (domain != NULL) {
+        fputs("suspicious-login reports of ", stdout);
+        put_text(domain);
+        puts(", newest first (hours with nothing to report left out):");
+        rc = store_alert_history(st, domain, ALERT_HISTORY_MAX, print_report, NULL, &e);
+        goto out;
+    }
+    if ((p = malloc(sizeof *p)) == NULL) {
+        err_set(&e, "out of memory");
+        goto out;
+    }
+    if (store_alert_problems(st, p, &e) < 0)
+        goto out;
+    printf("%d domains with a report the SMTP server has not accepted; %d new passwords not "
+           "surely set\n",
+           p->failing_domains, p->passwords_not_set);
+    if (p->newest.domain[0] != '\0') {
+        char hour[32];
+
+        local_minute(p->newest.hour_start, hour, sizeof hour);
+        fputs("latest: ", stdout);
+        put_text(p->newest.domain);
+        printf(", hour of %s, %s: ", hour, p->newest.state);
+        put_text(p->newest.error);
+        putchar('\n');
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        fprintf(stderr, "maillog alerts: %s\n", e.text);
+    free(p);
+    store_close(st);
+    return rc < 0 ? 1 : 0;
+}
+
 int cmd_alerts(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"now", required_argument, NULL, 'n'},
         {"test-report", no_argument, NULL, 't'},  {"to", required_argument, NULL, 'T'},
+        {"history", no_argument, NULL, 'H'},      {"domain", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *to = NULL;
+    const char *config_path = NULL, *to = NULL, *domain = NULL;
+    int history = 0;
     int64_t now = (int64_t)time(NULL);
     int test_report = 0, c;
     struct config *cfg;
@@ -174,6 +272,12 @@ int cmd_alerts(int argc, char **argv)
         case 'T':
             to = optarg;
             break;
+        case 'H':
+            history = 1;
+            break;
+        case 'd':
+            domain = optarg;
+            break;
         case 'h':
             alerts_usage(stdout);
             return 0;
@@ -182,7 +286,8 @@ int cmd_alerts(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || (test_report && to == NULL) || (!test_report && to != NULL)) {
+    if (optind != argc || (test_report && to == NULL) || (!test_report && to != NULL) ||
+        (history && test_report) || (!history && domain != NULL)) {
         alerts_usage(stderr);
         return 2;
     }
@@ -198,7 +303,9 @@ int cmd_alerts(int argc, char **argv)
         free(cfg);
         return 1;
     }
-    if (test_report) {
+    if (history) {
+        rc = print_history(cfg, domain);
+    } else if (test_report) {
         rc = alert_send_test(cfg, to, &e) < 0 ? 1 : 0;
         if (rc)
             fprintf(stderr, "maillog alerts: test report: %s\n", e.text);

@@ -54,7 +54,11 @@ int store_alert_history(struct store *s, const char *domain, int max,
 {
     sqlite3_stmt *reports = NULL, *passwords = NULL;
     struct alert_history_report *r = NULL;
+    char name[QUERY_DOMAIN_MAX];
     int rc = -1, step;
+
+    store_lower_domain(domain, name, sizeof name);
+    domain = name;
 
     if (max < 1 || max > ALERT_HISTORY_MAX)
         max = ALERT_HISTORY_MAX;

@@ -343,7 +343,8 @@ struct alert_history_report {
 
 /* The domain's reports (hours with nothing to report left out), newest hour
  * first, at most max (1..ALERT_HISTORY_MAX); fn is called for each. The
- * caller checks the domain against the caller's scope. */
+ * domain name is lower-cased. The caller checks the domain against the
+ * caller's scope. */
 int store_alert_history(struct store *s, const char *domain, int max,
                         int (*fn)(void *ctx, const struct alert_history_report *r, struct err *e),
                         void *ctx, struct err *e);

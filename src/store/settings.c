@@ -355,7 +355,7 @@ int domain_settings_validate(const struct domain_settings *ds, struct err *e)
     return validate_ips("ip_exceptions", ds->ip_exceptions, ds->ip_exceptions_count, e);
 }
 
-static void lower_domain(const char *in, char *out, size_t size)
+void store_lower_domain(const char *in, char *out, size_t size)
 {
     size_t i;
 
@@ -371,7 +371,7 @@ int store_domain_settings_get(struct store *s, const char *domain, struct domain
     int rc;
 
     memset(ds, 0, sizeof *ds);
-    lower_domain(domain, ds->domain, sizeof ds->domain);
+    store_lower_domain(domain, ds->domain, sizeof ds->domain);
     if (sqlite3_prepare_v2(s->db,
                            "SELECT usual_countries, notify, force_password_change, ip_exceptions,"
                            " notify_since FROM domain_settings WHERE domain = ?1",
@@ -403,7 +403,7 @@ int store_domain_settings_set(struct store *s, const struct domain_settings *ds,
 
     if (domain_settings_validate(ds, e) < 0)
         return -1;
-    lower_domain(ds->domain, domain, sizeof domain);
+    store_lower_domain(ds->domain, domain, sizeof domain);
     if (domain[0] == '\0')
         return err_set(e, "domain: missing");
     countries = join_lines(&ds->usual_countries[0][0], 3, ds->usual_countries_count);
@@ -458,7 +458,7 @@ int store_domain_get(struct store *s, const char *name, struct domain_row *r, st
     char lname[QUERY_DOMAIN_MAX];
     int rc;
 
-    lower_domain(name, lname, sizeof lname);
+    store_lower_domain(name, lname, sizeof lname);
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, owner_email, client, reseller FROM domains WHERE name=?1",
                            -1, &st, NULL) != SQLITE_OK)

@@ -75,6 +75,9 @@ struct store {
     char track_logs[CONFIG_LOGS_MAX * (CONFIG_PATH_MAX + 1)];
 };
 
+/* A domain name as the tables hold it: ASCII lower case, cut to size. */
+void store_lower_domain(const char *in, char *out, size_t size);
+
 /* The prepared statement `which`, reset and unbound; NULL with e set. */
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which, struct err *e);
 

@@ -1176,6 +1176,27 @@ def test_history_shows_each_report_and_password_change():
         assert probs["failing_domains"] == 1 and probs["passwords_not_set"] == 1, probs
         assert probs["newest"]["domain"] == "example.net", probs
 
+        # The same rows on the admin's terminal (times in the server's zone: UTC here).
+        r = env.run(args=["--history", "--domain", "Example.COM"])
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0].startswith("suspicious-login reports of Example.COM, newest first"), lines
+        assert re.match(r"2026-11-25 09:00-10:00  sent +attempts 2, last change ", lines[1]), lines
+        assert lines[2:] == ["    password of info@example.com: failed_notified"], lines
+        r = env.run(args=["--history"])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("1 domains with a report the SMTP server has not accepted;"
+                                   " 1 new passwords not surely set\nlatest: example.net,"
+                                   " hour of 2026-11-25 09:00, pending: example.net: no usable"
+                                   " owner address"), r.stdout
+        # log data and server answers cannot drive the terminal
+        env.sql.execute("UPDATE alert_reports SET last_error = 'evil \x1b]0;x\x07 text'"
+                        " WHERE domain = 'example.net'")
+        r = env.run(args=["--history", "--domain", "example.net"])
+        assert "\x1b" not in r.stdout and "    evil ?]0;x? text" in r.stdout, r.stdout
+        r = env.run(args=["--domain", "example.net"])
+        assert r.returncode == 2, r.stderr
+
         env.settings("client_config_visibility=hidden")
         st, doc = api_get(env, "/v1/domains/example.com/alerts", *client)
         assert st == 403, (st, doc)
