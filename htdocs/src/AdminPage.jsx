@@ -1,5 +1,6 @@
 // AdminPage.jsx — the extension's admin page: global settings
-// (GET|PUT /v1/settings) and the last lines of the mail log
+// (GET|PUT /v1/settings), a test report (POST /v1/alerts/test) and the last
+// lines of the mail log
 // (GET /v1/log-tail, or a notice when MaxLines is 0) with a filter box.
 // Validation errors from the API (error.field) are shown next to the field.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
@@ -137,7 +138,7 @@ function Settings({ api }) {
                     <FormFieldCheckbox
                         name="cron_enabled"
                         label="Activate mail log analysis cron"
-                        description="Turn off only during server maintenance: without it no new records appear."
+                        description="Turn off only during server maintenance: while it is off, no new records appear and no suspicious-login report is sent (hours more than 24 hours old when it is back on are never reported)."
                     />
                     <FormFieldText
                         name="ignore_terms_imap"
@@ -241,10 +242,64 @@ function LogTail({ api, enabled }) {
     );
 }
 
+// A sample report through the SMTP server of maillog.ini (POST
+// /v1/alerts/test): whether reports can reach their owners at all, with the
+// server's answer when they cannot.
+function TestReport({ api }) {
+    const [to, setTo] = useState('');
+    const [result, setResult] = useState(null);
+    const [busy, setBusy] = useState(false);
+
+    const send = async (event) => {
+        event.preventDefault();
+        const address = to.trim();
+        setBusy(true);
+        setResult(null);
+        try {
+            await api.post('/alerts/test', { to: address });
+            setResult({ ok: true, text: `The mail server accepted the test report for ${address}. Check that it arrives.` });
+        } catch (e) {
+            setResult({ ok: false, text: `The test report was not sent: ${e.message}` });
+        } finally {
+            setBusy(false);
+        }
+    };
+    return (
+        <form className="ml-test-report" data-testid="test-report" onSubmit={send}>
+            <p className="ml-muted">
+                Sends a sample suspicious-login report (no real data, no password change) through the SMTP server set in maillog.ini, as the
+                hourly reports are sent.
+            </p>
+            <div className="ml-tail-head">
+                <Input
+                    type="email"
+                    aria-label="Address for the test report"
+                    placeholder="you@example.com"
+                    value={to}
+                    onChange={(e) => setTo(e.target.value)}
+                    data-testid="test-report-to"
+                />
+                <Button type="submit" state={busy ? 'loading' : undefined} disabled={!to.trim()} data-testid="test-report-send">
+                    Send a test report
+                </Button>
+            </div>
+            {result ? (
+                <Alert intent={result.ok ? 'success' : 'danger'} data-testid="test-report-result">
+                    {result.text}
+                </Alert>
+            ) : null}
+        </form>
+    );
+}
+
 export default function AdminPage({ api, me }) {
     return (
         <div className="ml-admin">
             <Settings api={api} />
+            <Heading level={3} className="ml-section-heading">
+                Suspicious-login reports: test the mail path
+            </Heading>
+            <TestReport api={api} />
             <Heading level={3} className="ml-section-heading">
                 Last lines of the mail log
             </Heading>

@@ -8,6 +8,10 @@ import { useEffect, useState } from 'react';
 import { Alert, Button, Skeleton } from '@plesk/ui-library';
 import { localTime } from './format.js';
 
+// How long the alert run retries a report: ALERT_RETRY_HOURS (alert.h)
+// from the start of its hour.
+const RETRY_S = 168 * 3600;
+
 // How sending a report went, in words (states: alert.h).
 function reportStatus(r) {
     switch (r.state) {
@@ -17,7 +21,10 @@ function reportStatus(r) {
             return { intent: 'danger', text: `Not sent: gave up after ${r.attempts} attempts` };
         case 'pending':
             return r.attempts > 0
-                ? { intent: 'warning', text: `Not sent yet (${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}): tried again every hour for 7 days` }
+                ? {
+                      intent: 'warning',
+                      text: `Not delivered yet (${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}): retried every hour until ${localTime(r.hour_start + RETRY_S).slice(0, 16)}`,
+                  }
                 : { intent: 'info', text: 'Being sent' };
         case 'sending':
             return { intent: 'info', text: 'Being sent' };
@@ -50,7 +57,7 @@ export function passwordStatus(state) {
 
 const hourText = (r) => `${localTime(r.hour_start).slice(0, 16)}–${localTime(r.hour_end).slice(11, 16)}`;
 
-export default function AlertHistory({ api, domain }) {
+export default function AlertHistory({ api, domain, notify }) {
     const [reports, setReports] = useState(null);
     const [error, setError] = useState(null);
     const [attempt, setAttempt] = useState(0);
@@ -82,7 +89,9 @@ export default function AlertHistory({ api, domain }) {
     else if (!reports.length)
         body = (
             <p className="ml-muted" data-testid="alert-history-empty">
-                No suspicious-login report in the last days.
+                {notify
+                    ? 'No report in the last days: one appears here for each hour a login from an unusual country is found.'
+                    : 'Notifications are off: no report is made.'}
             </p>
         );
     else

@@ -37,6 +37,8 @@ const fromForm = (v) => ({
 export default function ConfigTab({ api, domain, countries }) {
     const [values, setValues] = useState(null);
     const [editable, setEditable] = useState(false);
+    const [notifyTo, setNotifyTo] = useState(null);
+    const [savedNotify, setSavedNotify] = useState(false);
     const [errors, setErrors] = useState({});
     const [error, setError] = useState(null);
     const [saved, setSaved] = useState(false);
@@ -55,6 +57,8 @@ export default function ConfigTab({ api, domain, countries }) {
                 if (!live) return;
                 setValues(toForm(s));
                 setEditable(Boolean(s.editable));
+                setNotifyTo(s.notify_to ?? null);
+                setSavedNotify(Boolean(s.notify));
             },
             (e) => live && setError(e),
         );
@@ -83,6 +87,8 @@ export default function ConfigTab({ api, domain, countries }) {
         try {
             const s = await api.put(path, fromForm(v));
             setValues(toForm(s));
+            setNotifyTo(s.notify_to ?? null);
+            setSavedNotify(Boolean(s.notify));
             setSaved(true);
         } catch (e) {
             // shown under the field it names (one the form has), else above the form
@@ -131,7 +137,7 @@ export default function ConfigTab({ api, domain, countries }) {
                 <FormFieldSelect
                     name="usual_countries"
                     label="Usual countries of POP/IMAP/SMTP access for this domain"
-                    description="Logins from other countries are reported as suspicious."
+                    description="Successful logins from other countries are reported as suspicious (logins from local addresses and of unknown country are not)."
                     multiple
                     searchable
                     clearable={!ro}
@@ -146,20 +152,32 @@ export default function ConfigTab({ api, domain, countries }) {
                 </FormFieldSelect>
                 <FormFieldCheckbox
                     name="notify"
-                    label="Notify me by email of logins from unusual countries"
+                    label={
+                        notifyTo
+                            ? `Email a report of logins from unusual countries to ${notifyTo}`
+                            : "Email a report of logins from unusual countries to the domain owner's address"
+                    }
                     description={
                         noCountries
                             ? 'Choose at least one usual country first: with none, no login is unusual.'
-                            : 'Sent every hour for the previous hour (e.g. at 10:09 for 9:00–10:00), from the hour notifications are turned on.'
+                            : notifyTo
+                              ? 'Sent every hour for the previous hour (e.g. at 10:09 for 9:00–10:00), from the hour notifications are turned on; also for an IP address of an unusual country that fails to log in 5 times or more in the hour. The address is the owner’s email in the control panel.'
+                              : 'Sent every hour for the previous hour, from the hour notifications are turned on.'
                     }
                     disabled={ro || (noCountries && !values.notify)}
                 />
+                {notifyTo ? null : (
+                    <Alert intent="warning" data-testid="no-recipient">
+                        This domain has no owner email address that mail can be sent to: reports cannot be sent until one is set for the
+                        domain’s owner in the control panel.
+                    </Alert>
+                )}
                 <FormFieldCheckbox
                     name="force_password_change"
                     label="Force a password change after a suspicious login"
                     description={
                         values.notify
-                            ? 'The new password is sent in the notification mail.'
+                            ? 'Each mailbox in a report gets a new password, sent in the report (to the owner, not to the mailbox); mail apps using the old one stop working until they are given the new one.'
                             : 'Turn on notifications first: the new password is only ever sent in the notification mail.'
                     }
                     disabled={ro || !values.notify}
@@ -172,7 +190,7 @@ export default function ConfigTab({ api, domain, countries }) {
                     disabled={ro}
                 />
             </Form>
-            <AlertHistory api={api} domain={domain} />
+            <AlertHistory api={api} domain={domain} notify={savedNotify} />
         </div>
     );
 }

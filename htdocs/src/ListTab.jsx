@@ -343,12 +343,13 @@ export default function ListTab({ api, tab, domain }) {
     } else if (failedEmpty) {
         emptyView = (
             <div data-testid="list-error" role="alert">
-                <ListEmptyView title="The records could not be loaded" description={error.message} actions={retryButton} />
+                <ListEmptyView image={null} title="The records could not be loaded" description={error.message} actions={retryButton} />
             </div>
         );
     } else if (badRange) {
         emptyView = (
             <ListEmptyView
+                image={null}
                 title="The period is empty"
                 description="The “From” date is after the “To” date. Change one of them to see records."
             />
@@ -356,6 +357,7 @@ export default function ListTab({ api, tab, domain }) {
     } else {
         emptyView = (
             <ListEmptyView
+                image={null}
                 title={filtered ? 'Nothing matches these filters' : 'No records yet'}
                 description={
                     filtered ? 'Change the search or the filters to see more.' : 'Records appear here after the next log analysis run.'

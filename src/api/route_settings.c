@@ -17,6 +17,7 @@
  * the clients' rule: Plesk has only the one setting.
  */
 #include "api/routes.h"
+#include "alert/mailmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +112,9 @@ static int parse_domain_patch(struct api *a, json_t *body, struct domain_patch *
             const char *s = json_string_value(v);
             if (s == NULL || strcasecmp(s, a->domain) != 0)
                 return bad_setting(a, "domain", "does not match the domain in the URL");
-        } else if (strcmp(key, "editable") != 0) {
+        } else if (strcmp(key, "editable") != 0 && strcmp(key, "notify_to") != 0) {
+            /* editable and notify_to are what GET says, not settings: a GET
+             * document PUT back as it is must be taken */
             return reply_fail(a->reply, 422, "invalid_setting", NULL, "unknown setting");
         }
     }
@@ -145,7 +148,32 @@ static int settings_error(struct api *a, const struct err *e, const char *const 
     return reply_fail(a->reply, 422, "invalid_setting", NULL, "%s", e->text);
 }
 
-static json_t *domain_settings_json(const struct domain_settings *ds, bool editable)
+/* Where the domain's reports go: the owner's address from the domains
+ * file, or NULL when it has none the alert run could send to. */
+static int report_recipient(struct api *a, char *out, size_t size, bool *usable)
+{
+    struct domain_row *row = malloc(sizeof *row);
+    struct err e;
+    int rc;
+
+    *usable = false;
+    if (row == NULL)
+        return reply_internal(a->reply, "out of memory");
+    rc = store_domain_get(a->store, a->domain, row, &e);
+    if (rc < 0) {
+        free(row);
+        return reply_internal(a->reply, e.text);
+    }
+    if (rc == 1 && mail_addr_ok(row->owner_email)) {
+        snprintf(out, size, "%s", row->owner_email);
+        *usable = true;
+    }
+    free(row);
+    return 0;
+}
+
+static json_t *domain_settings_json(const struct domain_settings *ds, bool editable,
+                                    const char *notify_to)
 {
     json_t *o = json_object(), *list;
 
@@ -161,6 +189,7 @@ static json_t *domain_settings_json(const struct domain_settings *ds, bool edita
         json_array_append_new(list, api_json_text(ds->ip_exceptions[i]));
     json_object_set_new(o, "ip_exceptions", list);
     json_object_set_new(o, "editable", json_boolean(editable));
+    json_object_set_new(o, "notify_to", notify_to ? api_json_text(notify_to) : json_null());
     return o;
 }
 
@@ -179,6 +208,8 @@ static int domain_settings_act(struct api *a, const struct domain_patch *patch, 
                                          "ip_exceptions"};
     enum config_visibility mode;
     struct domain_settings *ds;
+    char notify_to[RECORD_ADDR_MAX];
+    bool usable;
     struct err e;
     int rc = -1;
 
@@ -209,7 +240,10 @@ static int domain_settings_act(struct api *a, const struct domain_patch *patch, 
             goto out;
         }
     }
-    rc = reply_json(a->reply, domain_settings_json(ds, mode == VISIBILITY_EDITABLE));
+    if (report_recipient(a, notify_to, sizeof notify_to, &usable) < 0)
+        goto out;
+    rc = reply_json(
+        a->reply, domain_settings_json(ds, mode == VISIBILITY_EDITABLE, usable ? notify_to : NULL));
 out:
     free(ds);
     return rc;

@@ -755,6 +755,28 @@ START_TEST(alert_history_route)
 }
 END_TEST
 
+/* Where the reports go, beside the notify switch: the owner's address from
+ * the domains file, null when it is missing or not an address. */
+START_TEST(settings_name_the_report_recipient)
+{
+    struct resp r;
+    json_t *doc;
+
+    doc = get_ok(WHO_CLI1, "/v1/domains/example.com/settings", NULL, 200, &r);
+    ck_assert_str_eq(jstr(doc, "notify_to"), "owner@example.com");
+    resp_free(&r);
+    world_sql("UPDATE domains SET owner_email = 'not an address' WHERE name = 'example.com'");
+    doc = get_ok(WHO_CLI1, "/v1/domains/example.com/settings", NULL, 200, &r);
+    ck_assert(json_is_null(json_object_get(doc, "notify_to")));
+    resp_free(&r);
+    world_sql("UPDATE domains SET owner_email = '' WHERE name = 'example.com'");
+    doc = get_ok(WHO_ADMIN, "/v1/domains/example.com/settings", NULL, 200, &r);
+    ck_assert(json_is_null(json_object_get(doc, "notify_to")));
+    resp_free(&r);
+    world_sql("UPDATE domains SET owner_email = 'owner@example.com' WHERE name = 'example.com'");
+}
+END_TEST
+
 START_TEST(admin_settings_round_trip)
 {
     struct resp r;
@@ -1486,6 +1508,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, domain_settings_round_trip);
     tcase_add_test(tc, visibility_rules);
     tcase_add_test(tc, alert_history_route);
+    tcase_add_test(tc, settings_name_the_report_recipient);
     tcase_add_test(tc, admin_settings_round_trip);
     tcase_add_test(tc, standalone_csrf);
     tcase_add_test(tc, alert_test_route);

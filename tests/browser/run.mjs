@@ -822,6 +822,63 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         noErrors(admin);
     });
 
+    await test('admin: a test report says whether the mail server took it, with its answer when not', async () => {
+        const ini = path.join(demoDir, 'maillog.ini');
+        const saved = fs.readFileSync(ini, 'utf8');
+        const port = await freePort(); // nothing listens there
+        const box = ap.getByTestId('test-report');
+        try {
+            fs.writeFileSync(ini, saved.replace(/^url = .*$/m, `url = smtp://127.0.0.1:${port}`));
+            await box.getByTestId('test-report-to').fill('admin@example.net');
+            admin.allow.add(502);
+            const [res] = await Promise.all([
+                ap.waitForResponse((r) => /\/v1\/alerts\/test$/.test(r.url())),
+                box.getByTestId('test-report-send').click(),
+            ]);
+            assert.equal(res.status(), 502);
+            assert.deepEqual(JSON.parse(res.request().postData()), { to: 'admin@example.net' });
+            const result = box.getByTestId('test-report-result');
+            await result.waitFor();
+            assert.match(await result.textContent(), new RegExp(`^The test report was not sent: .*127\\.0\\.0\\.1:${port}`));
+            await shot(ap, 'admin-test-report-refused');
+            // with a mail server listening, it is accepted
+            const sinkBin = ['/usr/sbin/smtp-sink', '/usr/bin/smtp-sink'].find((f) => fs.existsSync(f));
+            if (sinkBin) {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maillog-sink-'));
+                fs.chmodSync(dir, 0o777);
+                const sinkPort = await freePort();
+                const { spawn } = await import('node:child_process');
+                const sink = spawn(sinkBin, ['-u', 'nobody', '-d', `${dir}/%Y%m%d%H%M%S.`, `127.0.0.1:${sinkPort}`, '10'], { stdio: 'ignore' });
+                try {
+                    for (let i = 0; i < 100; i++) {
+                        const up = await new Promise((resolve) => {
+                            const c = net.connect(sinkPort, '127.0.0.1', () => (c.end(), resolve(true)));
+                            c.on('error', () => resolve(false));
+                        });
+                        if (up) break;
+                        await new Promise((r) => setTimeout(r, 50));
+                    }
+                    fs.writeFileSync(ini, saved.replace(/^url = .*$/m, `url = smtp://127.0.0.1:${sinkPort}`));
+                    const [ok] = await Promise.all([
+                        ap.waitForResponse((r) => /\/v1\/alerts\/test$/.test(r.url())),
+                        box.getByTestId('test-report-send').click(),
+                    ]);
+                    assert.equal(ok.status(), 200);
+                    await box.getByText('The mail server accepted the test report for admin@example.net. Check that it arrives.').waitFor();
+                    const mails = fs.readdirSync(dir);
+                    assert.equal(mails.length, 1, `one mail captured: ${mails}`);
+                    assert.match(fs.readFileSync(path.join(dir, mails[0]), 'utf8'), /TEST REPORT/);
+                } finally {
+                    sink.kill();
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            }
+        } finally {
+            fs.writeFileSync(ini, saved);
+        }
+        noErrors(admin);
+    });
+
     const cli = await openAs('cli1', base);
     roles.push(cli);
     const cp = cli.page;
@@ -859,6 +916,10 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         });
         assert.equal(res.total, 0);
         await cp.getByText('Nothing matches these filters').waitFor();
+        // the answer in sight, not under a picture below the fold
+        assert.equal(await cp.locator('.pul-list-empty-view__image').count(), 0, 'no illustration');
+        const box = await cp.getByText('Nothing matches these filters').boundingBox();
+        assert.ok(box && box.y + box.height <= 800, `the answer is on screen: ${JSON.stringify(box)}`);
         await shot(cp, 'client-empty');
         cli.allow.add(403).add(404);
         const other = await apiAs(admin, 'GET', `/received?q=${encodeURIComponent(mNet.msgid.slice(1, -1))}`);
@@ -962,7 +1023,10 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
             const span = (h) => `${localIn(TZ, h).slice(0, 16)}–${localIn(TZ, h + 3600).slice(11, 16)}`;
             assert.equal(rows[0].cells[0], span(h1));
             assert.equal(rows[1].cells[0], span(h2));
-            assert.match(rows[0].cells[1], /^Not sent yet \(2 attempts\)/);
+            assert.ok(
+                rows[0].cells[1].startsWith(`Not delivered yet (2 attempts): retried every hour until ${localIn(TZ, h1 + 168 * 3600).slice(0, 16)}`),
+                rows[0].cells[1],
+            );
             assert.ok(rows[0].cells[1].includes(error), `the error as text: ${rows[0].cells[1]}`);
             assert.equal(await history.locator('b').count(), 0, 'no HTML from the error');
             assert.equal(rows[0].cells[2], 'none');
@@ -993,6 +1057,31 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(await ap.getByTestId('alert-problems').count(), 0, 'no warning once nothing fails');
         noErrors(cli);
         noErrors(admin);
+    });
+
+    await test('client: the form names where reports go, and says when there is no address', async () => {
+        const db = path.join(demoDir, 'maillog.db');
+        const owner = execFileSync('sqlite3', [db, "SELECT owner_email FROM domains WHERE name = 'example.com'"]).toString().trim();
+        const file = JSON.parse(fs.readFileSync(path.join(demoDir, 'domains.json'), 'utf8'));
+        assert.equal(owner, file.find((d) => d.name === 'example.com').owner_email, 'the address of the domains file');
+        await listLoad(cp, 'access', () => cp.reload());
+        await openTab(cp, 'config');
+        const form = cp.getByTestId('config');
+        await form.getByText(`Email a report of logins from unusual countries to ${owner}`, { exact: true }).waitFor();
+        assert.equal(await cp.getByTestId('no-recipient').count(), 0);
+        // notifications are on (the test before saved them), nothing reported
+        assert.match(await cp.getByTestId('alert-history-empty').textContent(), /^No report in the last days/);
+        try {
+            execFileSync('sqlite3', [db, "UPDATE domains SET owner_email = '' WHERE name = 'example.com'"]);
+            await listLoad(cp, 'access', () => cp.reload());
+            await openTab(cp, 'config');
+            await cp.getByTestId('no-recipient').waitFor();
+            assert.match(await cp.getByTestId('no-recipient').textContent(), /no owner email address that mail can be sent to/);
+            await form.getByText("Email a report of logins from unusual countries to the domain owner's address", { exact: true }).waitFor();
+        } finally {
+            execFileSync('sqlite3', [db, `UPDATE domains SET owner_email = '${owner.replace(/'/g, "''")}' WHERE name = 'example.com'`]);
+        }
+        noErrors(cli);
     });
 
     await test('client: read-only configuration cannot be saved', async () => {
