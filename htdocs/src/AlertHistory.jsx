@@ -12,20 +12,23 @@ import { localTime } from './format.js';
 // from the start of its hour.
 const RETRY_S = 168 * 3600;
 
-// How sending a report went, in words (states: alert.h).
-function reportStatus(r) {
+// How sending a report went, in words (states: alert.h). A pending report
+// with an error was refused and waits for the next run (while notifications
+// are on: off, it is no longer retried); without one it is being sent.
+function reportStatus(r, notify) {
     switch (r.state) {
         case 'sent':
             return { intent: 'success', text: `Sent ${localTime(r.updated_at).slice(0, 16)}` };
         case 'failed':
             return { intent: 'danger', text: `Not sent: gave up after ${r.attempts} attempts` };
         case 'pending':
-            return r.attempts > 0
+            if (!r.error) return { intent: 'info', text: 'Being sent' };
+            return notify
                 ? {
                       intent: 'warning',
                       text: `Not delivered yet (${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}): retried every hour until ${localTime(r.hour_start + RETRY_S).slice(0, 16)}`,
                   }
-                : { intent: 'info', text: 'Being sent' };
+                : { intent: 'warning', text: 'Not delivered, and not retried while notifications are off' };
         case 'sending':
             return { intent: 'info', text: 'Being sent' };
         default:
@@ -33,14 +36,17 @@ function reportStatus(r) {
     }
 }
 
-// What became of a new password (password_changes states: alert.h).
-export function passwordStatus(state) {
+// What became of a new password (password_changes states: alert.h);
+// withheld: the report carried none (it went to one of its own mailboxes).
+export function passwordStatus(state, withheld) {
     const [what, told] = state.split('_');
     const notice =
         told === 'notified' ? ' (a second mail said so)' : told === 'unnotified' ? ' (the mail saying so could not be sent)' : '';
     switch (what) {
         case 'changed':
-            return 'changed: the password in the mail is in force';
+            return withheld
+                ? 'changed, but not sent (the report went to this domain’s own mailbox): set a new password in the control panel'
+                : 'changed: the password in the mail is in force';
         case 'failed':
             return `not changed: the old password still works${notice}`;
         case 'abandoned':
@@ -106,7 +112,7 @@ export default function AlertHistory({ api, domain, notify }) {
                 </thead>
                 <tbody>
                     {reports.map((r) => {
-                        const st = reportStatus(r);
+                        const st = reportStatus(r, notify);
                         const more = r.passwords_total - r.passwords.length;
                         return (
                             <tr key={r.hour_start} data-hour={r.hour_start} data-state={r.state}>
@@ -120,7 +126,7 @@ export default function AlertHistory({ api, domain, notify }) {
                                         <ul className="ml-passwords">
                                             {r.passwords.map((p) => (
                                                 <li key={p.mailbox} data-mailbox={p.mailbox} data-state={p.state}>
-                                                    <span className="ml-mailbox">{p.mailbox}</span>: {passwordStatus(p.state)}
+                                                    <span className="ml-mailbox">{p.mailbox}</span>: {passwordStatus(p.state, r.passwords_withheld)}
                                                 </li>
                                             ))}
                                             {more > 0 ? <li className="ml-muted">{`and ${more} more`}</li> : null}

@@ -233,6 +233,26 @@ static int recover(struct run *r, struct err *e)
     return store_commit(r->st, e);
 }
 
+/* Reports not accepted within ALERT_RETRY_HOURS of their hour become
+ * `failed`, for every domain: also those of a domain whose notifications
+ * were turned off meanwhile, which are no longer retried (they would stay
+ * "pending" for good, and the admin's overview would count them as failing
+ * until the purge). */
+static int give_up_old_reports(struct run *r, struct err *e)
+{
+    sqlite3_stmt *q;
+
+    if (prepare(r,
+                "UPDATE alert_reports SET state = 'failed', updated_at = ?2, last_error ="
+                " 'not accepted by the SMTP server within the retry period: ' || last_error"
+                " WHERE state = 'pending' AND hour_start < ?1",
+                &q, e) < 0)
+        return -1;
+    sqlite3_bind_int64(q, 1, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
+    sqlite3_bind_int64(q, 2, r->o->now);
+    return step_done(r, q, e);
+}
+
 /* ---- what is suspicious ------------------------------------------------ */
 
 static bool country_usual(const struct alert_findings *f, const char *code)
@@ -663,17 +683,6 @@ static int due_hours(struct run *r, const struct domain_settings *ds, int64_t *h
             hours[(*n)++] = hour;
     }
     sqlite3_finalize(q);
-    if (prepare(r,
-                "UPDATE alert_reports SET state = 'failed', updated_at = ?3, last_error ="
-                " 'not accepted by the SMTP server within the retry period: ' || last_error"
-                " WHERE domain = ?1 AND state = 'pending' AND hour_start < ?2",
-                &q, e) < 0)
-        return -1;
-    sqlite3_bind_text(q, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
-    sqlite3_bind_int64(q, 3, r->o->now);
-    if (step_done(r, q, e) < 0)
-        return -1;
     /* hours before notify went on are not examined (a report still pending
      * from an earlier time notify was on is retried all the same) */
     int64_t since = ds->notify_since > 0 ? alert_hour_start(ds->notify_since) : 0;
@@ -1048,7 +1057,8 @@ int alert_run(const struct config *cfg, struct store *st, const struct alert_opt
     }
     sum->read_to = r.read_to;
     sum->log_behind = last_complete_hour(&r) < alert_hour_start(o->now - ALERT_GRACE_S) - 3600;
-    if (recover(&r, e) < 0 || run_domains(&r, e) < 0 || send_notices(&r, e) < 0)
+    if (recover(&r, e) < 0 || give_up_old_reports(&r, e) < 0 || run_domains(&r, e) < 0 ||
+        send_notices(&r, e) < 0)
         goto out;
     rc = 0;
 out:

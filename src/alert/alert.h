@@ -32,7 +32,9 @@
  * Exactly once. alert_reports(domain, hour_start).state:
  *   none     examined, nothing to report
  *   pending  to be sent (again): not yet accepted by the SMTP server; retried
- *            every run for ALERT_RETRY_HOURS, then `failed`
+ *            every run (while notify is on) until ALERT_RETRY_HOURS after its
+ *            hour, then `failed` (notify on or off). last_error says why the
+ *            last attempt failed; "" while an attempt is under way
  *   sending  the whole mail was handed over and the end-of-data marker is on
  *            its way: the outcome is known one reply later. Found by a later
  *            run, the previous one died in that instant; the mail is taken as

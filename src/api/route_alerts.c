@@ -46,6 +46,7 @@ static int history_row(void *ctx, const struct alert_history_report *r, struct e
         json_array_append_new(list, password_json(&r->passwords[i]));
     json_object_set_new(o, "passwords", list);
     json_set_int(o, "passwords_total", r->password_total);
+    json_object_set_new(o, "passwords_withheld", json_boolean(r->passwords_withheld));
     return json_array_append_new(reports, o) == 0 ? 0 : err_set(e, "out of memory");
 }
 
@@ -61,18 +62,21 @@ int route_domain_alerts(struct api *a)
         return reply_fail(a->reply, 403, "forbidden", "domain", "domain: not one of your domains");
     if (api_open(a) < 0 || api_known_domain(a, a->domain) < 0 || api_config_mode(a, &mode) < 0)
         return -1;
-    doc = json_object();
     reports = json_array();
-    if (doc == NULL || reports == NULL) {
-        json_decref(doc);
-        json_decref(reports);
+    if (reports == NULL)
         return reply_internal(a->reply, "out of memory");
-    }
-    json_object_set_new(doc, "domain", api_json_text(a->domain));
-    json_object_set_new(doc, "reports", reports);
     if (store_alert_history(a->store, a->domain, ALERT_HISTORY_MAX, history_row, reports, &e) < 0) {
-        json_decref(doc);
+        json_decref(reports);
         return reply_internal(a->reply, e.text);
+    }
+    /* the array is filled before it is handed over: a failed set frees it */
+    doc = json_object();
+    if (doc == NULL || json_object_set_new(doc, "domain", api_json_text(a->domain)) < 0 ||
+        json_object_set_new(doc, "reports", reports) < 0) {
+        if (doc == NULL)
+            json_decref(reports);
+        json_decref(doc);
+        return reply_internal(a->reply, "out of memory");
     }
     return reply_json(a->reply, doc);
 }
@@ -94,7 +98,11 @@ json_t *api_alert_problems(struct api *a, struct err *e)
         free(p);
         return json_null();
     }
-    o = json_object();
+    if ((o = json_object()) == NULL) {
+        free(p);
+        err_set(e, "out of memory");
+        return NULL;
+    }
     json_set_int(o, "failing_domains", p->failing_domains);
     json_set_int(o, "passwords_not_set", p->passwords_not_set);
     if (p->newest.domain[0] != '\0') {

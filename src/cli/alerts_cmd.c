@@ -177,12 +177,16 @@ static int print_report(void *ctx, const struct alert_history_report *r, struct 
     local_minute(r->hour_start, hour, sizeof hour);
     local_minute(r->hour_start + 3600, end, sizeof end);
     local_minute(r->updated_at, at, sizeof at);
-    printf("%s-%s  %-8s attempts %d, last change %s\n", hour, end + 11, r->state, r->attempts, at);
+    /* the end's time of day only ("HH:MM"), when the end is a date at all */
+    printf("%s-%s  %-8s attempts %d, last change %s\n", hour, strlen(end) > 11 ? end + 11 : end,
+           r->state, r->attempts, at);
     if (r->error[0] != '\0') {
         fputs("    ", stdout);
         put_text(r->error);
         putchar('\n');
     }
+    if (r->passwords_withheld)
+        puts("    (no password was in the mail: the owner's address is one of these mailboxes)");
     for (int i = 0; i < r->password_count; i++) {
         fputs("    password of ", stdout);
         put_text(r->passwords[i].mailbox);

@@ -17,13 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-
-    snprintf(out, size, "%s", v ? (const char *)v : "");
-}
-
 /* Fills r's password changes (up to ALERT_HISTORY_PASSWORDS, by mailbox)
  * and their total. */
 static int history_passwords(struct store *s, sqlite3_stmt *st, const char *domain,
@@ -40,8 +33,8 @@ static int history_passwords(struct store *s, sqlite3_stmt *st, const char *doma
         if (r->password_count < ALERT_HISTORY_PASSWORDS) {
             struct alert_history_password *p = &r->passwords[r->password_count++];
 
-            column_text(st, 0, p->mailbox, sizeof p->mailbox);
-            column_text(st, 1, p->state, sizeof p->state);
+            store_column_text(st, 0, p->mailbox, sizeof p->mailbox);
+            store_column_text(st, 1, p->state, sizeof p->state);
         }
         r->password_total++;
     }
@@ -63,7 +56,11 @@ int store_alert_history(struct store *s, const char *domain, int max,
     if (max < 1 || max > ALERT_HISTORY_MAX)
         max = ALERT_HISTORY_MAX;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT hour_start, state, attempts, last_error, updated_at"
+                           "SELECT hour_start, state, attempts, last_error, updated_at,"
+                           " EXISTS(SELECT 1 FROM password_changes p JOIN domains d"
+                           " ON d.name = p.domain WHERE p.domain = ?1"
+                           " AND p.hour_start = alert_reports.hour_start"
+                           " AND p.mailbox = lower(d.owner_email))"
                            " FROM alert_reports WHERE domain = ?1 AND state <> 'none'"
                            " ORDER BY hour_start DESC LIMIT ?2",
                            -1, &reports, NULL) != SQLITE_OK ||
@@ -84,10 +81,11 @@ int store_alert_history(struct store *s, const char *domain, int max,
     while ((step = sqlite3_step(reports)) == SQLITE_ROW) {
         memset(r, 0, sizeof *r);
         r->hour_start = sqlite3_column_int64(reports, 0);
-        column_text(reports, 1, r->state, sizeof r->state);
+        store_column_text(reports, 1, r->state, sizeof r->state);
         r->attempts = sqlite3_column_int(reports, 2);
-        column_text(reports, 3, r->error, sizeof r->error);
+        store_column_text(reports, 3, r->error, sizeof r->error);
         r->updated_at = sqlite3_column_int64(reports, 4);
+        r->passwords_withheld = sqlite3_column_int(reports, 5) != 0;
         if (history_passwords(s, passwords, domain, r, e) < 0 || fn(ctx, r, e) < 0)
             goto out;
     }
@@ -103,10 +101,13 @@ out:
     return rc;
 }
 
-/* A report that did not reach the SMTP server: given up, or tried and
- * waiting for the next run. A pending report never tried yet is one the run
- * is about to send (or died before sending): not a failure yet. */
-#define REPORT_FAILING "(state = 'failed' OR (state = 'pending' AND attempts > 0))"
+/* A report that did not reach the SMTP server: given up, or refused and
+ * waiting for the next run. A failed attempt always leaves its reason in
+ * last_error and a new attempt clears it (alert.c), so a pending report
+ * without one is being sent, or its run died before sending: not a failure.
+ * The same expression as the partial index alert_reports_failing (store.c),
+ * so that the admin's summary reads only the failing rows. */
+#define REPORT_FAILING STORE_ALERT_FAILING
 /* A new password that is not (surely) in force, whether or not the owner
  * has been told since. */
 #define PASSWORD_NOT_SET "(state LIKE 'failed%' OR state LIKE 'abandoned%' OR state LIKE 'unsure%')"
@@ -131,10 +132,10 @@ int store_alert_problems(struct store *s, struct alert_problems *p, struct err *
     if (rc == SQLITE_ROW) {
         p->failing_domains = sqlite3_column_int(st, 0);
         p->passwords_not_set = sqlite3_column_int(st, 1);
-        column_text(st, 2, p->newest.domain, sizeof p->newest.domain);
+        store_column_text(st, 2, p->newest.domain, sizeof p->newest.domain);
         p->newest.hour_start = sqlite3_column_int64(st, 3);
-        column_text(st, 4, p->newest.state, sizeof p->newest.state);
-        column_text(st, 5, p->newest.error, sizeof p->newest.error);
+        store_column_text(st, 4, p->newest.state, sizeof p->newest.state);
+        store_column_text(st, 5, p->newest.error, sizeof p->newest.error);
         p->newest.updated_at = sqlite3_column_int64(st, 6);
     }
     sqlite3_finalize(st);

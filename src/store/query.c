@@ -734,13 +734,6 @@ static int count_rows(struct store *s, struct where_ctx *w, int64_t *total, stru
     return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
 }
 
-static void col_text(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-
-    snprintf(out, size, "%s", v ? (const char *)v : "");
-}
-
 static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
 {
     memset(r, 0, offsetof(struct query_row, mailbox));
@@ -753,24 +746,24 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
     if (tab == TAB_ACCESS) {
         int proto = sqlite3_column_int(st, 5);
 
-        col_text(st, 2, r->mailbox, sizeof r->mailbox);
-        col_text(st, 3, r->ip, sizeof r->ip);
-        col_text(st, 4, r->country, sizeof r->country);
+        store_column_text(st, 2, r->mailbox, sizeof r->mailbox);
+        store_column_text(st, 3, r->ip, sizeof r->ip);
+        store_column_text(st, 4, r->country, sizeof r->country);
         r->protocol = proto >= 0 && proto < PROTO_COUNT ? protocol_names[proto] : "";
         r->result = sqlite3_column_int(st, 6) ? "ok" : "failed";
-        col_text(st, 7, r->method, sizeof r->method);
-        col_text(st, 8, r->detail, sizeof r->detail);
+        store_column_text(st, 7, r->method, sizeof r->method);
+        store_column_text(st, 8, r->detail, sizeof r->detail);
     } else {
         int status = sqlite3_column_int(st, 6);
 
         r->message_id = sqlite3_column_int64(st, 2);
-        col_text(st, 3, r->sender, sizeof r->sender);
-        col_text(st, 4, r->recipient, sizeof r->recipient);
+        store_column_text(st, 3, r->sender, sizeof r->sender);
+        store_column_text(st, 4, r->recipient, sizeof r->recipient);
         r->size = sqlite3_column_int64(st, 5);
         r->status = status >= 0 && status < DELIVERY_STATUS_COUNT ? status_names[status] : "";
-        col_text(st, 7, r->status_text, sizeof r->status_text);
-        col_text(st, 8, r->msgid, sizeof r->msgid);
-        col_text(st, 9, r->orig_to, sizeof r->orig_to);
+        store_column_text(st, 7, r->status_text, sizeof r->status_text);
+        store_column_text(st, 8, r->msgid, sizeof r->msgid);
+        store_column_text(st, 9, r->orig_to, sizeof r->orig_to);
         snprintf(r->mailbox, sizeof r->mailbox, "%s",
                  (tab == TAB_SENT || tab == TAB_NOT_SENT) ? r->sender : r->recipient);
     }

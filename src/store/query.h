@@ -339,6 +339,9 @@ struct alert_history_report {
     struct alert_history_password passwords[ALERT_HISTORY_PASSWORDS]; /* by mailbox */
     int password_count;                                               /* listed */
     int password_total; /* the report's password changes, listed or not */
+    /* The owner's address (as the domains file has it now) is one of the
+     * mailboxes: the report carried no password at all (alert.h). */
+    bool passwords_withheld;
 };
 
 /* The domain's reports (hours with nothing to report left out), newest hour
@@ -350,9 +353,9 @@ int store_alert_history(struct store *s, const char *domain, int max,
                         void *ctx, struct err *e);
 
 /* What went wrong among the kept alert rows, for the admin: domains with a
- * report the SMTP server has not accepted (given up, or failing and retried
- * each run); new passwords that were not (surely) set; the most recently
- * failed report (newest.domain "" when none). */
+ * report the SMTP server has not accepted (given up, or refused and retried
+ * each run; not one being sent); new passwords that were not (surely) set;
+ * the most recently failed report (newest.domain "" when none). */
 struct alert_problems {
     int failing_domains;
     int passwords_not_set;

@@ -21,13 +21,6 @@ static const char *const status_names[DELIVERY_STATUS_COUNT] = {"sent",    "defe
                                                                 "expired", "rejected", "discarded"};
 static const char *const origin_names[ORIGIN_COUNT] = {"remote", "sasl", "local"};
 
-static void col_text(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-
-    snprintf(out, size, "%s", v ? (const char *)v : "");
-}
-
 static const char *status_name(int status)
 {
     return status >= 0 && status < DELIVERY_STATUS_COUNT ? status_names[status] : "";
@@ -107,17 +100,17 @@ static int trace_message(struct store *s, int64_t id, struct trace *t, struct er
         const void *blob = sqlite3_column_blob(st, 13);
 
         m->id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, m->host, sizeof m->host);
-        col_text(st, 2, m->queue_id, sizeof m->queue_id);
+        store_column_text(st, 1, m->host, sizeof m->host);
+        store_column_text(st, 2, m->queue_id, sizeof m->queue_id);
         m->date = sqlite3_column_int64(st, 3);
         m->last_seen = sqlite3_column_int64(st, 4);
-        col_text(st, 5, m->client_host, sizeof m->client_host);
-        col_text(st, 6, m->client_ip, sizeof m->client_ip);
-        col_text(st, 7, m->country, sizeof m->country);
-        col_text(st, 8, m->sasl_username, sizeof m->sasl_username);
+        store_column_text(st, 5, m->client_host, sizeof m->client_host);
+        store_column_text(st, 6, m->client_ip, sizeof m->client_ip);
+        store_column_text(st, 7, m->country, sizeof m->country);
+        store_column_text(st, 8, m->sasl_username, sizeof m->sasl_username);
         m->origin = origin >= 0 && origin < ORIGIN_COUNT ? origin_names[origin] : "";
-        col_text(st, 10, m->msgid, sizeof m->msgid);
-        col_text(st, 11, m->sender, sizeof m->sender);
+        store_column_text(st, 10, m->msgid, sizeof m->msgid);
+        store_column_text(st, 11, m->sender, sizeof m->sender);
         m->size = sqlite3_column_int64(st, 12);
         t->lines_len = n > 0 ? (size_t)n : 0;
         t->lines = malloc(t->lines_len + 1);
@@ -161,15 +154,15 @@ static int trace_deliveries(struct store *s, int64_t id, const char *list, struc
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct trace_delivery *d = &t->deliveries[t->delivery_count++];
 
-        col_text(st, 0, d->recipient, sizeof d->recipient);
-        col_text(st, 1, d->orig_to, sizeof d->orig_to);
-        col_text(st, 2, d->relay, sizeof d->relay);
-        col_text(st, 3, d->service, sizeof d->service);
+        store_column_text(st, 0, d->recipient, sizeof d->recipient);
+        store_column_text(st, 1, d->orig_to, sizeof d->orig_to);
+        store_column_text(st, 2, d->relay, sizeof d->relay);
+        store_column_text(st, 3, d->service, sizeof d->service);
         d->date = sqlite3_column_int64(st, 4);
         d->delay = sqlite3_column_double(st, 5);
-        col_text(st, 6, d->dsn, sizeof d->dsn);
+        store_column_text(st, 6, d->dsn, sizeof d->dsn);
         d->status = status_name(sqlite3_column_int(st, 7));
-        col_text(st, 8, d->status_text, sizeof d->status_text);
+        store_column_text(st, 8, d->status_text, sizeof d->status_text);
         d->attempts = sqlite3_column_int(st, 9);
         d->is_hop = sqlite3_column_int(st, 10) != 0;
     }
@@ -288,7 +281,7 @@ static int trace_chain(struct store *s, int64_t id, const char *list, struct tra
         const char *rel = (const char *)sqlite3_column_text(st, 2);
 
         l->id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, l->queue_id, sizeof l->queue_id);
+        store_column_text(st, 1, l->queue_id, sizeof l->queue_id);
         l->relation = strcmp(rel, "parent") == 0  ? "parent"
                       : strcmp(rel, "child") == 0 ? "child"
                       : strcmp(rel, "dsn") == 0   ? "dsn"
@@ -516,7 +509,7 @@ static int stats_countries(struct store *s, const struct stats_query *sq, const 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct stats_country *c = &r->countries[r->country_count++];
 
-        col_text(st, 0, c->country, sizeof c->country);
+        store_column_text(st, 0, c->country, sizeof c->country);
         c->ok = (uint64_t)sqlite3_column_int64(st, 1);
         c->failed = (uint64_t)sqlite3_column_int64(st, 2);
         r->totals.access_ok += c->ok;

@@ -331,9 +331,16 @@ static const char schema_v9[] =
 static const char schema_v10[] =
     "CREATE TABLE track_state(logs TEXT PRIMARY KEY, data BLOB NOT NULL);";
 
+/* v11: the admin's overview asks on every load which domains' reports are
+ * failing (alert_history.c): without an index that read every alert row
+ * (~140 ms with 5,000 domains kept 9 days); failing rows are few. */
+static const char schema_v11[] = "CREATE INDEX alert_reports_failing ON alert_reports(updated_at)"
+                                 " WHERE " STORE_ALERT_FAILING ";";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-                                         schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
+static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3, schema_v4,
+                                         schema_v5, schema_v6,  schema_v7, schema_v8,
+                                         schema_v9, schema_v10, schema_v11};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -1067,7 +1074,7 @@ static int sink_put_access(void *ctx, const struct access_event *a, struct err *
     return 0;
 }
 
-static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
+void store_column_text(sqlite3_stmt *st, int col, char *out, size_t size)
 {
     const unsigned char *text = sqlite3_column_text(st, col);
 
@@ -1084,18 +1091,18 @@ static void message_from_row(sqlite3_stmt *st, const char *host, const char *que
     snprintf(m->queue_id, sizeof m->queue_id, "%s", queue_id);
     m->first_seen = sqlite3_column_int64(st, 1);
     m->last_seen = sqlite3_column_int64(st, 2);
-    column_copy(st, 3, m->client_host, sizeof m->client_host);
-    column_copy(st, 4, m->client_ip, sizeof m->client_ip);
-    column_copy(st, 5, m->sasl_method, sizeof m->sasl_method);
-    column_copy(st, 6, m->sasl_username, sizeof m->sasl_username);
-    column_copy(st, 7, m->message_id, sizeof m->message_id);
-    column_copy(st, 8, m->sender, sizeof m->sender);
+    store_column_text(st, 3, m->client_host, sizeof m->client_host);
+    store_column_text(st, 4, m->client_ip, sizeof m->client_ip);
+    store_column_text(st, 5, m->sasl_method, sizeof m->sasl_method);
+    store_column_text(st, 6, m->sasl_username, sizeof m->sasl_username);
+    store_column_text(st, 7, m->message_id, sizeof m->message_id);
+    store_column_text(st, 8, m->sender, sizeof m->sender);
     m->size = sqlite3_column_int64(st, 9);
     m->nrcpt = sqlite3_column_int(st, 10);
     m->origin = (enum message_origin)sqlite3_column_int(st, 11);
     m->parent_id = sqlite3_column_int64(st, 12);
     m->dsn_of = sqlite3_column_int64(st, 13);
-    column_copy(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
+    store_column_text(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
     m->closed = sqlite3_column_int(st, 15) != 0;
     m->stored = true;
 }
@@ -1148,8 +1155,8 @@ static int sink_load_message(void *ctx, int64_t id, struct mail_message *m, stru
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         char host[RECORD_HOST_MAX], queue_id[RECORD_QID_MAX];
-        column_copy(st, 16, host, sizeof host);
-        column_copy(st, 17, queue_id, sizeof queue_id);
+        store_column_text(st, 16, host, sizeof host);
+        store_column_text(st, 17, queue_id, sizeof queue_id);
         message_from_row(st, host, queue_id, m);
     }
     sqlite3_reset(st);

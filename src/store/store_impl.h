@@ -75,6 +75,15 @@ struct store {
     char track_logs[CONFIG_LOGS_MAX * (CONFIG_PATH_MAX + 1)];
 };
 
+/* The alert_reports rows that did not reach the SMTP server (given up, or
+ * refused and to be retried: a failed attempt always leaves last_error),
+ * as the partial index alert_reports_failing (schema v11) defines them: a
+ * query must use this very text for SQLite to use the index. */
+#define STORE_ALERT_FAILING "(state = 'failed' OR (state = 'pending' AND last_error <> ''))"
+
+/* Text column col of the current row into out ("" for NULL), cut to size. */
+void store_column_text(sqlite3_stmt *st, int col, char *out, size_t size);
+
 /* A domain name as the tables hold it: ASCII lower case, cut to size. */
 void store_lower_domain(const char *in, char *out, size_t size);
 

@@ -979,13 +979,34 @@ def test_a_pending_report_survives_notify_off_and_on():
         env.close()
 
 
+def test_a_pending_report_of_a_domain_turned_off_is_given_up_after_the_retry_period():
+    # Not retried while notifications are off, yet not "pending" for good:
+    # the admin's overview would count it as failing until the purge.
+    env = forced_env(start_sink=False)
+    try:
+        assert env.run().returncode == 1
+        assert env.states() == {("example.com", H9): "pending"}
+        env.settings("notify=0", "force_password_change=0", domain="example.com")
+        assert env.run(now=NOW + 6 * 86400).returncode == 0
+        assert env.states() == {("example.com", H9): "pending"}  # within the 7 days
+        assert env.run(now=H9 + 7 * 86400 + 60).returncode == 0
+        (state, error), = env.sql.execute("SELECT state, last_error FROM alert_reports"
+                                         " WHERE domain = 'example.com' AND hour_start = ?", (H9,))
+        assert state == "failed" and error.startswith(
+            "not accepted by the SMTP server within the retry period: "), (state, error)
+        assert env.commands() == [] and env.pw_states() == {}
+    finally:
+        env.close()
+
+
 def test_upgrade_counts_notify_without_countries_as_off():
     env = Env()
     try:
         # the database as version 6 left it: notify on for a domain without a
         # usual country (nothing was ever reported for it), and for one with
         db = env.sql
-        # undo what versions 7 to 10 add (their triggers become placeholders they drop)
+        # undo what versions 7 to 11 add (their triggers become placeholders they drop)
+        db.execute("DROP INDEX alert_reports_failing")
         db.execute("DROP TABLE track_state")
         db.execute("DROP TRIGGER deliveries_ad")
         db.execute("DROP TRIGGER deliveries_au")

@@ -655,6 +655,14 @@ START_TEST(visibility_rules)
     get(WHO_CLI1, "/v1/domains/example.com/settings", NULL, &r);
     ck_assert_int_eq(r.status, 403);
     resp_free(&r);
+    get(WHO_CLI1, "/v1/domains/example.com/alerts", NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    resp_free(&r);
+    get(WHO_RES1, "/v1/domains/example.com/alerts", NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    resp_free(&r);
+    get_ok(WHO_ADMIN, "/v1/domains/example.com/alerts", NULL, 200, &r);
+    resp_free(&r);
     doc = get_ok(WHO_CLI1, "/v1/me", NULL, 200, &r);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "tabs")), 5);
     ck_assert_str_eq(jstr(doc, "config_mode"), "hidden");
@@ -752,6 +760,55 @@ START_TEST(alert_history_route)
     doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
     ck_assert(json_is_null(json_object_get(doc, "alert_problems")));
     resp_free(&r);
+}
+END_TEST
+
+/* The bounds (50 reports, 20 password changes a report, with the total),
+ * a report being sent (pending, no error yet: not a failure), and one that
+ * went to one of its own mailboxes (no password was in it). */
+START_TEST(alert_history_bounds_and_states)
+{
+    struct resp r;
+    json_t *doc, *reports, *rep;
+    char sql[256];
+
+    world_sql("DELETE FROM alert_reports; DELETE FROM password_changes;");
+    for (int i = 0; i < 55; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO alert_reports VALUES ('example.com', %d, 'sent', 1, '', %d)",
+                 3600 * (i + 1), 3600 * (i + 2));
+        world_sql(sql);
+    }
+    for (int i = 0; i < 25; i++) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO password_changes VALUES ('example.com', %d, 'box%02d@example.com',"
+                 " 'changed', 1)",
+                 3600 * 55, i);
+        world_sql(sql);
+    }
+    world_sql("INSERT INTO password_changes VALUES ('example.com', 3600 * 54, 'owner@example.com',"
+              " 'changed', 1);"
+              "INSERT INTO alert_reports VALUES ('example.org', 3600, 'pending', 1, '', 7200)");
+    doc = get_ok(WHO_ADMIN, "/v1/domains/example.com/alerts", NULL, 200, &r);
+    reports = json_object_get(doc, "reports");
+    ck_assert_int_eq(json_array_size(reports), ALERT_HISTORY_MAX);
+    rep = json_array_get(reports, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "hour_start")), 3600 * 55);
+    ck_assert_int_eq(json_array_size(json_object_get(rep, "passwords")), ALERT_HISTORY_PASSWORDS);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "passwords_total")), 25);
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(rep, "passwords"), 19), "mailbox"),
+                     "box19@example.com");
+    ck_assert(json_is_false(json_object_get(rep, "passwords_withheld")));
+    rep = json_array_get(reports, 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(rep, "hour_start")), 3600 * 54);
+    ck_assert(json_is_true(json_object_get(rep, "passwords_withheld")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(reports, 49), "hour_start")),
+                     3600 * 6);
+    resp_free(&r);
+    doc = get_ok(WHO_ADMIN, "/v1/stats", NULL, 200, &r);
+    ck_assert(json_is_null(json_object_get(doc, "alert_problems"))); /* being sent is no failure */
+    resp_free(&r);
+    world_sql("DELETE FROM alert_reports; DELETE FROM password_changes;");
 }
 END_TEST
 
@@ -1508,6 +1565,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, domain_settings_round_trip);
     tcase_add_test(tc, visibility_rules);
     tcase_add_test(tc, alert_history_route);
+    tcase_add_test(tc, alert_history_bounds_and_states);
     tcase_add_test(tc, settings_name_the_report_recipient);
     tcase_add_test(tc, admin_settings_round_trip);
     tcase_add_test(tc, standalone_csrf);
