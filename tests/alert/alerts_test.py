@@ -477,6 +477,13 @@ def test_owner_mailbox_used_from_abroad_gets_no_password_by_mail():
         assert "info@example.com" in n.text and "NOT carried out" in n.text, n.text
         assert "from the report" not in n.text, n.text
         assert r.returncode == 1, r.stderr  # the failed change
+        # the history does not send the owner looking for a password in the mail
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", "client", "c", "example.com")
+        (rep,) = doc["reports"]
+        assert st == 200 and rep["passwords_withheld"] is True, doc
+        env.sql.execute("UPDATE domains SET owner_email = 'someone@example.org'")
+        st, doc = api_get(env, "/v1/domains/example.com/alerts", "client", "c", "example.com")
+        assert doc["reports"][0]["passwords_withheld"] is False, doc
     finally:
         env.close()
 
