@@ -112,7 +112,7 @@ function SubscriptionView({ api, me, preselected }) {
                     setDomain(d);
                 }}
             />
-            <Overview api={api} domain={domain} admin={Boolean(me.admin)} />
+            <Overview api={api} domain={domain} admin={Boolean(me.admin)} retentionDays={me.retention_days} />
             <div ref={tabsBox}>
                 <Tabs active={active} key={domain}>
                     {all.map((t, i) => (
@@ -124,7 +124,7 @@ function SubscriptionView({ api, me, preselected }) {
                                     <Alert intent="info">Choose a domain to see its configuration.</Alert>
                                 )
                             ) : (
-                                <ListTab api={api} tab={t} domain={domain} />
+                                <ListTab api={api} tab={t} domain={domain} retentionDays={me.retention_days} />
                             )}
                         </Tab>
                     ))}

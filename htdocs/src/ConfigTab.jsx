@@ -18,7 +18,26 @@ import {
     Skeleton,
 } from '@plesk/ui-library';
 import AlertHistory from './AlertHistory.jsx';
-import { fieldMessage, splitList } from './format.js';
+import { countryLabel, fieldMessage, splitList } from './format.js';
+
+// What the chosen usual countries would mean, from the domain's logins of
+// the last 7 days (GET /v1/stats logins_by_country): the successful ones from
+// other countries, each of which would be reported (local addresses and
+// unknown countries never are; IP exceptions are not counted here).
+function UsualPreview({ logins, usual }) {
+    if (!logins || !usual.length) return null;
+    const other = logins.filter((c) => c.country && c.ok > 0 && !usual.includes(c.country));
+    const total = other.reduce((n, c) => n + c.ok, 0);
+    return (
+        <p className="ml-muted ml-usual-preview" data-testid="usual-preview">
+            {other.length
+                ? `In the last 7 days, ${total} successful ${total === 1 ? 'login' : 'logins'} came from other countries and would have been reported: ${other
+                      .map((c) => `${countryLabel(c.country, c.country_name)} ${c.ok}`)
+                      .join(', ')}.`
+                : 'In the last 7 days, every successful login came from these countries or from a local address: none would have been reported.'}
+        </p>
+    );
+}
 
 const toForm = (s) => ({
     usual_countries: s.usual_countries || [],
@@ -39,6 +58,7 @@ export default function ConfigTab({ api, domain, countries }) {
     const [editable, setEditable] = useState(false);
     const [notifyTo, setNotifyTo] = useState(null);
     const [savedNotify, setSavedNotify] = useState(false);
+    const [logins, setLogins] = useState(null);
     const [errors, setErrors] = useState({});
     const [error, setError] = useState(null);
     const [saved, setSaved] = useState(false);
@@ -66,6 +86,19 @@ export default function ConfigTab({ api, domain, countries }) {
             live = false;
         };
     }, [api, path, attempt]);
+
+    // The preview is a help, not the form: without the statistics there is none.
+    useEffect(() => {
+        let live = true;
+        setLogins(null);
+        api.get('/stats', { domain }).then(
+            (st) => live && setLogins(st.logins_by_country || []),
+            () => {},
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, domain]);
 
     if (error && !values)
         return (
@@ -150,6 +183,7 @@ export default function ConfigTab({ api, domain, countries }) {
                         </SelectOption>
                     ))}
                 </FormFieldSelect>
+                <UsualPreview logins={logins} usual={values.usual_countries || []} />
                 <FormFieldCheckbox
                     name="notify"
                     label={

@@ -23,7 +23,7 @@ import {
     ToolbarGroup,
 } from '@plesk/ui-library';
 import { COLUMN } from './tabs.js';
-import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_INTENT, statusLabel } from './format.js';
+import { countryLabel, dayEnd, dayStart, humanSize, localTime, STATUS_HELP, STATUS_INTENT, statusLabel } from './format.js';
 import TraceDrawer from './TraceDrawer.jsx';
 
 const PAGE = 50;
@@ -60,11 +60,13 @@ function Address({ value }) {
     );
 }
 
+// The status word; its tooltip says what it means, then the server's text.
 function StatusCell({ status, text }) {
     if (!status) return null;
+    const tip = [STATUS_HELP[status], text].filter(Boolean).join(' ');
     return (
         <Status intent={STATUS_INTENT[status] || 'info'} compact>
-            <span title={text || undefined}>{statusLabel(status)}</span>
+            <span title={tip || undefined}>{statusLabel(status)}</span>
         </Status>
     );
 }
@@ -123,7 +125,7 @@ function cell(key, row) {
     }
 }
 
-export default function ListTab({ api, tab, domain }) {
+export default function ListTab({ api, tab, domain, retentionDays }) {
     const [search, setSearch] = useState('');
     const [searchCut, setSearchCut] = useState(false);
     const [filters, setFilters] = useState({ q: '', fromDay: '', toDay: '', status: '' });
@@ -358,9 +360,11 @@ export default function ListTab({ api, tab, domain }) {
         emptyView = (
             <ListEmptyView
                 image={null}
-                title={filtered ? 'Nothing matches these filters' : 'No records yet'}
+                title={filtered ? 'Nothing matches these filters' : retentionDays ? `No records in the last ${retentionDays} days` : 'No records yet'}
                 description={
-                    filtered ? 'Change the search or the filters to see more.' : 'Records appear here after the next log analysis run.'
+                    filtered
+                        ? 'Change the search or the filters to see more.'
+                        : 'Records are kept for the days the administrator set; new ones appear after each log analysis run.'
                 }
             />
         );

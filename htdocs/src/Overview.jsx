@@ -215,7 +215,7 @@ function AlertProblems({ problems }) {
     );
 }
 
-export default function Overview({ api, domain, admin }) {
+export default function Overview({ api, domain, admin, retentionDays }) {
     const [bucket, setBucket] = useState('day');
     const [stats, setStats] = useState(null);
     const [error, setError] = useState(null);
@@ -255,7 +255,9 @@ export default function Overview({ api, domain, admin }) {
             ) : null}
             {admin && stats.alert_problems ? <AlertProblems problems={stats.alert_problems} /> : null}
             <h3 className="ml-totals-head" data-testid="totals-period">
-                Last 7 days (6 UTC days and today so far) — the tabs below hold every day kept
+                {`Last 7 days (6 UTC days and today so far) — the tabs below hold ${
+                    retentionDays ? `the last ${retentionDays} ${retentionDays === 1 ? 'day' : 'days'} (records older are deleted)` : 'every day kept'
+                }`}
             </h3>
             <div className="ml-totals">
                 {TOTALS.map(([k, label]) => (

@@ -74,6 +74,17 @@ export function statusLabel(status) {
     return status === 'sent' ? 'delivered' : status;
 }
 
+// What each delivery status means, for people who do not speak Postfix
+// (the status word's tooltip).
+export const STATUS_HELP = {
+    sent: 'Delivered: the receiving server or mailbox accepted the mail.',
+    deferred: 'Delayed: not accepted yet; the mail server keeps trying for some days, so it may still arrive.',
+    bounced: 'Returned: refused for good; the sender was sent a notice.',
+    expired: 'Given up: still not delivered when the retry time ran out; returned to the sender.',
+    rejected: 'Refused on arrival (an unknown address, a spam or policy check): the mail never entered the server.',
+    discarded: 'Dropped on purpose by a filter on this server.',
+};
+
 export const STATUS_INTENT = {
     sent: 'success',
     ok: 'success',

@@ -11,13 +11,6 @@
 
 #define ME_DOMAINS_MAX 10000
 
-static enum config_visibility config_mode(const struct api *a)
-{
-    if (identity_is_admin(&a->id))
-        return VISIBILITY_EDITABLE;
-    return a->settings->client_config_visibility;
-}
-
 static int add_domain(void *ctx, const struct domain_row *r, struct err *e)
 {
     json_t *list = ctx;
@@ -60,7 +53,7 @@ int route_me(struct api *a)
             return reply_internal(a->reply, e.text);
         token[0] = '\0'; /* Plesk checks CSRF itself */
     }
-    mode = config_mode(a);
+    mode = api_config_visibility(a);
     me = json_object();
     if (me == NULL)
         return reply_internal(a->reply, "out of memory");
@@ -85,6 +78,8 @@ int route_me(struct api *a)
     json_set_text(me, "config_mode", config_visibility_name(mode));
     json_set_text(me, "csrf_token", token);
     json_set_text(me, "version", MAILLOG_VERSION);
+    /* how far back the tabs can go: "no records" means none in these days */
+    json_set_int(me, "retention_days", a->settings->retention_days);
     json_object_set_new(me, "log_tail_enabled",
                         json_boolean(identity_is_admin(&a->id) && max_lines(a) > 0));
     if (identity_is_admin(&a->id))

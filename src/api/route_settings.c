@@ -193,9 +193,14 @@ static json_t *domain_settings_json(const struct domain_settings *ds, bool edita
     return o;
 }
 
+enum config_visibility api_config_visibility(const struct api *a)
+{
+    return identity_is_admin(&a->id) ? VISIBILITY_EDITABLE : a->settings->client_config_visibility;
+}
+
 int api_config_mode(struct api *a, enum config_visibility *mode)
 {
-    *mode = identity_is_admin(&a->id) ? VISIBILITY_EDITABLE : a->settings->client_config_visibility;
+    *mode = api_config_visibility(a);
     if (*mode == VISIBILITY_HIDDEN)
         return reply_fail(a->reply, 403, "forbidden", NULL,
                           "the configuration is not shown to you on this server");

@@ -48,7 +48,9 @@ int api_known_domain(struct api *a, const char *domain);
 
 /* How the caller may see a domain's configuration (and its notification
  * history): the admin always edits; resellers and clients as the admin's
- * "config tab visibility" says. Hidden: 403 and -1. Needs api_open(). */
+ * "config tab visibility" says. api_config_mode() also refuses hidden (403
+ * and -1). Both need api_open(). */
+enum config_visibility api_config_visibility(const struct api *a);
 int api_config_mode(struct api *a, enum config_visibility *mode);
 
 /* The admin's view of failing suspicious-login reports (GET /v1/stats):

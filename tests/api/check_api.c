@@ -852,6 +852,10 @@ START_TEST(admin_settings_round_trip)
     ck_assert_int_eq(jint(doc, "retention_days"), 30);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "excluded_ips")), 2);
     resp_free(&r);
+    /* everyone's lists say how far back they go */
+    doc = get_ok(WHO_CLI1, "/v1/me", NULL, 200, &r);
+    ck_assert_int_eq(jint(doc, "retention_days"), 30);
+    resp_free(&r);
     ck_assert_int_eq(put(WHO_ADMIN, "/v1/settings", "{\"retention_days\":0}", NULL, &r), 422);
     ck_assert_str_eq(jstr(json_object_get(r.json, "error"), "field"), "retention_days");
     ck_assert_ptr_nonnull(strstr(jstr(json_object_get(r.json, "error"), "message"), "1 to 3650"));

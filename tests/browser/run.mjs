@@ -357,6 +357,9 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.ok((await ap.locator('.ml-chart rect').count()) > 0, 'chart has bars');
         // The tiles say their period, and that "not received" is a part of "received".
         assert.match(await ap.getByTestId('totals-period').textContent(), /^Last 7 days/);
+        // and how far back the tabs go (the demo keeps every generated day)
+        const kept = (await apiAs(admin, 'GET', '/settings')).body.retention_days;
+        assert.match(await ap.getByTestId('totals-period').textContent(), new RegExp(`the tabs below hold the last ${kept} days \\(records older are deleted\\)$`));
         assert.equal(await ap.locator('[data-total="received"] span').textContent(), 'Received (all)');
         assert.equal(await ap.locator('[data-total="not_received"] span').textContent(), 'of which not received');
         await shot(ap, 'admin-overview');
@@ -970,6 +973,15 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         assert.equal(await notify.isDisabled(), true, 'notify disabled without a usual country');
         await form.getByText('Choose at least one usual country first').waitFor();
         await chooseOption(cp, form, 'Usual countries', 'Germ', /^DE Germany/);
+        // what DE alone would mean: the generated successful logins from elsewhere
+        const okBy = manifest.domains['example.com'].countries_ok;
+        const want = Object.entries(okBy).filter(([cc, n]) => cc !== 'DE' && cc !== 'local' && n > 0);
+        const preview = await cp.getByTestId('usual-preview').textContent();
+        const m = preview.match(/^In the last 7 days, (\d+) successful logins came from other countries and would have been reported: (.*)\.$/);
+        assert.ok(m, preview);
+        assert.equal(Number(m[1]), want.reduce((n, [, k]) => n + k, 0), preview);
+        const shownParts = m[2].split(', ').map((p) => p.match(/^([A-Z]{2}) .* (\d+)$/).slice(1, 3).join(' '));
+        assert.deepEqual(shownParts.sort(), want.map(([cc, n]) => `${cc} ${n}`).sort());
         assert.equal(await notify.isDisabled(), false, 'notify enabled once a country is chosen');
         await notify.check({ force: true });
         assert.equal(await force.isDisabled(), false);
