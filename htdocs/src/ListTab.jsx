@@ -78,7 +78,11 @@ function cell(key, row) {
         case 'size':
             return <span className="ml-nowrap" title={`${row.size} bytes`}>{humanSize(row.size)}</span>;
         case 'country':
-            return <span className="ml-country">{countryLabel(row.country, row.country_name)}</span>;
+            return (
+                <span className="ml-country" title={countryLabel(row.country, row.country_name)}>
+                    {countryLabel(row.country, row.country_name)}
+                </span>
+            );
         case 'status':
             return <StatusCell status={row.status} text={row.status_text} />;
         case 'status_text':
