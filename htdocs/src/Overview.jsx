@@ -168,6 +168,13 @@ const TOTALS = [
 // and every alert waits for it.
 const STALE_S = 30 * 60;
 
+// The viewer's time zone, said once: every time on the page is in it (the
+// raw log lines in a trace keep the server's stamps).
+function zoneNote() {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return zone ? ` (times shown in ${zone})` : '';
+}
+
 function Freshness({ readTo, admin }) {
     if (readTo === null || readTo === undefined)
         return (
@@ -178,7 +185,7 @@ function Freshness({ readTo, admin }) {
             </Alert>
         );
     const stale = Date.now() / 1000 - readTo > STALE_S;
-    const text = `Mail log analysed up to ${localTime(readTo)}`;
+    const text = `Mail log analysed up to ${localTime(readTo)}${zoneNote()}`;
     return stale ? (
         <Alert intent="warning" data-testid="freshness">
             {admin

@@ -423,6 +423,7 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         const text = await fresh.textContent();
         const m = text.match(/analysed up to (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)/);
         assert.ok(m, text);
+        assert.ok(text.includes(`(times shown in ${TZ})`), `the viewer's zone is said: ${text}`);
         // the demo's ingest started a few minutes ago at most (shown in the browser's time zone)
         const shownMs = await ap.evaluate((s) => new Date(s.replace(' ', 'T')).getTime(), m[1]);
         if (!process.env.BROWSER_BASE) assert.ok(Math.abs(Date.now() - shownMs) < 15 * 60 * 1000, `${m[1]} is not the demo's ingest time`);
