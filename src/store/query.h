@@ -14,8 +14,9 @@
  *     (else -1, "domain: not in your domains"). Nothing outside the scope is
  *     ever returned or counted.
  *   - Classification (DESIGN.md §4): received = the recipient's domain is in
- *     scope; sent = the sender's domain is in scope and the message came in by
- *     SASL or locally; not-received / not-sent = the same with status other
+ *     scope; sent = the message was sent by a domain in scope: its SMTP AUTH
+ *     login's domain (a bare login name, or local mail: the envelope
+ *     sender's domain); not-received / not-sent = the same with status other
  *     than sent. For scope "all", "in scope" means listed in the domains table
  *     (every domain when that table is empty); the access tab with scope all
  *     shows every login. Content-filter hops are never shown. The admin's
@@ -214,7 +215,8 @@ struct trace {
     char *lines; /* heap: raw log lines, '\n'-separated; "" if none */
     size_t lines_len;
     size_t deliveries_hidden; /* left out: recipients outside the caller's domains */
-    size_t lines_hidden;      /* left out: lines naming such a recipient */
+    size_t lines_hidden;      /* left out: lines naming such a recipient, or another
+                               * domain's SMTP AUTH login */
 };
 
 /* Fills t with message id: 1 found, 0 when it does not exist or is outside

@@ -54,18 +54,20 @@ static char *scope_json(const struct query_scope *sc)
     "(recipient_domain IN (SELECT value FROM json_each(?2))"                                       \
     " OR sent_domain IN (SELECT value FROM json_each(?2)))"
 
-_Static_assert(ORIGIN_SASL == 1 && ORIGIN_LOCAL == 2, "trace_in_scope() names the origins sent");
+_Static_assert(ORIGIN_SASL == 1 && ORIGIN_LOCAL == 2, "STORE_SENT_DOMAIN_SQL names the origins");
 
 /* 1 when message id is visible to scope list (a JSON array), 0 not, -1 error. */
 static int trace_in_scope(struct store *s, int64_t id, const char *list, struct err *e)
 {
+    // clang-format off
     static const char sql[] =
         "WITH family(id) AS (SELECT ?1 UNION SELECT parent_id FROM messages WHERE id = ?1"
         " AND parent_id <> 0 UNION SELECT id FROM messages WHERE parent_id = ?1 AND parent_id <> 0)"
         " SELECT EXISTS(SELECT 1 FROM messages m JOIN family f ON m.id = f.id"
-        "  WHERE m.origin IN (1, 2) AND m.sender_domain IN (SELECT value FROM json_each(?2)))"
+        "  WHERE " STORE_SENT_DOMAIN_SQL("m") " IN (SELECT value FROM json_each(?2)))"
         " OR EXISTS(SELECT 1 FROM deliveries d JOIN family f ON d.message_id = f.id"
         "  WHERE " TRACE_DELIVERY_VISIBLE ")";
+    // clang-format on
     sqlite3_stmt *st;
     int rc, in = 0;
 
@@ -256,6 +258,50 @@ static void trace_drop_hidden_lines(struct trace *t)
     t->lines[out] = '\0';
 }
 
+/* 1 when message id was sent by one of the domains of scope list, 0 not,
+ * -1 error. */
+static int trace_sent_in_scope(struct store *s, int64_t id, const char *list, struct err *e)
+{
+    static const char sql[] = "SELECT " STORE_SENT_DOMAIN_SQL(
+        "m") " IN (SELECT value FROM json_each(?2)) FROM messages m WHERE m.id = ?1";
+    sqlite3_stmt *st;
+    int rc, in = 0;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        in = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? in : store_sql_error(s, e);
+}
+
+/* A recipient's view of mail another customer sent: that customer's SMTP
+ * AUTH login name is not theirs to see (it is in no header of the mail
+ * either): blanked, and the raw lines that name it dropped. */
+static void trace_hide_sender_login(struct trace *t)
+{
+    size_t in = 0, out = 0;
+
+    t->message.sasl_username[0] = '\0';
+    while (in < t->lines_len) {
+        const char *nl = memchr(t->lines + in, '\n', t->lines_len - in);
+        size_t len = nl ? (size_t)(nl - (t->lines + in)) + 1 : t->lines_len - in;
+
+        if (memmem(t->lines + in, len, "sasl_username=", 14) == NULL) {
+            memmove(t->lines + out, t->lines + in, len);
+            out += len;
+        } else {
+            t->lines_hidden++;
+        }
+        in += len;
+    }
+    t->lines_len = out;
+    t->lines[out] = '\0';
+}
+
 /* The linked messages; with a scope list, only those visible to it. */
 static int trace_chain(struct store *s, int64_t id, const char *list, struct trace *t,
                        struct err *e)
@@ -326,6 +372,16 @@ int store_trace(struct store *s, int64_t id, const struct query_scope *scope, st
     }
     if (t->deliveries_hidden > 0)
         trace_drop_hidden_lines(t);
+    if (list != NULL && t->message.sasl_username[0] != '\0') {
+        int sent_by_caller = trace_sent_in_scope(s, id, list, e);
+
+        if (sent_by_caller < 0) {
+            rc = -1;
+            goto done;
+        }
+        if (!sent_by_caller)
+            trace_hide_sender_login(t);
+    }
     rc = 1;
 done:
     if (rc <= 0)

@@ -4,8 +4,9 @@
  * file and retention (see store.h for the contract).
  *
  * Deliveries carry copies of the message fields the tabs show and sort by
- * (sender, sender_domain, size, msgid, and sent_domain = the sender's domain
- * when the message came in by SASL or locally, else ''), so every tab is a
+ * (sender, sender_domain, size, msgid, and sent_domain = the SMTP AUTH
+ * login's domain, or the sender's domain for a bare login name or local
+ * mail, else '': sent_domain_of()), so every tab is a
  * single-table walk of one index. put_message() keeps those copies in step.
  * FTS5 trigram tables with external content (kept by triggers) serve the
  * substring search.
@@ -337,10 +338,24 @@ static const char schema_v10[] =
 static const char schema_v11[] = "CREATE INDEX alert_reports_failing ON alert_reports(updated_at)"
                                  " WHERE " STORE_ALERT_FAILING ";";
 
+/* v12: mail sent with an SMTP AUTH login is its login's domain's, not its
+ * envelope sender's: a customer's mailbox sending as another customer's
+ * address (or any address) put the mail, its login and its recipients in
+ * that other customer's Sent tabs. The stored copies are corrected; reads
+ * only the messages that came in by SMTP AUTH, and the deliveries through
+ * their (message_id, recipient) index. */
+// clang-format off
+static const char schema_v12[] =
+    "UPDATE deliveries SET sent_domain = x.d FROM"
+    " (SELECT id, " STORE_SENT_DOMAIN_SQL("messages") " AS d FROM messages"
+    " WHERE origin = 1 AND instr(sasl_username, '@') > 0) AS x"
+    " WHERE deliveries.message_id = x.id AND deliveries.sent_domain <> x.d;";
+// clang-format on
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3, schema_v4,
-                                         schema_v5, schema_v6,  schema_v7, schema_v8,
-                                         schema_v9, schema_v10, schema_v11};
+static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3,  schema_v4,
+                                         schema_v5, schema_v6,  schema_v7,  schema_v8,
+                                         schema_v9, schema_v10, schema_v11, schema_v12};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
@@ -714,9 +729,19 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
     sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
-static bool origin_counts_as_sent(enum message_origin origin)
+/* The domain whose Sent tabs list m's deliveries (STORE_SENT_DOMAIN_SQL is
+ * the same rule in SQL): its SMTP AUTH login's domain; with a bare login
+ * name, or for local mail, its envelope sender's domain (sender_domain);
+ * "" for mail from outside. */
+static void sent_domain_of(const struct mail_message *m, const char *sender_domain, char *out,
+                           size_t size)
 {
-    return origin == ORIGIN_SASL || origin == ORIGIN_LOCAL;
+    if (m->origin == ORIGIN_SASL && strchr(m->sasl_username, '@') != NULL)
+        store_addr_domain(m->sasl_username, out, size);
+    else if (m->origin == ORIGIN_SASL || m->origin == ORIGIN_LOCAL)
+        snprintf(out, size, "%s", sender_domain);
+    else if (size > 0)
+        out[0] = '\0';
 }
 
 /* The client's country: looked up once per message (again only when the
@@ -749,15 +774,15 @@ static int message_country(struct store *s, const struct mail_message *m, char i
 static uint64_t copy_fingerprint(const struct mail_message *m)
 {
     uint64_t h = 14695981039346656037ULL;
-    const char *parts[3] = {m->sender, m->message_id, m->parent_queue_id};
+    const char *parts[4] = {m->sender, m->message_id, m->parent_queue_id, m->sasl_username};
 
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         for (const unsigned char *p = (const unsigned char *)parts[k]; *p; p++)
             h = (h ^ *p) * 1099511628211ULL;
         h = (h ^ 0xff) * 1099511628211ULL;
     }
     h ^= (uint64_t)m->size * 0x9e3779b97f4a7c15ULL;
-    h ^= origin_counts_as_sent(m->origin) ? 0x5555 : 0xaaaa;
+    h ^= (uint64_t)(m->origin + 1) * 0x5555;
     return h | 1;
 }
 
@@ -823,6 +848,7 @@ static int sync_delivery_copies(struct store *s, const struct mail_message *m,
 {
     uint64_t fp = copy_fingerprint(m);
     char queue_ids[2 * RECORD_QID_MAX];
+    char sent_domain[RECORD_ADDR_MAX];
     sqlite3_stmt *st;
 
     if (written != fp) {
@@ -831,7 +857,8 @@ static int sync_delivery_copies(struct store *s, const struct mail_message *m,
         sqlite3_bind_int64(st, 1, m->id);
         bind_text(st, 2, m->sender);
         bind_text(st, 3, sender_domain);
-        bind_text(st, 4, origin_counts_as_sent(m->origin) ? sender_domain : "");
+        sent_domain_of(m, sender_domain, sent_domain, sizeof sent_domain);
+        bind_text(st, 4, sent_domain);
         sqlite3_bind_int64(st, 5, m->size);
         bind_text(st, 6, m->message_id);
         delivery_queue_ids(m, queue_ids, sizeof queue_ids);
@@ -913,6 +940,8 @@ static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mai
                           const struct mail_delivery *d, const char *rcpt_domain,
                           const char *sender_domain)
 {
+    char sent_domain[RECORD_ADDR_MAX];
+
     sqlite3_bind_int64(st, 1, message_id);
     sqlite3_bind_int64(st, 2, d->time);
     bind_text(st, 3, d->recipient);
@@ -927,7 +956,9 @@ static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mai
     sqlite3_bind_int(st, 12, d->is_hop ? 1 : 0);
     bind_text(st, 13, m->sender);
     bind_text(st, 14, sender_domain);
-    bind_text(st, 15, origin_counts_as_sent(m->origin) ? sender_domain : "");
+    sent_domain_of(m, sender_domain, sent_domain, sizeof sent_domain);
+    /* a copy: the buffer ends with this function, the statement runs later */
+    sqlite3_bind_text(st, 15, sent_domain, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 16, m->size);
     bind_text(st, 17, m->message_id);
 }

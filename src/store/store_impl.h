@@ -81,6 +81,18 @@ struct store {
  * query must use this very text for SQLite to use the index. */
 #define STORE_ALERT_FAILING "(state = 'failed' OR (state = 'pending' AND last_error <> ''))"
 
+/* The domain a message was sent by, as SQL over a messages row `m` (the
+ * rule of store_sent_domain()): the SMTP AUTH login's domain (after its last
+ * '@'), else for mail that came in by SMTP AUTH with a bare login name or
+ * locally the envelope sender's domain (the only hint), else ''. An envelope
+ * sender is a claim anyone authenticated can make: a customer's login
+ * sending as another customer's address is the login's customer's mail. */
+#define STORE_SENT_DOMAIN_SQL(m)                                                                   \
+    "(CASE WHEN " m ".origin = 1 AND instr(" m ".sasl_username, '@') > 0"                          \
+    " THEN lower(replace(" m ".sasl_username, rtrim(" m ".sasl_username,"                          \
+    " replace(" m ".sasl_username, '@', '')), ''))"                                                \
+    " WHEN " m ".origin IN (1, 2) THEN " m ".sender_domain ELSE '' END)"
+
 /* Text column col of the current row into out ("" for NULL), cut to size. */
 void store_column_text(sqlite3_stmt *st, int col, char *out, size_t size);
 

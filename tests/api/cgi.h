@@ -71,6 +71,11 @@ int world_create(struct world *w);
 /* Appends n more received mails for domain (newest times) to the log and the
  * model, and runs ingest again. */
 int world_grow(struct world *w, const char *domain, int n);
+/* Appends raw log text (not in the model: tests that run after it must not
+ * compare with the model) and runs ingest again. */
+int world_append_text(struct world *w, const char *text);
+/* A log time stamp as the world's lines carry them. */
+void world_stamp(int64_t t, char out[40]);
 void world_destroy(struct world *w);
 
 /* The domain of an address (after '@'). */

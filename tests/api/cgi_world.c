@@ -350,6 +350,23 @@ int world_grow(struct world *w, const char *domain, int n)
     return run_ingest(w);
 }
 
+int world_append_text(struct world *w, const char *text)
+{
+    FILE *f = fopen(w->log, "a");
+
+    if (f == NULL)
+        return -1;
+    fputs(text, f);
+    if (fclose(f) != 0)
+        return -1;
+    return run_ingest(w);
+}
+
+void world_stamp(int64_t t, char out[40])
+{
+    stamp(t, out);
+}
+
 void world_destroy(struct world *w)
 {
     char cmd[400];

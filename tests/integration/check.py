@@ -237,7 +237,10 @@ def expected_rows(expected, tab, domain):
             if received and mine(r["rcpt"]):
                 rows.append({"sender": r["sender"], "mailbox": r["rcpt"], "status": r["expect"],
                              "msgid": msgid, "min_size": size, "text": text, "time": r["time"]})
-            if not received and mine(r["sender"]) and r["origin"] in ("sasl", "local"):
+            # Sent by: the SMTP AUTH login's domain (the envelope sender is a
+            # claim), the sender's for local mail.
+            sent_by = r["sasl_user"] if r["origin"] == "sasl" else r["sender"]
+            if not received and r["origin"] in ("sasl", "local") and mine(sent_by):
                 rows.append({"mailbox": r["sender"], "recipient": r["rcpt"], "status": r["expect"],
                              "msgid": msgid, "min_size": size, "text": text, "time": r["time"]})
         elif r["kind"] == "dsn" and received and mine(r["to"]):

@@ -331,6 +331,10 @@ def scenario(rec):
     # Mixed message: hosted, remote and bounced recipients in one queue id.
     send_mail(rec, carol, [alice, "x@accept.example", "y@reject.example"], ip="2001:db8:1::40",
               auth=(carol, u[carol]))
+    # A mailbox of one customer sending as another customer's address: the
+    # login's domain sent it, not the claimed one.
+    send_mail(rec, alice, ["partner@accept.example", carol], ip="203.0.113.44",
+              auth=(dave, u[dave]), port="submission")
     # Local submission from loopback (no XCLIENT, no AUTH): mynetworks relays.
     send_mail(rec, bob, ["local@accept.example"], ip=None)
 
