@@ -38,6 +38,8 @@ class Modules_MailLog_Bridge
         'content-type' => 'Content-Type',
         'content-disposition' => 'Content-Disposition',
         'cache-control' => 'Cache-Control',
+        'x-content-type-options' => 'X-Content-Type-Options',
+        'allow' => 'Allow',
     ];
 
     private static $reasons = [

@@ -73,7 +73,11 @@ class Modules_MailLog_DomainsFile
             throw new RuntimeException('domains file: ' . json_last_error_msg());
         }
         $tmp = $path . '.tmp' . getmypid();
-        if (file_put_contents($tmp, $json . "\n") === false) {
+        /* owners' addresses: never readable by others, not even for a moment */
+        $old = umask(077);
+        $ok = file_put_contents($tmp, $json . "\n");
+        umask($old);
+        if ($ok === false) {
             throw new RuntimeException("domains file: cannot write $tmp");
         }
         chmod($tmp, 0600);

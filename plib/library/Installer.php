@@ -67,7 +67,10 @@ class Modules_MailLog_Installer
                 }
             }
             $text = self::configText($var, array_values(array_filter(self::LOGS, 'file_exists')), $geoip);
-            if (file_put_contents($ini, $text) === false) {
+            $old = umask(077); /* created private, then kept so */
+            $ok = file_put_contents($ini, $text);
+            umask($old);
+            if ($ok === false) {
                 throw new RuntimeException("cannot write $ini");
             }
             chmod($ini, 0600);

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define CGI_DEADLINE_S 120 /* the test mail route alone may take 60 s */
 
 int main(void)
 {
@@ -40,6 +43,10 @@ int main(void)
 
     umask(077);
     signal(SIGPIPE, SIG_IGN);
+    /* No request may hold a root process (or the database) for long: a body
+     * that never comes, a test mail's child that never ends. SIGALRM's
+     * default action ends the process; an unfinished write is rolled back. */
+    alarm(CGI_DEADLINE_S);
     status = api_run(&env, stdin, stdout, stderr);
     /* The HTTP status is the answer; the exit code only tells a caller that
      * checks it (the Plesk bridge) whether the program itself failed. */

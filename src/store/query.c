@@ -18,6 +18,7 @@
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,8 +495,9 @@ static int cursor_decode(const char *text, bool is_text, struct cursor *c, struc
     memset(c, 0, sizeof *c);
     if (dot == NULL || text[0] != (is_text ? 't' : 'i'))
         return err_set(e, "cursor: not a cursor of this list");
+    errno = 0;
     c->id = strtoll(dot + 1, &end, 10);
-    if (*end != '\0' || dot[1] == '\0' || c->id <= 0)
+    if (*end != '\0' || dot[1] == '\0' || c->id <= 0 || errno == ERANGE)
         return err_set(e, "cursor: not a cursor of this list");
     if (is_text) {
         size_t n = (size_t)(dot - text - 1);
@@ -511,8 +513,9 @@ static int cursor_decode(const char *text, bool is_text, struct cursor *c, struc
         }
         c->tval[n / 2] = '\0';
     } else {
+        errno = 0;
         c->ival = strtoll(text + 1, &end, 10);
-        if (end != dot || dot == text + 1)
+        if (end != dot || dot == text + 1 || errno == ERANGE)
             return err_set(e, "cursor: not a cursor of this list");
     }
     return 0;

@@ -1332,6 +1332,11 @@ static const struct bad bad_inputs[] = {
     {"GET", "/v1/domains/-x.com/settings", NULL, NULL, NULL, 400, 400},
     {"GET", "/v1/domains/example.net/settings", NULL, NULL, NULL, 403, 403},
     {"GET", "/v1/domains/example.net/alerts", NULL, NULL, NULL, 403, 403},
+    /* numbers out of range in a cursor are not saturated into a valid one */
+    {"GET", "/v1/received", "domain=example.com&cursor=i1.99999999999999999999", NULL, NULL, 400,
+     400},
+    {"GET", "/v1/received", "domain=example.com&cursor=i99999999999999999999.1", NULL, NULL, 400,
+     400},
     {"GET", "/v1/domains/exa_mple.com/alerts", NULL, NULL, NULL, 400, 400},
     {"GET", "/v1/domains/example.com/alerts", "limit=5", NULL, NULL, 400, 400},
     {"GET", "/v1/domains/example.com/alerts/", NULL, NULL, NULL, 404, 404},

@@ -482,6 +482,8 @@ if ($real !== false && $real !== '') {
                ['bob@example.com', 'alice@sender.example'], 'real: the mail of the log, to cli1\'s mailbox');
             $r = request(['uri' => '/modules/mail-log/index.php/api/v1/received', 'query' => 'domain=example.com&format=csv']);
             eq(isset($r['headers']['Content-Type']) ? strpos($r['headers']['Content-Type'], 'text/csv') : null, 0, 'real: CSV relayed as text/csv');
+            eq(isset($r['headers']['X-Content-Type-Options']) ? $r['headers']['X-Content-Type-Options'] : null, 'nosniff',
+               'real: the CGI\'s nosniff reaches the browser');
             check(strpos($r['body'], 'bob@example.com') !== false && strpos($r['body'], 'carol@two.example') === false,
                   "real: cli1's CSV holds its mail and not cli2's");
             pm_Session::$client = $cli2;
