@@ -218,9 +218,12 @@ class Modules_MailLog_Bridge
             if ($host === '' || self::urlHost($v) !== $host) {
                 return self::error(403, 'forbidden', 'cross-origin request refused');
             }
-            break;  /* Origin decides when present; Referer only without it */
+            return null;  /* Origin decides when present; Referer only without it */
         }
-        return null;
+        /* The token is only checked for its shape here: what proves the
+         * request comes from the panel's own page is its origin, which every
+         * browser sends with a PUT or POST. Without one, it is not a page's. */
+        return self::error(403, 'forbidden', 'a change needs the Origin (or Referer) of the panel');
     }
 
     /** "https://panel.example.com:8443/x" → "panel.example.com:8443" (lower case). */

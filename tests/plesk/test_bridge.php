@@ -231,6 +231,8 @@ $r = request(['method' => 'POST', 'origin' => '', 'referer' => 'https://evil.exa
 eq([$r['status'], count(pm_ApiCli::$calls)], [403, 0], 'POST with a foreign Referer and no Origin: 403');
 $r = request(['method' => 'POST', 'origin' => '', 'referer' => 'https://panel.example.com:8443/modules/mail-log/'] + $put);
 eq($r['status'], 200, 'POST with the panel as Referer passes');
+$r = request(['origin' => '', 'referer' => ''] + $put);
+eq([$r['status'], count(pm_ApiCli::$calls)], [403, 0], 'PUT with neither Origin nor Referer: 403, CGI not run');
 $r = request(['method' => 'DELETE', 'token' => 'short'] + $put);
 eq($r['status'], 403, 'DELETE with a malformed token: 403');
 $r = request(['body' => str_repeat('x', Modules_MailLog_Bridge::MAX_BODY + 1)] + $put);
