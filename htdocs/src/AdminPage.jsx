@@ -1,6 +1,7 @@
 // AdminPage.jsx — the extension's admin page: global settings
-// (GET|PUT /v1/settings), a test report (POST /v1/alerts/test) and the last
-// lines of the mail log
+// (GET|PUT /v1/settings), a test report (POST /v1/alerts/test), every
+// domain's notifications (GET /v1/alerts/domains) and the last lines of the
+// mail log
 // (GET /v1/log-tail, or a notice when MaxLines is 0) with a filter box.
 // Validation errors from the API (error.field) are shown next to the field.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
@@ -17,7 +18,7 @@ import {
     SelectOption,
     Skeleton,
 } from '@plesk/ui-library';
-import { fieldMessage, splitList, splitTerms } from './format.js';
+import { fieldMessage, localTime, splitList, splitTerms } from './format.js';
 
 const toForm = (s) => ({
     retention_days: String(s.retention_days ?? ''),
@@ -292,6 +293,86 @@ function TestReport({ api }) {
     );
 }
 
+// How sending a domain's newest report went, in words (alert.h states).
+function lastReportText(r) {
+    if (!r) return 'none yet';
+    const hour = localTime(r.hour_start).slice(0, 16);
+    const what =
+        r.state === 'sent'
+            ? 'sent'
+            : r.state === 'failed'
+              ? 'not sent (gave up)'
+              : r.state === 'pending' && r.error
+                ? 'not delivered yet'
+                : 'being sent';
+    return `${hour}: ${what}`;
+}
+
+// Every domain's suspicious-login notifications at a glance (GET
+// /v1/alerts/domains): which are protected, where their reports go, and
+// whether the newest one got through.
+function DomainAlerts({ api }) {
+    const [doc, setDoc] = useState(null);
+    const [error, setError] = useState(null);
+    const [attempt, setAttempt] = useState(0);
+
+    useEffect(() => {
+        let live = true;
+        setError(null);
+        api.get('/alerts/domains').then(
+            (d) => live && setDoc(d),
+            (e) => live && setError(e),
+        );
+        return () => {
+            live = false;
+        };
+    }, [api, attempt]);
+
+    if (error)
+        return <LoadError what="The domains' notifications" error={error} onRetry={() => setAttempt((n) => n + 1)} testid="domain-alerts-error" />;
+    if (!doc) return <Skeleton height={120} />;
+    const rows = doc.domains || [];
+    if (!rows.length) return <p className="ml-muted">No domains yet: the list comes from the control panel's domains.</p>;
+    return (
+        <div data-testid="domain-alerts">
+            <table className="ml-alert-history">
+                <thead>
+                    <tr>
+                        <th scope="col">Domain</th>
+                        <th scope="col">Notifications</th>
+                        <th scope="col">Usual countries</th>
+                        <th scope="col">Reports go to</th>
+                        <th scope="col">Newest report</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.map((d) => (
+                        <tr key={d.domain} data-domain={d.domain}>
+                            <td>{d.domain}</td>
+                            <td>{d.notify ? (d.force_password_change ? 'on, with forced password change' : 'on') : 'off'}</td>
+                            <td>{(d.usual_countries || []).join(', ') || <span className="ml-muted">none</span>}</td>
+                            <td>
+                                {d.notify_to ? (
+                                    d.notify_to
+                                ) : (
+                                    <span className={d.notify ? 'ml-report-state--danger' : 'ml-muted'}>no usable owner address</span>
+                                )}
+                            </td>
+                            <td>
+                                {lastReportText(d.last_report)}
+                                {d.last_report && d.last_report.error && d.last_report.state !== 'sent' ? (
+                                    <div className="ml-muted ml-report-error">{d.last_report.error}</div>
+                                ) : null}
+                            </td>
+                        </tr>
+                    ))}
+                </tbody>
+            </table>
+            {doc.total > rows.length ? <p className="ml-muted">{`The first ${rows.length} of ${doc.total} domains, by name.`}</p> : null}
+        </div>
+    );
+}
+
 export default function AdminPage({ api, me }) {
     return (
         <div className="ml-admin">
@@ -300,6 +381,10 @@ export default function AdminPage({ api, me }) {
                 Suspicious-login reports: test the mail path
             </Heading>
             <TestReport api={api} />
+            <Heading level={3} className="ml-section-heading">
+                Suspicious-login reports by domain
+            </Heading>
+            <DomainAlerts api={api} />
             <Heading level={3} className="ml-section-heading">
                 Last lines of the mail log
             </Heading>

@@ -158,7 +158,7 @@ const TOTALS = [
     ['not_received', 'of which not received'],
     ['sent', 'Sent (all)'],
     ['not_sent', 'of which not sent'],
-    ['access_ok', 'Logins'],
+    ['access_ok', 'Successful logins'],
     ['access_failed', 'Failed logins'],
 ];
 

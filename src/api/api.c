@@ -73,6 +73,7 @@ static route_fn route_match(struct api *a)
         {"stats", route_stats, ALLOW_GET},
         {"settings", route_settings, ALLOW_GET | ALLOW_PUT},
         {"alerts/test", route_alert_test, ALLOW_POST},
+        {"alerts/domains", route_alert_domains, ALLOW_GET},
     };
     const char *p = a->req->path;
     const char *rest;

@@ -2,7 +2,8 @@
  * route_alerts.c — GET /v1/domains/{domain}/alerts: what the hourly alert
  * run did for a domain (its suspicious-login reports, newest first, and the
  * password changes each carried), and the admin's summary of failures that
- * GET /v1/stats includes.
+ * GET /v1/stats includes; GET /v1/alerts/domains (admin): every domain's
+ * notification setup and newest report, for the admin page.
  *
  * The history belongs to the domain's notification settings, so it is shown
  * to whoever may see them (api_config_mode()): the admin, and resellers and
@@ -11,6 +12,7 @@
  * never stored).
  */
 #include "api/routes.h"
+#include "alert/mailmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +121,73 @@ json_t *api_alert_problems(struct api *a, struct err *e)
     }
     free(p);
     return o;
+}
+
+static int alert_domain_row(void *ctx, const struct alert_domain *d, struct err *e)
+{
+    json_t *list = ctx, *o = json_object(), *countries = json_array();
+    const char *p = d->usual_countries;
+
+    if (o == NULL || countries == NULL) {
+        json_decref(o);
+        json_decref(countries);
+        return err_set(e, "out of memory");
+    }
+    while (*p != '\0') { /* "DE,AT": stored by the settings, two letters each */
+        size_t n = strcspn(p, ",");
+        char code[3] = "";
+
+        if (n == 2) {
+            memcpy(code, p, 2);
+            json_array_append_new(countries, api_json_text(code));
+        }
+        p += n + (p[n] == ',');
+    }
+    json_object_set_new(o, "domain", api_json_text(d->domain));
+    json_object_set_new(o, "notify", json_boolean(d->notify));
+    json_object_set_new(o, "force_password_change", json_boolean(d->force_password_change));
+    json_object_set_new(o, "usual_countries", countries);
+    json_object_set_new(o, "notify_to",
+                        mail_addr_ok(d->owner_email) ? api_json_text(d->owner_email) : json_null());
+    if (d->last.state[0] != '\0') {
+        json_t *last = json_object();
+
+        json_set_int(last, "hour_start", d->last.hour_start);
+        json_object_set_new(last, "state", api_json_text(d->last.state));
+        json_object_set_new(last, "error",
+                            d->last.error[0] ? api_json_text(d->last.error) : json_null());
+        json_object_set_new(o, "last_report", last);
+    } else {
+        json_object_set_new(o, "last_report", json_null());
+    }
+    return json_array_append_new(list, o) == 0 ? 0 : err_set(e, "out of memory");
+}
+
+int route_alert_domains(struct api *a)
+{
+    json_t *doc, *list;
+    struct err e;
+    int total = 0;
+
+    if (request_check_unused(a->req, a->reply) < 0)
+        return -1;
+    if (!identity_is_admin(&a->id))
+        return reply_fail(a->reply, 403, "forbidden", NULL, "notification overview: admin only");
+    if (api_open(a) < 0)
+        return -1;
+    if ((list = json_array()) == NULL)
+        return reply_internal(a->reply, "out of memory");
+    if (store_alert_domains(a->store, ALERT_DOMAINS_MAX, alert_domain_row, list, &total, &e) < 0) {
+        json_decref(list);
+        return reply_internal(a->reply, e.text);
+    }
+    doc = json_object();
+    if (doc == NULL || json_object_set_new(doc, "domains", list) < 0) {
+        if (doc == NULL)
+            json_decref(list);
+        json_decref(doc);
+        return reply_internal(a->reply, "out of memory");
+    }
+    json_set_int(doc, "total", total);
+    return reply_json(a->reply, doc);
 }

@@ -78,6 +78,7 @@ int route_message(struct api *a);
 int route_stats(struct api *a);
 int route_domain_settings(struct api *a);
 int route_domain_alerts(struct api *a);
+int route_alert_domains(struct api *a);
 int route_settings(struct api *a);
 int route_alert_test(struct api *a);
 

@@ -3,6 +3,9 @@
  * (see query.h): a domain's recent suspicious-login reports with their
  * password changes, and the admin's count of what went wrong.
  *
+ * Also the admin's table of every domain's notification setup
+ * (store_alert_domains).
+ *
  * Only reads. The rows are written by src/alert/alert.c, whose header
  * (alert.h) defines the states; rows in state `none` (an hour examined with
  * nothing to report) are not history anyone needs and are skipped. The
@@ -140,4 +143,60 @@ int store_alert_problems(struct store *s, struct alert_problems *p, struct err *
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : store_sql_error(s, e);
+}
+
+int store_alert_domains(struct store *s, int max,
+                        int (*fn)(void *ctx, const struct alert_domain *d, struct err *e),
+                        void *ctx, int *total, struct err *e)
+{
+    /* Every domain of the domains file, and any with settings but gone from
+     * it; the newest report other than `none` through the primary key
+     * (domain, hour_start), read backwards. */
+    static const char sql[] =
+        "WITH names(name) AS (SELECT name FROM domains UNION SELECT domain FROM domain_settings)"
+        " SELECT n.name, coalesce(d.owner_email, ''), coalesce(s.notify, 0),"
+        " coalesce(s.force_password_change, 0),"
+        " replace(coalesce(s.usual_countries, ''), char(10), ','),"
+        " r.hour_start, coalesce(r.state, ''), coalesce(r.last_error, ''),"
+        " (SELECT count(*) FROM names)"
+        " FROM names n LEFT JOIN domains d ON d.name = n.name"
+        " LEFT JOIN domain_settings s ON s.domain = n.name"
+        " LEFT JOIN alert_reports r ON r.rowid = (SELECT rowid FROM alert_reports"
+        "  WHERE domain = n.name AND state <> 'none' ORDER BY hour_start DESC LIMIT 1)"
+        " ORDER BY n.name LIMIT ?1";
+    struct alert_domain *d = malloc(sizeof *d);
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+
+    *total = 0;
+    if (d == NULL)
+        return err_set(e, "store: out of memory");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        store_sql_error(s, e);
+        goto out;
+    }
+    sqlite3_bind_int(st, 1, max < 1 || max > ALERT_DOMAINS_MAX ? ALERT_DOMAINS_MAX : max);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        memset(d, 0, sizeof *d);
+        store_column_text(st, 0, d->domain, sizeof d->domain);
+        store_column_text(st, 1, d->owner_email, sizeof d->owner_email);
+        d->notify = sqlite3_column_int(st, 2) != 0;
+        d->force_password_change = sqlite3_column_int(st, 3) != 0;
+        store_column_text(st, 4, d->usual_countries, sizeof d->usual_countries);
+        d->last.hour_start = sqlite3_column_int64(st, 5);
+        store_column_text(st, 6, d->last.state, sizeof d->last.state);
+        store_column_text(st, 7, d->last.error, sizeof d->last.error);
+        *total = sqlite3_column_int(st, 8);
+        if (fn(ctx, d, e) < 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE) {
+        store_sql_error(s, e);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    free(d);
+    return rc;
 }

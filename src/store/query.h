@@ -371,6 +371,26 @@ struct alert_problems {
 };
 int store_alert_problems(struct store *s, struct alert_problems *p, struct err *e);
 
+/* The admin's view of every domain's notifications: each domain of the
+ * domains file (and any with settings but no longer in it), by name, at most
+ * max (1..ALERT_DOMAINS_MAX); *total counts them all. last.state "" when the
+ * domain has had no report in the kept rows. */
+#define ALERT_DOMAINS_MAX 2000
+struct alert_domain {
+    char domain[QUERY_DOMAIN_MAX];
+    char owner_email[RECORD_ADDR_MAX]; /* as in the domains file, may be unusable */
+    bool notify, force_password_change;
+    char usual_countries[SETTINGS_COUNTRIES_MAX * 3]; /* "DE,AT" */
+    struct {
+        int64_t hour_start;
+        char state[16];
+        char error[ALERT_HISTORY_ERROR];
+    } last;
+};
+int store_alert_domains(struct store *s, int max,
+                        int (*fn)(void *ctx, const struct alert_domain *d, struct err *e),
+                        void *ctx, int *total, struct err *e);
+
 /* ---- statistics -------------------------------------------------------- */
 
 #define STATS_BUCKETS_MAX 2000

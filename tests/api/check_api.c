@@ -812,6 +812,65 @@ START_TEST(alert_history_bounds_and_states)
 }
 END_TEST
 
+/* The admin's table of every domain's notifications: settings, where the
+ * reports go, the newest report (a newer hour with nothing to report does
+ * not hide it); admin only. */
+START_TEST(alert_domains_overview)
+{
+    struct resp r;
+    json_t *doc, *list, *org = NULL;
+
+    ck_assert_int_eq(put(WHO_ADMIN, "/v1/domains/example.org/settings",
+                         "{\"usual_countries\":[\"DE\",\"FR\"],\"notify\":true,"
+                         "\"force_password_change\":true}",
+                         NULL, &r),
+                     200);
+    resp_free(&r);
+    world_sql(
+        "DELETE FROM alert_reports; DELETE FROM password_changes;"
+        "INSERT INTO alert_reports VALUES ('example.org', 7200, 'failed', 168, 'no way', 9000),"
+        " ('example.org', 10800, 'none', 0, '', 14500)");
+    doc = get_ok(WHO_ADMIN, "/v1/alerts/domains", NULL, 200, &r);
+    list = json_object_get(doc, "domains");
+    ck_assert_int_eq(jint(doc, "total"), 3);
+    ck_assert_int_eq(json_array_size(list), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *d = json_array_get(list, i);
+        char owner[64];
+
+        ck_assert_str_eq(jstr(d, "domain"), i == 0   ? "example.com"
+                                            : i == 1 ? "example.net"
+                                                     : "example.org");
+        snprintf(owner, sizeof owner, "owner@%s", jstr(d, "domain"));
+        ck_assert_str_eq(jstr(d, "notify_to"), owner);
+        if (strcmp(jstr(d, "domain"), "example.org") == 0)
+            org = d;
+    }
+    ck_assert(json_is_true(json_object_get(org, "notify")));
+    ck_assert(json_is_true(json_object_get(org, "force_password_change")));
+    ck_assert_int_eq(json_array_size(json_object_get(org, "usual_countries")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(org, "usual_countries"), 1)),
+                     "FR");
+    ck_assert_int_eq(jint(json_object_get(org, "last_report"), "hour_start"), 7200);
+    ck_assert_str_eq(jstr(json_object_get(org, "last_report"), "state"), "failed");
+    ck_assert_str_eq(jstr(json_object_get(org, "last_report"), "error"), "no way");
+    ck_assert(json_is_null(json_object_get(json_array_get(list, 1), "last_report")));
+    resp_free(&r);
+    get(WHO_RES1, "/v1/alerts/domains", NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    resp_free(&r);
+    get(WHO_CLI1, "/v1/alerts/domains", NULL, &r);
+    ck_assert_int_eq(r.status, 403);
+    assert_no_data(&r, "example.org");
+    resp_free(&r);
+    world_sql("DELETE FROM alert_reports;");
+    ck_assert_int_eq(put(WHO_ADMIN, "/v1/domains/example.org/settings",
+                         "{\"notify\":false,\"force_password_change\":false}", NULL, &r),
+                     200);
+    resp_free(&r);
+}
+END_TEST
+
 /* Where the reports go, beside the notify switch: the owner's address from
  * the domains file, null when it is missing or not an address. */
 START_TEST(settings_name_the_report_recipient)
@@ -1332,6 +1391,8 @@ static const struct bad bad_inputs[] = {
     {"GET", "/v1/domains/-x.com/settings", NULL, NULL, NULL, 400, 400},
     {"GET", "/v1/domains/example.net/settings", NULL, NULL, NULL, 403, 403},
     {"GET", "/v1/domains/example.net/alerts", NULL, NULL, NULL, 403, 403},
+    {"GET", "/v1/alerts/domains", NULL, NULL, NULL, 403, 403},
+    {"PUT", "/v1/alerts/domains", NULL, "{}", NULL, 405, 405},
     /* numbers out of range in a cursor are not saturated into a valid one */
     {"GET", "/v1/received", "domain=example.com&cursor=i1.99999999999999999999", NULL, NULL, 400,
      400},
@@ -1638,6 +1699,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, visibility_rules);
     tcase_add_test(tc, alert_history_route);
     tcase_add_test(tc, alert_history_bounds_and_states);
+    tcase_add_test(tc, alert_domains_overview);
     tcase_add_test(tc, settings_name_the_report_recipient);
     tcase_add_test(tc, admin_settings_round_trip);
     tcase_add_test(tc, standalone_csrf);

@@ -826,6 +826,45 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         noErrors(admin);
     });
 
+    await test("admin: every domain's notifications at a glance, with where its reports go", async () => {
+        await ap.goto(`${base}#/settings`);
+        const box = ap.getByTestId('domain-alerts');
+        await box.waitFor();
+        const rows = await box.locator('tbody tr').evaluateAll((trs) =>
+            trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+        );
+        const file = JSON.parse(fs.readFileSync(path.join(demoDir, 'domains.json'), 'utf8'));
+        const want = file.map((d) => d.name).sort();
+        assert.deepEqual(rows.map((r) => r[0]), want);
+        for (const r of rows) {
+            const d = file.find((x) => x.name === r[0]);
+            assert.equal(r[3], d.owner_email, `${r[0]}: reports go to the owner of the domains file`);
+        }
+        // the domain the admin protects shows so, and its newest report
+        const db = path.join(demoDir, 'maillog.db');
+        const hour = Math.floor(Date.now() / 1000 / 3600) * 3600 - 3 * 3600;
+        const before = await apiAs(admin, 'GET', '/domains/example.net/settings');
+        try {
+            const set = await apiAs(admin, 'PUT', '/domains/example.net/settings', { usual_countries: ['NL'], notify: true, force_password_change: true });
+            assert.equal(set.status, 200);
+            execFileSync('sqlite3', [db, `INSERT INTO alert_reports VALUES ('example.net', ${hour}, 'sent', 1, '', ${hour + 3900})`]);
+            await ap.reload();
+            await box.waitFor();
+            const net = await box.locator('tbody tr[data-domain="example.net"]').evaluate((tr) => [...tr.children].map((td) => td.textContent));
+            assert.deepEqual(net.slice(1, 3), ['on, with forced password change', 'NL']);
+            assert.equal(net[4], `${localIn(TZ, hour).slice(0, 16)}: sent`);
+            await box.scrollIntoViewIfNeeded();
+            await shot(ap, 'admin-domain-alerts');
+        } finally {
+            execFileSync('sqlite3', [db, `DELETE FROM alert_reports WHERE domain = 'example.net' AND hour_start = ${hour}`]);
+            const b = before.body;
+            await apiAs(admin, 'PUT', '/domains/example.net/settings', {
+                usual_countries: b.usual_countries, notify: b.notify, force_password_change: b.force_password_change, ip_exceptions: b.ip_exceptions,
+            });
+        }
+        noErrors(admin);
+    });
+
     await test('admin: a test report says whether the mail server took it, with its answer when not', async () => {
         const ini = path.join(demoDir, 'maillog.ini');
         const saved = fs.readFileSync(ini, 'utf8');
