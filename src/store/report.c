@@ -44,12 +44,15 @@ static char *scope_json(const struct query_scope *sc)
 
 /* What a caller who is not the admin may see of a message: the tabs' rule.
  * A delivery is visible when its recipient's domain is in scope (Received)
- * or it was sent from the scope (sent_domain, set only for mail that came in
- * by SMTP AUTH or locally: Sent). A message is visible when one of its
+ * or it was sent from the scope (sent_domain: the SMTP AUTH login's domain,
+ * STORE_SENT_DOMAIN_SQL: Sent). A message is visible when one of its
  * deliveries is, or it was sent from the scope and has none yet; or through
  * its family (the content-filter parent or re-injected child), so that both
- * halves of a filtered mail open. The envelope sender alone never counts: it
- * is whatever the sending client claimed. */
+ * halves of a filtered mail open. The envelope sender of mail from outside,
+ * or of an SMTP AUTH login with a domain, never counts: it is whatever the
+ * sending client claimed. Local mail (sendmail, a web site's script) has only
+ * its envelope sender to go by: the log names the submitting user by uid,
+ * which no file here maps to a customer. */
 #define TRACE_DELIVERY_VISIBLE                                                                     \
     "(recipient_domain IN (SELECT value FROM json_each(?2))"                                       \
     " OR sent_domain IN (SELECT value FROM json_each(?2)))"

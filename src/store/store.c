@@ -341,15 +341,17 @@ static const char schema_v11[] = "CREATE INDEX alert_reports_failing ON alert_re
 /* v12: mail sent with an SMTP AUTH login is its login's domain's, not its
  * envelope sender's: a customer's mailbox sending as another customer's
  * address (or any address) put the mail, its login and its recipients in
- * that other customer's Sent tabs. The stored copies are corrected; reads
- * only the messages that came in by SMTP AUTH, and the deliveries through
- * their (message_id, recipient) index. */
+ * that other customer's Sent tabs. The stored copies are corrected: only the
+ * deliveries of messages that came in by SMTP AUTH are read, through the
+ * (message_id, recipient) index. */
 // clang-format off
 static const char schema_v12[] =
-    "UPDATE deliveries SET sent_domain = x.d FROM"
-    " (SELECT id, " STORE_SENT_DOMAIN_SQL("messages") " AS d FROM messages"
-    " WHERE origin = 1 AND instr(sasl_username, '@') > 0) AS x"
-    " WHERE deliveries.message_id = x.id AND deliveries.sent_domain <> x.d;";
+    "UPDATE deliveries SET sent_domain = (SELECT " STORE_SENT_DOMAIN_SQL("m")
+    " FROM messages m WHERE m.id = deliveries.message_id)"
+    " WHERE message_id IN (SELECT id FROM messages"
+    " WHERE origin = 1 AND instr(sasl_username, '@') > 0)"
+    " AND sent_domain IS NOT (SELECT " STORE_SENT_DOMAIN_SQL("m")
+    " FROM messages m WHERE m.id = deliveries.message_id);";
 // clang-format on
 
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */

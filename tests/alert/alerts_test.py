@@ -1218,10 +1218,11 @@ def test_history_shows_each_report_and_password_change():
                                    " hour of 2026-11-25 09:00, pending: example.net: no usable"
                                    " owner address"), r.stdout
         # log data and server answers cannot drive the terminal
-        env.sql.execute("UPDATE alert_reports SET last_error = 'evil \x1b]0;x\x07 text'"
-                        " WHERE domain = 'example.net'")
+        env.sql.execute("UPDATE alert_reports SET last_error = 'evil \x1b]0;x\x07 text"
+                        " \u009b[31m caf\u00e9' WHERE domain = 'example.net'")
         r = env.run(args=["--history", "--domain", "example.net"])
-        assert "\x1b" not in r.stdout and "    evil ?]0;x? text" in r.stdout, r.stdout
+        assert "\x1b" not in r.stdout and "\u009b" not in r.stdout, r.stdout
+        assert "    evil ?]0;x? text ?[31m caf\u00e9" in r.stdout, r.stdout  # C0, C1 out; UTF-8 kept
         r = env.run(args=["--domain", "example.net"])
         assert r.returncode == 2, r.stderr
 

@@ -826,10 +826,10 @@ START_TEST(alert_domains_overview)
                          NULL, &r),
                      200);
     resp_free(&r);
-    world_sql(
-        "DELETE FROM alert_reports; DELETE FROM password_changes;"
-        "INSERT INTO alert_reports VALUES ('example.org', 7200, 'failed', 168, 'no way', 9000),"
-        " ('example.org', 10800, 'none', 0, '', 14500)");
+    world_sql("DELETE FROM alert_reports; DELETE FROM password_changes;"
+              "INSERT INTO alert_reports VALUES ('example.org', 3600, 'sent', 1, '', 7500),"
+              " ('example.org', 7200, 'failed', 168, 'no way', 9000),"
+              " ('example.org', 10800, 'none', 0, '', 14500)");
     doc = get_ok(WHO_ADMIN, "/v1/alerts/domains", NULL, 200, &r);
     list = json_object_get(doc, "domains");
     ck_assert_int_eq(jint(doc, "total"), 3);
@@ -899,6 +899,8 @@ END_TEST
  * the mail is not in the model. Also the upgrade of rows stored before. */
 START_TEST(sent_mail_belongs_to_the_login)
 {
+    static const char *const who_cli3[] = {"MAILLOG_ROLE=client", "MAILLOG_USER=cli3",
+                                           "MAILLOG_DOMAINS=example.org", NULL};
     char ts[40], text[2048];
     struct resp r;
     json_t *doc, *rows;
@@ -907,9 +909,9 @@ START_TEST(sent_mail_belongs_to_the_login)
     world_stamp(W.m.t0 + 3 * 86400 / 2, ts);
     snprintf(text, sizeof text,
              "%s mx postfix/submission/smtpd[7001]: SPF0000001: client=home.dsl.test[203.0.113.77],"
-             " sasl_method=PLAIN, sasl_username=mallory@example.net\n"
+             " sasl_method=PLAIN, sasl_username=Mallory@Example.NET\n"
              "%s mx postfix/cleanup[7002]: SPF0000001: message-id=<spoof1@example.net>\n"
-             "%s mx postfix/qmgr[900]: SPF0000001: from=<ceo@example.com>, size=900, nrcpt=2"
+             "%s mx postfix/qmgr[900]: SPF0000001: from=<ceo@example.org>, size=900, nrcpt=2"
              " (queue active)\n"
              "%s mx postfix/smtp[7003]: SPF0000001: to=<victim@partner.test>,"
              " relay=mx.partner.test[192.0.2.30]:25, delay=1, delays=0.1/0/0.4/0.5, dsn=2.0.0,"
@@ -919,35 +921,40 @@ START_TEST(sent_mail_belongs_to_the_login)
              "%s mx postfix/qmgr[900]: SPF0000001: removed\n",
              ts, ts, ts, ts, ts, ts);
     ck_assert_int_eq(world_append_text(&W, text), 0);
-    /* not example.com's sent mail, but example.net's */
-    doc = get_ok(WHO_CLI1, "/v1/sent", "domain=example.com&q=spoof1", 200, &r);
+    /* not the claimed sender's domain's mail: neither listed nor traceable */
+    doc = get_ok(who_cli3, "/v1/sent", "domain=example.org&q=spoof1", 200, &r);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "rows")), 0);
     resp_free(&r);
+    /* but the login's domain's (whatever its case) */
     doc = get_ok(WHO_CLI2, "/v1/sent", "domain=example.net&q=spoof1", 200, &r);
     rows = json_object_get(doc, "rows");
     ck_assert_int_eq(json_array_size(rows), 2);
     id = json_integer_value(json_object_get(json_array_get(rows, 0), "message_id"));
     resp_free(&r);
-    /* alice's domain sees the mail it received, not the sender's login */
+    snprintf(text, sizeof text, "/v1/messages/%lld", (long long)id);
+    get(who_cli3, text, NULL, &r);
+    ck_assert_int_eq(r.status, 404);
+    assert_no_data(&r, "Mallory");
+    resp_free(&r);
+    /* the recipient's domain sees the mail it received, not the sender's login */
     doc = get_ok(WHO_CLI1, "/v1/received", "domain=example.com&q=spoof1", 200, &r);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "rows")), 1);
     resp_free(&r);
-    snprintf(text, sizeof text, "/v1/messages/%lld", (long long)id);
     doc = get_ok(WHO_CLI1, text, NULL, 200, &r);
     ck_assert_str_eq(jstr(json_object_get(doc, "message"), "sasl_username"), "");
-    ck_assert_ptr_null(strstr(r.body, "mallory"));
+    ck_assert_ptr_null(strstr(r.body, "Mallory"));
     ck_assert_ptr_null(strstr(r.body, "victim@partner.test"));
     ck_assert_int_ge(json_integer_value(json_object_get(doc, "lines_hidden")), 2);
     resp_free(&r);
     doc = get_ok(WHO_CLI2, text, NULL, 200, &r);
-    ck_assert_str_eq(jstr(json_object_get(doc, "message"), "sasl_username"), "mallory@example.net");
-    ck_assert_ptr_nonnull(strstr(r.body, "sasl_username=mallory@example.net"));
+    ck_assert_str_eq(jstr(json_object_get(doc, "message"), "sasl_username"), "Mallory@Example.NET");
+    ck_assert_ptr_nonnull(strstr(r.body, "sasl_username=Mallory@Example.NET"));
     resp_free(&r);
     /* a database written before: the copies are corrected by the upgrade */
-    world_sql("UPDATE deliveries SET sent_domain = 'example.com'"
+    world_sql("UPDATE deliveries SET sent_domain = 'example.org'"
               " WHERE msgid = '<spoof1@example.net>' OR msgid = 'spoof1@example.net';"
               "PRAGMA user_version = 11;");
-    doc = get_ok(WHO_CLI1, "/v1/sent", "domain=example.com&q=spoof1", 200, &r);
+    doc = get_ok(who_cli3, "/v1/sent", "domain=example.org&q=spoof1", 200, &r);
     ck_assert_int_eq(json_array_size(json_object_get(doc, "rows")), 0);
     resp_free(&r);
     doc = get_ok(WHO_CLI2, "/v1/sent", "domain=example.net&q=spoof1", 200, &r);
