@@ -121,6 +121,14 @@ function cell(key, row) {
                         {row.mailbox} <span className="ml-muted">(sent to {row.orig_to})</span>
                     </span>
                 );
+            // Sent by an SMTP AUTH login other than the sender it claimed:
+            // the login is whose mail it is (a stolen password shows here).
+            if (row.login && row.login.toLowerCase() !== row.mailbox.toLowerCase())
+                return (
+                    <span data-testid="login" className="ml-address" title={`${row.mailbox} — sent by the login ${row.login}`}>
+                        {row.mailbox} <span className="ml-muted">(login {row.login})</span>
+                    </span>
+                );
             return <Address value={row.mailbox} />;
         case 'recipient':
             return <Address value={row.recipient || ''} />;

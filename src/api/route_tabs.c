@@ -87,6 +87,8 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
     json_set_text(o, "msgid", r->msgid);
     if (is_received(tab))
         json_set_text(o, "orig_to", r->orig_to);
+    else
+        json_set_text(o, "login", r->login);
     return o;
 }
 

@@ -767,6 +767,9 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
         store_column_text(st, 7, r->status_text, sizeof r->status_text);
         store_column_text(st, 8, r->msgid, sizeof r->msgid);
         store_column_text(st, 9, r->orig_to, sizeof r->orig_to);
+        r->login[0] = '\0';
+        if (tab == TAB_SENT || tab == TAB_NOT_SENT)
+            store_column_text(st, 10, r->login, sizeof r->login);
         snprintf(r->mailbox, sizeof r->mailbox, "%s",
                  (tab == TAB_SENT || tab == TAB_NOT_SENT) ? r->sender : r->recipient);
     }
@@ -794,6 +797,12 @@ static int build_page(struct page_ctx *p, struct err *e)
                           ? "SELECT id, time, user, ip, country, protocol, success, method, detail"
                           : "SELECT id, time, message_id, sender, recipient, size, status,"
                             " status_text, msgid, orig_to");
+    /* Sent tabs: the login that sent the mail (the envelope sender is only a
+     * claim), a key lookup for each row of the page. Only there: on a
+     * received tab it would be another customer's login. */
+    if (q->tab == TAB_SENT || q->tab == TAB_NOT_SENT)
+        sqlbuf_add(&p->b, ", (SELECT CASE m.origin WHEN 1 THEN m.sasl_username ELSE '' END"
+                          " FROM messages m WHERE m.id = deliveries.message_id)");
     where_add(&p->b, &p->w);
     if (q->cursor[0] != '\0') {
         if (cursor_decode(q->cursor, is_text, &p->cur, e) < 0)

@@ -144,6 +144,8 @@ struct query_row {
     char msgid[RECORD_MSGID_MAX];
     char orig_to[RECORD_ADDR_MAX]; /* the address the mail was sent to, when an alias or a
                                       forward made it another recipient; else "" */
+    char login[RECORD_ADDR_MAX];   /* sent tabs: the SMTP AUTH login that sent it (whose
+                                      domain's mail it is), "" for local mail; else "" */
 };
 
 typedef int (*query_row_fn)(void *ctx, const struct query_row *row, struct err *e);

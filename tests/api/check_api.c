@@ -930,6 +930,14 @@ START_TEST(sent_mail_belongs_to_the_login)
     rows = json_object_get(doc, "rows");
     ck_assert_int_eq(json_array_size(rows), 2);
     id = json_integer_value(json_object_get(json_array_get(rows, 0), "message_id"));
+    /* the row says which login sent it, beside the sender it claimed */
+    ck_assert_str_eq(jstr(json_array_get(rows, 0), "mailbox"), "ceo@example.org");
+    ck_assert_str_eq(jstr(json_array_get(rows, 0), "login"), "Mallory@Example.NET");
+    resp_free(&r);
+    /* the recipient's Received tab carries no login */
+    doc = get_ok(WHO_CLI1, "/v1/received", "domain=example.com&q=spoof1", 200, &r);
+    ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(doc, "rows"), 0), "login"));
+    ck_assert_ptr_null(strstr(r.body, "Mallory"));
     resp_free(&r);
     snprintf(text, sizeof text, "/v1/messages/%lld", (long long)id);
     get(who_cli3, text, NULL, &r);
