@@ -16,6 +16,7 @@
 #include "store/query.h"
 #include "store/store.h"
 #include "util/config.h"
+#include "util/term.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -160,33 +161,11 @@ static void local_minute(int64_t t, char *out, size_t size)
         snprintf(out, size, "%lld", (long long)t);
 }
 
-/* Text from the database (log data, SMTP servers' answers) on the terminal:
- * control characters (C0, DEL, C1) and bytes that are not UTF-8 as '?', so
- * nothing in it can drive the terminal. */
+/* Text from the database (log data, SMTP servers' answers) on the terminal
+ * (util/term.h: nothing in it can drive the terminal). */
 static void put_text(const char *text)
 {
-    const unsigned char *p = (const unsigned char *)text;
-
-    while (*p != '\0') {
-        /* a well-formed UTF-8 sequence is copied whole, except U+0080..U+009F
-         * (C1 controls: CSI is U+009B); any other byte of 0x80 or above,
-         * C0 and DEL print as '?' */
-        size_t n = *p >= 0xc2 && *p <= 0xdf   ? 2
-                   : *p >= 0xe0 && *p <= 0xef ? 3
-                   : *p >= 0xf0 && *p <= 0xf4 ? 4
-                                              : 1;
-        size_t k = 1;
-
-        while (k < n && (p[k] & 0xc0) == 0x80)
-            k++;
-        if (n > 1 && k == n && !(p[0] == 0xc2 && p[1] <= 0x9f)) {
-            fwrite(p, 1, n, stdout);
-            p += n;
-            continue;
-        }
-        putchar(*p < 0x20 || *p >= 0x7f ? '?' : *p);
-        p += n > 1 && k == n ? n : 1;
-    }
+    term_put(stdout, text, 0);
 }
 
 static int print_report(void *ctx, const struct alert_history_report *r, struct err *e)

@@ -9,6 +9,7 @@
 #include "store/query.h"
 #include "util/config.h"
 #include "util/ipnet.h"
+#include "util/term.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -95,15 +96,14 @@ static void csv_field(const char *v, bool last)
     putchar(last ? '\n' : ',');
 }
 
-/* Non-printable bytes as '?', for the terminal. */
+/* A column of the terminal table: log data printed safely (util/term.h),
+ * cut to width characters and padded. */
 static void table_field(const char *v, int width, bool last)
 {
-    int n = 0;
+    size_t n = term_put(stdout, v, width > 0 ? (size_t)width : 0);
 
-    for (; *v && (width == 0 || n < width); v++, n++)
-        putchar((unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v);
     if (!last)
-        for (; n < width + 1; n++)
+        for (; n < (size_t)width + 1; n++)
             putchar(' ');
     else
         putchar('\n');
