@@ -59,6 +59,24 @@ static char *scope_json(const struct query_scope *sc)
 
 _Static_assert(ORIGIN_SASL == 1 && ORIGIN_LOCAL == 2, "STORE_SENT_DOMAIN_SQL names the origins");
 
+/* Runs sql, a yes/no question about message ?1 and scope list ?2 (a JSON
+ * array): 1 yes, 0 no (also when there is no such message), -1 error. */
+static int scope_test(struct store *s, const char *sql, int64_t id, const char *list, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc, yes = 0;
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_sql_error(s, e);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        yes = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? yes : store_sql_error(s, e);
+}
+
 /* 1 when message id is visible to scope list (a JSON array), 0 not, -1 error. */
 static int trace_in_scope(struct store *s, int64_t id, const char *list, struct err *e)
 {
@@ -71,18 +89,8 @@ static int trace_in_scope(struct store *s, int64_t id, const char *list, struct 
         " OR EXISTS(SELECT 1 FROM deliveries d JOIN family f ON d.message_id = f.id"
         "  WHERE " TRACE_DELIVERY_VISIBLE ")";
     // clang-format on
-    sqlite3_stmt *st;
-    int rc, in = 0;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_sql_error(s, e);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        in = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? in : store_sql_error(s, e);
+    return scope_test(s, sql, id, list, e);
 }
 
 static int trace_message(struct store *s, int64_t id, struct trace *t, struct err *e)
@@ -238,10 +246,10 @@ static bool line_names_hidden_recipient(const struct trace *t, const char *line,
     return true;
 }
 
-/* Drops, in place, the raw lines about recipients the caller does not see
- * (only needed when deliveries were hidden: otherwise every recipient in the
- * lines is one of the message's deliveries). */
-static void trace_drop_hidden_lines(struct trace *t)
+/* Drops, in place, the raw lines for which hidden() is true, counting them
+ * in lines_hidden. */
+static void trace_drop_lines(struct trace *t,
+                             bool (*hidden)(const struct trace *t, const char *line, size_t len))
 {
     size_t in = 0, out = 0;
 
@@ -249,7 +257,7 @@ static void trace_drop_hidden_lines(struct trace *t)
         const char *nl = memchr(t->lines + in, '\n', t->lines_len - in);
         size_t len = nl ? (size_t)(nl - (t->lines + in)) + 1 : t->lines_len - in;
 
-        if (!line_names_hidden_recipient(t, t->lines + in, len)) {
+        if (!hidden(t, t->lines + in, len)) {
             memmove(t->lines + out, t->lines + in, len);
             out += len;
         } else {
@@ -267,42 +275,15 @@ static int trace_sent_in_scope(struct store *s, int64_t id, const char *list, st
 {
     static const char sql[] = "SELECT " STORE_SENT_DOMAIN_SQL(
         "m") " IN (SELECT value FROM json_each(?2)) FROM messages m WHERE m.id = ?1";
-    sqlite3_stmt *st;
-    int rc, in = 0;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return store_sql_error(s, e);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        in = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? in : store_sql_error(s, e);
+    return scope_test(s, sql, id, list, e);
 }
 
-/* A recipient's view of mail another customer sent: that customer's SMTP
- * AUTH login name is not theirs to see (it is in no header of the mail
- * either): blanked, and the raw lines that name it dropped. */
-static void trace_hide_sender_login(struct trace *t)
+/* A line naming an SMTP AUTH login (smtpd's client= line). */
+static bool line_names_login(const struct trace *t, const char *line, size_t len)
 {
-    size_t in = 0, out = 0;
-
-    t->message.sasl_username[0] = '\0';
-    while (in < t->lines_len) {
-        const char *nl = memchr(t->lines + in, '\n', t->lines_len - in);
-        size_t len = nl ? (size_t)(nl - (t->lines + in)) + 1 : t->lines_len - in;
-
-        if (memmem(t->lines + in, len, "sasl_username=", 14) == NULL) {
-            memmove(t->lines + out, t->lines + in, len);
-            out += len;
-        } else {
-            t->lines_hidden++;
-        }
-        in += len;
-    }
-    t->lines_len = out;
-    t->lines[out] = '\0';
+    (void)t;
+    return memmem(line, len, "sasl_username=", 14) != NULL;
 }
 
 /* The linked messages; with a scope list, only those visible to it. */
@@ -373,8 +354,11 @@ int store_trace(struct store *s, int64_t id, const struct query_scope *scope, st
         rc = -1;
         goto done;
     }
+    /* the lines about recipients the caller does not see (only when
+     * deliveries were hidden: else every recipient in them is one of the
+     * message's deliveries) */
     if (t->deliveries_hidden > 0)
-        trace_drop_hidden_lines(t);
+        trace_drop_lines(t, line_names_hidden_recipient);
     if (list != NULL && t->message.sasl_username[0] != '\0') {
         int sent_by_caller = trace_sent_in_scope(s, id, list, e);
 
@@ -382,8 +366,13 @@ int store_trace(struct store *s, int64_t id, const struct query_scope *scope, st
             rc = -1;
             goto done;
         }
-        if (!sent_by_caller)
-            trace_hide_sender_login(t);
+        /* a recipient's view of mail another customer sent: that customer's
+         * login name is not theirs to see (it is in no header of the mail
+         * either) */
+        if (!sent_by_caller) {
+            t->message.sasl_username[0] = '\0';
+            trace_drop_lines(t, line_names_login);
+        }
     }
     rc = 1;
 done:
