@@ -56,7 +56,7 @@ class Sink:
     """smtp-sink capturing accepted mails into files under dir."""
 
     def __init__(self, root, args=()):
-        self.dir = tempfile.mkdtemp(prefix="sink-", dir=root)
+        self.dir = os.path.realpath(tempfile.mkdtemp(prefix="sink-", dir=root))
         os.chmod(self.dir, 0o777)
         self.port = free_port()
         self.proc = subprocess.Popen(
@@ -76,10 +76,40 @@ class Sink:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
+    def open_dumps(self):
+        """The dump files smtp-sink still holds open: transactions in
+        progress, which it unlinks if the client goes away before the end
+        of data. None when /proc does not tell."""
+        try:
+            fds = os.listdir("/proc/%d/fd" % self.proc.pid)
+        except OSError:
+            return None
+        held = set()
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd))
+            except OSError:
+                continue
+            if target.startswith(self.dir + "/"):
+                held.add(target)
+        return held
+
     def mails(self):
+        """The mails accepted so far. A killed client's transaction is a file
+        until smtp-sink reads the hang-up, so wait for open dumps to end."""
+        deadline = time.monotonic() + 10
+        held = self.open_dumps()
+        while held and time.monotonic() < deadline:
+            time.sleep(0.02)
+            held = self.open_dumps()
         out = []
         for path in sorted(glob.glob(self.dir + "/*")):
-            raw = open(path, "rb").read()
+            if held and path in held:
+                continue
+            try:
+                raw = open(path, "rb").read()
+            except FileNotFoundError:
+                continue
             out.append(Mail(raw))
         return out
 
