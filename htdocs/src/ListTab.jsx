@@ -60,10 +60,11 @@ function Address({ value }) {
     );
 }
 
-// The status word; its tooltip says what it means, then the server's text.
-function StatusCell({ status, text }) {
+// The status word; its tooltip says what it means, why (the API's reading of
+// the server's answer), then the server's text.
+function StatusCell({ status, text, reason }) {
     if (!status) return null;
-    const tip = [STATUS_HELP[status], text].filter(Boolean).join(' ');
+    const tip = [STATUS_HELP[status], reason, text].filter(Boolean).join(' ');
     return (
         <Status intent={STATUS_INTENT[status] || 'info'} compact>
             <span title={tip || undefined}>{statusLabel(status)}</span>
@@ -84,12 +85,25 @@ function cell(key, row) {
                 </span>
             );
         case 'status':
-            return <StatusCell status={row.status} text={row.status_text} />;
+            return <StatusCell status={row.status} text={row.status_text} reason={row.reason} />;
         case 'status_text':
-            // The reason is cut to the column: the whole text is in the tooltip.
+            // Why, in plain words when the server's answer says (the API's
+            // reading of it), then the answer itself, muted: the reading is a
+            // guess from another server's words, so both are shown. Cut to the
+            // column: the whole text is in the tooltip.
             return (
-                <span className="ml-status-text" title={row.status_text || undefined} data-testid="status-text">
-                    <StatusCell status={row.status} text={null} /> <Text intent="muted">{row.status_text}</Text>
+                <span
+                    className="ml-status-text"
+                    title={[row.reason, row.status_text].filter(Boolean).join('\n') || undefined}
+                    data-testid="status-text"
+                >
+                    <StatusCell status={row.status} text={null} />{' '}
+                    {row.reason ? (
+                        <span className="ml-reason" data-testid="reason">
+                            {row.reason}{' '}
+                        </span>
+                    ) : null}
+                    <Text intent="muted">{row.status_text}</Text>
                 </span>
             );
         case 'result':

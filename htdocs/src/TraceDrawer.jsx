@@ -123,9 +123,16 @@ export default function TraceDrawer({ api, id, onClose }) {
                                     title: 'Details',
                                     cellProps: { className: 'ml-col-details' },
                                     render: (r) => (
-                                        <Text intent="muted" className="ml-details">
-                                            {r.status_text}
-                                        </Text>
+                                        <>
+                                            {r.reason ? (
+                                                <div className="ml-reason" data-testid="trace-reason">
+                                                    {r.reason}
+                                                </div>
+                                            ) : null}
+                                            <Text intent="muted" className="ml-details">
+                                                {r.status_text}
+                                            </Text>
+                                        </>
                                     ),
                                 },
                             ]}

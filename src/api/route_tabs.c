@@ -24,9 +24,10 @@ static const char *const access_columns[] = {"id",      "date",         "mailbox
                                              "method",  "detail"};
 static const char *const received_columns[] = {"id",      "message_id", "date",   "sender",
                                                "mailbox", "size",       "status", "status_text",
-                                               "msgid",   "orig_to"};
-static const char *const sent_columns[] = {
-    "id", "message_id", "date", "mailbox", "recipient", "size", "status", "status_text", "msgid"};
+                                               "reason",  "msgid",      "orig_to"};
+static const char *const sent_columns[] = {"id",        "message_id", "date",   "mailbox",
+                                           "recipient", "size",       "status", "status_text",
+                                           "reason",    "msgid",      "login"};
 
 /* What the tabs call a login's country: the English name of its ISO code;
  * without one, "local" for a private, loopback or link-local address and
@@ -84,6 +85,7 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
     json_object_set_new(o, "size", size_json(r->size));
     json_set_text(o, "status", r->status);
     json_set_text(o, "status_text", r->status_text);
+    json_object_set_new(o, "reason", r->reason != NULL ? json_string(r->reason) : json_null());
     json_set_text(o, "msgid", r->msgid);
     if (is_received(tab))
         json_set_text(o, "orig_to", r->orig_to);
@@ -156,7 +158,8 @@ static int csv_row_fields(struct buf *b, enum query_tab tab, const struct query_
     if ((r->size < 0 ? csv_field(b, "", false) : csv_field_int(b, r->size, false)) < 0)
         return -1;
     return csv_field(b, r->status, false) | csv_field(b, r->status_text, false) |
-           csv_field(b, r->msgid, false) | (is_received(tab) ? csv_field(b, r->orig_to, false) : 0);
+           csv_field(b, r->reason != NULL ? r->reason : "", false) | csv_field(b, r->msgid, false) |
+           csv_field(b, is_received(tab) ? r->orig_to : r->login, false);
 }
 
 static int csv_row(void *ctx, const struct query_row *r, struct err *e)
@@ -308,6 +311,7 @@ static json_t *trace_delivery_json(const struct trace_delivery *d)
     json_set_text(o, "dsn", d->dsn);
     json_set_text(o, "status", d->status);
     json_set_text(o, "status_text", d->status_text);
+    json_object_set_new(o, "reason", d->reason != NULL ? json_string(d->reason) : json_null());
     json_set_int(o, "attempts", d->attempts);
     json_object_set_new(o, "is_hop", json_boolean(d->is_hop));
     return o;

@@ -130,14 +130,16 @@ static json_t *row_json(enum query_tab tab, const struct query_row *r)
                          "detail", r->detail);
     }
     if (tab == TAB_RECEIVED || tab == TAB_NOT_RECEIVED)
-        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id,
-                         "message_id", (json_int_t)r->message_id, "date", (json_int_t)r->date,
-                         "sender", r->sender, "mailbox", r->mailbox, "size", (json_int_t)r->size,
-                         "status", r->status, "status_text", r->status_text, "msgid", r->msgid);
-    return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)r->id,
+        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s?, s:s}", "id",
+                         (json_int_t)r->id, "message_id", (json_int_t)r->message_id, "date",
+                         (json_int_t)r->date, "sender", r->sender, "mailbox", r->mailbox, "size",
+                         (json_int_t)r->size, "status", r->status, "status_text", r->status_text,
+                         "reason", r->reason, "msgid", r->msgid);
+    return json_pack("{s:I, s:I, s:I, s:s, s:s, s:I, s:s, s:s, s:s?, s:s}", "id", (json_int_t)r->id,
                      "message_id", (json_int_t)r->message_id, "date", (json_int_t)r->date,
                      "mailbox", r->mailbox, "recipient", r->recipient, "size", (json_int_t)r->size,
-                     "status", r->status, "status_text", r->status_text, "msgid", r->msgid);
+                     "status", r->status, "status_text", r->status_text, "reason", r->reason,
+                     "msgid", r->msgid);
 }
 
 static void print_header(const struct printer *p)

@@ -17,6 +17,7 @@
 #include "store/ignore.h"
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
+#include "track/reason.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -743,6 +744,7 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
     r->mailbox[0] = r->ip[0] = r->country[0] = r->method[0] = r->detail[0] = '\0';
     r->sender[0] = r->recipient[0] = r->status_text[0] = r->msgid[0] = r->orig_to[0] = '\0';
     r->protocol = r->result = r->status = "";
+    r->reason = NULL;
     r->size = -1;
     r->id = sqlite3_column_int64(st, 0);
     r->date = sqlite3_column_int64(st, 1);
@@ -758,6 +760,7 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
         store_column_text(st, 8, r->detail, sizeof r->detail);
     } else {
         int status = sqlite3_column_int(st, 6);
+        char dsn[16];
 
         r->message_id = sqlite3_column_int64(st, 2);
         store_column_text(st, 3, r->sender, sizeof r->sender);
@@ -767,9 +770,11 @@ static void row_fill(sqlite3_stmt *st, enum query_tab tab, struct query_row *r)
         store_column_text(st, 7, r->status_text, sizeof r->status_text);
         store_column_text(st, 8, r->msgid, sizeof r->msgid);
         store_column_text(st, 9, r->orig_to, sizeof r->orig_to);
+        store_column_text(st, 10, dsn, sizeof dsn);
+        r->reason = delivery_reason(r->status, dsn, r->status_text);
         r->login[0] = '\0';
         if (tab == TAB_SENT || tab == TAB_NOT_SENT)
-            store_column_text(st, 10, r->login, sizeof r->login);
+            store_column_text(st, 11, r->login, sizeof r->login);
         snprintf(r->mailbox, sizeof r->mailbox, "%s",
                  (tab == TAB_SENT || tab == TAB_NOT_SENT) ? r->sender : r->recipient);
     }
@@ -796,7 +801,7 @@ static int build_page(struct page_ctx *p, struct err *e)
     sqlbuf_add(&p->b, q->tab == TAB_ACCESS
                           ? "SELECT id, time, user, ip, country, protocol, success, method, detail"
                           : "SELECT id, time, message_id, sender, recipient, size, status,"
-                            " status_text, msgid, orig_to");
+                            " status_text, msgid, orig_to, dsn");
     /* Sent tabs: the login that sent the mail (the envelope sender is only a
      * claim), a key lookup for each row of the page. Only there: on a
      * received tab it would be another customer's login. */

@@ -141,6 +141,8 @@ struct query_row {
     int64_t size;       /* -1 unknown */
     const char *status; /* "sent", "deferred", … */
     char status_text[RECORD_TEXT_MAX];
+    const char *reason; /* delivery_reason() of status, dsn and status_text: plain words,
+                           static; NULL when none (delivered, or nothing to add) */
     char msgid[RECORD_MSGID_MAX];
     char orig_to[RECORD_ADDR_MAX]; /* the address the mail was sent to, when an alias or a
                                       forward made it another recipient; else "" */
@@ -195,6 +197,7 @@ struct trace_delivery {
     char dsn[16];
     const char *status;
     char status_text[RECORD_TEXT_MAX];
+    const char *reason; /* as in query_row */
     int attempts;
     bool is_hop;
 };

@@ -8,6 +8,7 @@
 #include "store/ignore.h"
 #include "store/sqlbuf.h"
 #include "store/store_impl.h"
+#include "track/reason.h"
 #include "util/slice.h"
 
 #include <jansson.h>
@@ -176,6 +177,7 @@ static int trace_deliveries(struct store *s, int64_t id, const char *list, struc
         store_column_text(st, 6, d->dsn, sizeof d->dsn);
         d->status = status_name(sqlite3_column_int(st, 7));
         store_column_text(st, 8, d->status_text, sizeof d->status_text);
+        d->reason = delivery_reason(d->status, d->dsn, d->status_text);
         d->attempts = sqlite3_column_int(st, 9);
         d->is_hop = sqlite3_column_int(st, 10) != 0;
     }

@@ -29,7 +29,9 @@ struct mmsg {
     char rcpt[96];
     const char *status; /* sent, bounced, deferred, rejected */
     char status_text[200];
-    long size; /* -1 for rejections */
+    const char *reason_word; /* a word the "reason" must contain, for what status_text says;
+                                NULL: no reason (delivered, or nothing to add) */
+    long size;               /* -1 for rejections */
     char msgid[96];
     char ip[48];
 };

@@ -97,10 +97,14 @@ static void add_received(struct model *m, const char *domain, int i)
     if (strcmp(g->status, "sent") == 0)
         snprintf(g->status_text, sizeof g->status_text, "delivered to maildir");
     else if (strcmp(g->status, "bounced") == 0)
-        /* Log bytes are not always UTF-8: 0xFF must come out as U+FFFD. */
+    /* Log bytes are not always UTF-8: 0xFF must come out as U+FFFD. */
+    {
         snprintf(g->status_text, sizeof g->status_text, "mailbox full, \"over quota\" %d \xff", i);
-    else
+        g->reason_word = "mailbox is full";
+    } else {
         snprintf(g->status_text, sizeof g->status_text, "mailbox busy, try later");
+        g->reason_word = "disabled"; /* the line's dsn=4.2.1 (RFC 3463: mailbox disabled) */
+    }
     g->size = 1000 + (m->seq * 7919) % 50000;
     snprintf(g->msgid, sizeof g->msgid, "r%d.%s@remote.test", m->seq, g->qid);
     snprintf(g->ip, sizeof g->ip, "198.51.100.%d", 10 + i % 50);
@@ -115,11 +119,13 @@ static void add_sent(struct model *m, const char *domain, int i)
     g->status = i % 4 == 3 ? "bounced" : "sent";
     if (strcmp(g->status, "sent") == 0)
         snprintf(g->status_text, sizeof g->status_text, "250 2.0.0 Ok: accepted %d", m->seq);
-    else
+    else {
         snprintf(g->status_text, sizeof g->status_text,
                  "host mx.far.test[192.0.2.20] said: 550 5.1.1 <%s>: \"User unknown\", try "
                  "later (in reply to RCPT TO command)",
                  g->rcpt);
+        g->reason_word = "does not exist";
+    }
     g->size = 2000 + (m->seq * 104729) % 90000;
     snprintf(g->msgid, sizeof g->msgid, "s%d.%s@%s", m->seq, g->qid, domain);
     snprintf(g->ip, sizeof g->ip, "203.0.113.%d", 5 + i % 40);
@@ -148,6 +154,7 @@ static void add_rejected(struct model *m, const char *domain, int i)
     snprintf(g->status_text, sizeof g->status_text,
              "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table",
              g->rcpt);
+    g->reason_word = "does not exist";
     g->size = -1;
     snprintf(g->ip, sizeof g->ip, "198.51.100.%d", 200 + i % 50);
 }

@@ -206,6 +206,11 @@ static void check_row(json_t *row, const char *tab)
         ck_assert_int_eq(jint(row, "date"), g->t);
         ck_assert_str_eq(jstr(row, "status"), g->status);
         ck_assert_str_eq(jstr(row, "status_text"), shown(g->status_text));
+        if (g->reason_word == NULL)
+            ck_assert(json_is_null(json_object_get(row, "reason")));
+        else
+            ck_assert_msg(strstr(jstr(row, "reason"), g->reason_word) != NULL,
+                          "reason \"%s\" for \"%s\"", jstr(row, "reason"), g->status_text);
         if (g->size >= 0)
             ck_assert_int_eq(jint(row, "size"), g->size);
         if (g->kind != MK_REJECTED)
@@ -380,6 +385,37 @@ START_TEST(foreign_domain_is_forbidden)
     get(WHO_ADMIN, "/v1/received", "domain=unknown.example", &r);
     ck_assert_int_eq(r.status, 404);
     resp_free(&r);
+}
+END_TEST
+
+/* The trace says in plain words why a delivery failed, and nothing for a
+ * delivered one. */
+START_TEST(message_trace_says_why)
+{
+    static const char *const statuses[] = {"bounced", "sent"};
+    struct resp r;
+
+    for (int i = 0; i < 2; i++) {
+        char query[64], path[64];
+        json_t *rows, *doc, *delivery;
+        const struct mmsg *g;
+
+        snprintf(query, sizeof query, "domain=example.com&status=%s", statuses[i]);
+        rows = fetch_all(WHO_CLI1, "received", query, 5, NULL);
+        g = model_msg(json_array_get(rows, 0), "received");
+        ck_assert_ptr_nonnull(g);
+        snprintf(path, sizeof path, "/v1/messages/%lld",
+                 jint(json_array_get(rows, 0), "message_id"));
+        doc = get_ok(WHO_CLI1, path, NULL, 200, &r);
+        delivery = json_array_get(json_object_get(doc, "deliveries"), 0);
+        if (g->reason_word == NULL)
+            ck_assert(json_is_null(json_object_get(delivery, "reason")));
+        else
+            ck_assert_ptr_nonnull(strstr(jstr(delivery, "reason"), g->reason_word));
+        ck_assert_int_eq(i == 0, g->reason_word != NULL);
+        resp_free(&r);
+        json_decref(rows);
+    }
 }
 END_TEST
 
@@ -1123,8 +1159,9 @@ START_TEST(csv_download_escapes)
     ck_assert_ptr_nonnull(strstr(r.headers, "attachment; filename=\"maillog-received.csv\""));
     rows = csv_parse(r.body, r.body_len);
     header = json_array_get(rows, 0);
-    ck_assert_int_eq(json_array_size(header), 11);
-    ck_assert_str_eq(json_string_value(json_array_get(header, 10)), "orig_to");
+    ck_assert_int_eq(json_array_size(header), 12);
+    ck_assert_str_eq(json_string_value(json_array_get(header, 11)), "orig_to");
+    ck_assert_str_eq(json_string_value(json_array_get(header, 9)), "reason");
     ck_assert_str_eq(json_string_value(json_array_get(header, 3)), "date_utc");
     ck_assert_str_eq(json_string_value(json_array_get(header, 4)), "sender");
     ck_assert_int_eq((long long)json_array_size(rows), total + 1);
@@ -1135,7 +1172,7 @@ START_TEST(csv_download_escapes)
         time_t when = (time_t)atoll(json_string_value(json_array_get(row, 2)));
         char utc[32];
         const struct mmsg *g = NULL;
-        ck_assert_int_eq(json_array_size(row), 11);
+        ck_assert_int_eq(json_array_size(row), 12);
         strftime(utc, sizeof utc, "%Y-%m-%d %H:%M:%S", gmtime(&when));
         ck_assert_str_eq(json_string_value(json_array_get(row, 3)), utc);
         for (int k = 0; k < W.m.nmsgs; k++) {
@@ -1707,6 +1744,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, admin_without_domain_sees_all);
     tcase_add_test(tc, foreign_domain_is_forbidden);
     tcase_add_test(tc, message_trace_is_scoped);
+    tcase_add_test(tc, message_trace_says_why);
     tcase_add_test(tc, stats_match_the_model);
     tcase_add_test(tc, stats_tell_the_admin_of_a_missing_geoip_database);
     tcase_add_test(tc, log_tail_is_the_end_of_the_log);
