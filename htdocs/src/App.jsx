@@ -4,11 +4,11 @@
 // Mounting (see main.jsx): `view` is "subscription" or "admin" (Plesk decides
 // which page it renders); in standalone mode an admin gets a small navigation
 // between both, driven by the URL hash (#/ and #/settings).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Button, Heading, Spinner, Tab, Tabs } from '@plesk/ui-library';
 import { createApi } from './api.js';
 import { CONFIG_TAB, TABS } from './tabs.js';
-import ListTab from './ListTab.jsx';
+import ListTab, { NO_SHARED_FILTERS } from './ListTab.jsx';
 import ConfigTab from './ConfigTab.jsx';
 import Overview from './Overview.jsx';
 import AdminPage from './AdminPage.jsx';
@@ -82,6 +82,8 @@ function SubscriptionView({ api, me, preselected }) {
     const [domain, setDomain] = useState(initial);
     const [active, setActive] = useState(1);
     const [countries, setCountries] = useState([]);
+    const [shared, setShared] = useState(NO_SHARED_FILTERS);
+    const onShared = useCallback((patch) => setShared((s) => ({ ...s, ...patch })), []);
     const tabs = TABS.filter((t) => me.tabs.includes(t.id));
     const hasConfig = me.tabs.includes('config');
     const tabsBox = useRef(null);
@@ -124,7 +126,14 @@ function SubscriptionView({ api, me, preselected }) {
                                     <Alert intent="info">Choose a domain to see its configuration.</Alert>
                                 )
                             ) : (
-                                <ListTab api={api} tab={t} domain={domain} retentionDays={me.retention_days} />
+                                <ListTab
+                                    api={api}
+                                    tab={t}
+                                    domain={domain}
+                                    retentionDays={me.retention_days}
+                                    shared={shared}
+                                    onShared={onShared}
+                                />
                             )}
                         </Tab>
                     ))}

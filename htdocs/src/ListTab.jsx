@@ -151,10 +151,16 @@ function cell(key, row) {
     }
 }
 
-export default function ListTab({ api, tab, domain, retentionDays }) {
-    const [search, setSearch] = useState('');
+// The filters every tab shares: an address searched for, or a period, stays
+// when the user moves to another tab ("did john@ send it? did it arrive?").
+// The status filter is the tab's own: the tabs have different statuses.
+export const NO_SHARED_FILTERS = { q: '', fromDay: '', toDay: '' };
+const SHARED_KEYS = Object.keys(NO_SHARED_FILTERS);
+
+export default function ListTab({ api, tab, domain, retentionDays, shared = NO_SHARED_FILTERS, onShared = () => {} }) {
+    const [search, setSearch] = useState(shared.q);
     const [searchCut, setSearchCut] = useState(false);
-    const [filters, setFilters] = useState({ q: '', fromDay: '', toDay: '', status: '' });
+    const [filters, setFilters] = useState({ ...shared, status: '' });
     const [sort, setSort] = useState({ column: 'date', direction: 'DESC' });
     const [page, setPage] = useState({ rows: [], next: null, total: null });
     const [loading, setLoading] = useState(true);
@@ -217,7 +223,17 @@ export default function ListTab({ api, tab, domain, retentionDays }) {
         load(null);
     }, [load]);
 
-    const apply = (patch) => setFilters((f) => ({ ...f, ...patch }));
+    // Another tab changed the shared filters (when the tabs stay mounted).
+    useEffect(() => {
+        setFilters((f) => (SHARED_KEYS.every((k) => f[k] === shared[k]) ? f : { ...f, ...shared }));
+        setSearch((s) => (s.trim() === shared.q ? s : shared.q));
+    }, [shared]);
+
+    const apply = (patch) => {
+        setFilters((f) => ({ ...f, ...patch }));
+        const common = Object.fromEntries(Object.entries(patch).filter(([k]) => SHARED_KEYS.includes(k)));
+        if (Object.keys(common).length) onShared(common);
+    };
     const onSearchChange = (value) => {
         const [v, cut] = clampUtf8(value, SEARCH_MAX_BYTES);
         setSearch(v);
