@@ -176,7 +176,7 @@ if [ $background = 1 ]; then
     node -e '
         const http = require("http"); let n = 0;
         const poll = () => http.get(process.argv[1], (r) => { r.resume(); process.exit(0); })
-            .on("error", () => (++n < 50 ? setTimeout(poll, 100) : process.exit(1)));
+            .on("error", () => (++n < 300 ? setTimeout(poll, 100) : process.exit(1)));
         poll();' "$url" || { echo "demo.sh: lighttpd did not answer on $url" >&2; exit 1; }
     echo "$url" >"$dir/url"
     say "running in the background (stop: scripts/demo.sh --stop --dir $dir)"

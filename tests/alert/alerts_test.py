@@ -58,17 +58,23 @@ class Sink:
     def __init__(self, root, args=()):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="sink-", dir=root))
         os.chmod(self.dir, 0o777)
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", *args, "-d", self.dir + "/%Y%m%d%H%M%S.",
-             "127.0.0.1:%d" % self.port, "50"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+        # free_port() can only say the port was free: another socket may take
+        # it before smtp-sink binds, and smtp-sink then exits. Another port.
+        for _ in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["smtp-sink", "-u", "nobody", *args, "-d", self.dir + "/%Y%m%d%H%M%S.",
+                 "127.0.0.1:%d" % self.port, "50"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(1200):  # 60 s at most on a loaded machine
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
         raise RuntimeError("smtp-sink did not start")
 
     def stop(self):

@@ -235,8 +235,8 @@ t_edges() {
     edge_ingest "$P" "$E/pipe.log" "$E/pipe.log"
     [ "$(sqlite3 "$P" "SELECT count(*) || ' ' || sum(is_hop) FROM deliveries d JOIN messages m
             ON m.id = d.message_id WHERE m.queue_id = '109E11D1C0D' AND d.relay = 'bogofilter'")" = "16 16" ] &&
-        [ "$(sqlite3 "$P" "SELECT group_concat(c.queue_id, ' ') FROM messages c JOIN messages p
-            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id")" = \
+        [ "$(sqlite3 "$P" "SELECT group_concat(q, ' ') FROM (SELECT c.queue_id q FROM messages c JOIN messages p
+            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id)")" = \
             "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
         pass "edges: a pipe filter's 16 hand-overs are hops, its 3 copies its children" ||
         fail "edges: a pipe filter's hand-overs are listed as deliveries"
@@ -245,8 +245,8 @@ t_edges() {
     sed -n 64,110p "$CORPUS/shenchris-gci/maillog" | sed 's/pipe\[68976\]/pipe[68959]/' >"$E/pipe2.log"
     rm -f "$P"*
     edge_ingest "$P" "$E/pipe2.log" "$E/pipe2.log"
-    [ "$(sqlite3 "$P" "SELECT group_concat(c.queue_id, ' ') FROM messages c JOIN messages p
-            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id")" = \
+    [ "$(sqlite3 "$P" "SELECT group_concat(q, ' ') FROM (SELECT c.queue_id q FROM messages c JOIN messages p
+            ON p.id = c.parent_id WHERE p.queue_id = '109E11D1C0D' ORDER BY c.queue_id)")" = \
             "300721D1C19 4228B1D1C0E 47FC71D1C0D" ] &&
         pass "edges: two filter runs in one pipe process are two runs (3 copies)" ||
         fail "edges: a reused pipe process left a filter copy unlinked"
@@ -342,7 +342,7 @@ t_term() {
     "$M" ingest --config "$W/keep.ini" --db "$W/t.db" --log "$W/t.log" --geoip /nonexistent \
         --domains "$W/domains.json" --quiet --checkpoint-lines 3000 2>"$W/term.err" &
     pid=$!
-    wait_checkpoint "$W/t.db" $pid
+    wait_checkpoint "$W/t.db" $pid || fail "signals: the ingest ended before its first checkpoint"
     kill -TERM $pid
     wait $pid
     status=$?
@@ -400,7 +400,7 @@ t_term() {
             --geoip /nonexistent --domains "$W/domains.json" --quiet --checkpoint-lines 3000
     ) 2>"$W/hup.err" &
     pid=$!
-    wait_checkpoint "$W/t.db" $pid
+    wait_checkpoint "$W/t.db" $pid || fail "signals: the ingest ended before its first checkpoint"
     kill -HUP $pid
     wait $pid
     status=$?
@@ -522,10 +522,11 @@ t_errors() {
     rm -f "$E/release"
     flock "$E/l.db.lock" sh -c "$hold" &
     lockpid=$!
-    for _ in $(seq 1 500); do # until flock holds it (at most 5 s)
+    for _ in $(seq 1 3000); do # until flock holds it (at most 30 s)
         flock -n "$E/l.db.lock" true || break
         sleep 0.01
     done
+    flock -n "$E/l.db.lock" true && fail "errors: the test's lock holder never took the lock"
     expect "errors: busy lock: exit 0 with a message" 0 "another ingest" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent
     touch "$E/release"
@@ -540,10 +541,12 @@ t_errors() {
     ) | sqlite3 "$E/l.db" &
     dbpid=$!
     # until sqlite3 holds the write lock
-    for _ in $(seq 1 500); do
+    for _ in $(seq 1 3000); do # (at most 30 s)
         sqlite3 "$E/l.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null || break
         sleep 0.01
     done
+    sqlite3 "$E/l.db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null &&
+        fail "errors: the test's writer never took the database's write lock"
     echo "more" >>"$E/log"
     expect "errors: locked database: clear message" 1 "database is locked" \
         $base --db "$E/l.db" --log "$E/log" --geoip /nonexistent

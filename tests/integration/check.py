@@ -51,6 +51,12 @@ TIME_BEFORE, TIME_AFTER = 3, 30  # seconds a row's date may be before / after th
 CLI_PAGE = 37
 
 
+def earliest(w):
+    """The earliest date a row of the driver's action w may carry: whole
+    seconds (the RHEL format) before the session began."""
+    return int(w.get("started", w["time"])) - TIME_BEFORE
+
+
 def country_of(ip):
     import ipaddress
     addr = ipaddress.ip_address(ip)
@@ -283,7 +289,7 @@ def compare(tab, want, got):
             if tab != "access" and w.get("msgid") and norm_msgid(g.get("msgid")) != w["msgid"]:
                 continue
             date = g.get("date") or 0
-            if date >= w["time"] - TIME_BEFORE and (fit is None or date < fit):
+            if date >= earliest(w) and (fit is None or date < fit):
                 match, fit = i, date
             dist = abs(date - w["time"])
             if fit is None and (best is None or dist < best):
@@ -294,7 +300,7 @@ def compare(tab, want, got):
         g = got.pop(match)
         # The time of the row is when the server logged it: within seconds of
         # what the driver did (a wrong year, time zone or offset is hours off).
-        if not (isinstance(g.get("date"), int) and w["time"] - TIME_BEFORE <= g["date"] <= w["time"] + TIME_AFTER):
+        if not (isinstance(g.get("date"), int) and earliest(w) <= g["date"] <= w["time"] + TIME_AFTER):
             missing.append(dict(w, problem="date %r, driver acted at %d" % (g.get("date"), w["time"])))
         if tab != "access" and w.get("min_size") and not (isinstance(g.get("size"), int) and g["size"] >= w["min_size"]):
             missing.append(dict(w, problem="size %r < %d bytes sent" % (g.get("size"), w["min_size"])))

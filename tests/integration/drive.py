@@ -187,6 +187,9 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
     origin = "sasl" if auth else ("local" if ip is None else "remote")
     msgid = rec.next_msgid()
     data = body(msgid, sender, rcpts, "test %s" % msgid.split("@")[0])
+    # A refused recipient is logged at RCPT, before DATA is written to disk:
+    # its row may be dated from here, seconds before `when` on a slow disk.
+    started = time.time()
     s = smtp_session(port, ip, name=name)
     try:
         if auth:
@@ -224,7 +227,8 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
         rec.add({"kind": "mail", "msgid": msgid if queued else None, "sender": sender or "",
                  "rcpt": r, "client_ip": ip or "127.0.0.1", "origin": origin,
                  "sasl_user": auth[0] if auth else None, "port": port, "expect": expect,
-                 "bytes": len(data), "time": when, "filtered": queued and filtered(ip)})
+                 "bytes": len(data), "time": when, "started": started,
+                 "filtered": queued and filtered(ip)})
     # Hard bounces: one non-delivery notification per message, to the sender
     # (a hosted mailbox, or a remote sender whose server is the accept sink).
     if sender and any(expect == "bounced" for _, expect in rows):
