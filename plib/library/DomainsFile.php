@@ -9,11 +9,18 @@
  *  - owner_email: the e-mail of the domain's owner in Plesk (alerts go there);
  *  - client: the owner's login;
  *  - reseller: the reseller who owns that customer (or the owner itself when
- *    it is a reseller), "" for the administrator's own customers.
+ *    it is a reseller), "" for the administrator's own customers;
+ *  - sysuser_uid: the user id of the subscription's system user, whose web
+ *    site's mail (sendmail, PHP's mail()) Postfix logs with that uid= (the C
+ *    side files such mail under this domain); null for a domain without web
+ *    hosting or a user not in the passwd file.
  * The file is replaced atomically (temporary file + rename), mode 0600.
  */
 class Modules_MailLog_DomainsFile
 {
+    /** Where the system users are (Plesk creates them as local users). */
+    public static $passwdFile = '/etc/passwd';
+
     /**
      * @param pm_Domain[] $domains
      * @return array[] entries sorted by name
@@ -21,6 +28,7 @@ class Modules_MailLog_DomainsFile
     public static function entries(array $domains)
     {
         $resellerOf = [];   /* client id → reseller login, one lookup per owner */
+        $uids = self::systemUserIds();
         $out = [];
         foreach ($domains as $domain) {
             $owner = $domain->getClient();
@@ -28,6 +36,7 @@ class Modules_MailLog_DomainsFile
             if (!array_key_exists($id, $resellerOf)) {
                 $resellerOf[$id] = self::resellerLogin($owner);
             }
+            $sysuser = self::sysUserLogin($domain);
             foreach (Modules_MailLog_Identity::mailNames($domain) as $n) {
                 $n = strtolower((string)$n);
                 if ($n !== '' && !isset($out[$n])) {
@@ -36,12 +45,42 @@ class Modules_MailLog_DomainsFile
                         'owner_email' => (string)$owner->getProperty('email'),
                         'client' => (string)$owner->getLogin(),
                         'reseller' => $resellerOf[$id],
+                        'sysuser_uid' => isset($uids[$sysuser]) ? $uids[$sysuser] : null,
                     ];
                 }
             }
         }
         ksort($out, SORT_STRING);
         return array_values($out);
+    }
+
+    /** The login of the domain's webspace system user, "" without web hosting. */
+    private static function sysUserLogin($domain)
+    {
+        try {
+            return (string)$domain->getSysUserLogin();
+        } catch (Exception $e) {
+            return '';
+        }
+    }
+
+    /**
+     * login => uid of the passwd file's users, root (0) left out: read once
+     * for all domains. An unreadable file gives none (mail is then filed by
+     * its envelope sender, as before).
+     */
+    private static function systemUserIds()
+    {
+        $out = [];
+        $lines = @file(self::$passwdFile, FILE_IGNORE_NEW_LINES);
+        foreach ($lines === false ? [] : $lines as $line) {
+            $f = explode(':', $line);
+            if (count($f) >= 3 && $f[0] !== '' && ctype_digit($f[2]) && (int)$f[2] > 0
+                && (int)$f[2] <= 0x7fffffff && !isset($out[$f[0]])) {
+                $out[$f[0]] = (int)$f[2];
+            }
+        }
+        return $out;
     }
 
     /** @param pm_Client $owner */

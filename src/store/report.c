@@ -51,9 +51,10 @@ static char *scope_json(const struct query_scope *sc)
  * its family (the content-filter parent or re-injected child), so that both
  * halves of a filtered mail open. The envelope sender of mail from outside,
  * or of an SMTP AUTH login with a domain, never counts: it is whatever the
- * sending client claimed. Local mail (sendmail, a web site's script) has only
- * its envelope sender to go by: the log names the submitting user by uid,
- * which no file here maps to a customer. */
+ * sending client claimed. Local mail (sendmail, a web site's script) is the
+ * domain of the subscription whose system user submitted it (pickup's uid=,
+ * the domains file's sysuser_uid); of another user, only its envelope sender
+ * goes by. */
 #define TRACE_DELIVERY_VISIBLE                                                                     \
     "(recipient_domain IN (SELECT value FROM json_each(?2))"                                       \
     " OR sent_domain IN (SELECT value FROM json_each(?2)))"

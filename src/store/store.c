@@ -344,43 +344,68 @@ static const char schema_v11[] = "CREATE INDEX alert_reports_failing ON alert_re
  * that other customer's Sent tabs. The stored copies are corrected: only the
  * deliveries of messages that came in by SMTP AUTH are read, through the
  * (message_id, recipient) index. */
+/* The rule as v12 had it (STORE_SENT_DOMAIN_SQL before local_domain): a
+ * migration runs on the schema of its version, and must not change. */
+#define SENT_DOMAIN_V12_SQL                                                                        \
+    "(CASE WHEN m.origin = 1 AND instr(m.sasl_username, '@') > 0"                                  \
+    " THEN lower(replace(m.sasl_username, rtrim(m.sasl_username,"                                  \
+    " replace(m.sasl_username, '@', '')), ''))"                                                    \
+    " WHEN m.origin IN (1, 2) THEN m.sender_domain ELSE '' END)"
 // clang-format off
 static const char schema_v12[] =
-    "UPDATE deliveries SET sent_domain = (SELECT " STORE_SENT_DOMAIN_SQL("m")
+    "UPDATE deliveries SET sent_domain = (SELECT " SENT_DOMAIN_V12_SQL
     " FROM messages m WHERE m.id = deliveries.message_id)"
     " WHERE message_id IN (SELECT id FROM messages"
     " WHERE origin = 1 AND instr(sasl_username, '@') > 0)"
-    " AND sent_domain IS NOT (SELECT " STORE_SENT_DOMAIN_SQL("m")
+    " AND sent_domain IS NOT (SELECT " SENT_DOMAIN_V12_SQL
     " FROM messages m WHERE m.id = deliveries.message_id);";
 // clang-format on
 
+/* v13: local mail (sendmail, a web site's mail()) is the domain of the
+ * hosting subscription whose system user submitted it, when the domains
+ * file names the subscriptions' system users (sysuser_uid): a contact form
+ * sends as www-data@server or as any address, and was in no customer's or
+ * the wrong customer's Sent tab. messages.local_uid is pickup's uid= (-1
+ * unknown), local_domain the domain it was filed under ('' none). Rows
+ * stored before keep their filing (added columns, no rewrite). */
+static const char schema_v13[] =
+    "ALTER TABLE messages ADD COLUMN local_uid INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE messages ADD COLUMN local_domain TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE domains ADD COLUMN sysuser_uid INTEGER NOT NULL DEFAULT -1;"
+    "CREATE INDEX domains_uid ON domains(sysuser_uid) WHERE sysuser_uid >= 0;";
+
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
-static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3,  schema_v4,
-                                         schema_v5, schema_v6,  schema_v7,  schema_v8,
-                                         schema_v9, schema_v10, schema_v11, schema_v12};
+static const char *const migrations[] = {schema_v1,  schema_v2,  schema_v3, schema_v4, schema_v5,
+                                         schema_v6,  schema_v7,  schema_v8, schema_v9, schema_v10,
+                                         schema_v11, schema_v12, schema_v13};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- statements -------------------------------------------------------- */
 
-/* What the tracker continues a message from (message_from_row()). */
+/* What the tracker continues a message from (message_from_row(): columns
+ * 0-16; STMT_FIND_ID adds host and queue_id as 17 and 18). */
 #define FIND_COLUMNS                                                                               \
     "id, first_seen, last_seen, client_host, client_ip, sasl_method, sasl_username, msgid,"        \
     " sender, size, nrcpt, origin, parent_id, dsn_of,"                                             \
-    " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id), closed"
+    " (SELECT p.queue_id FROM messages p WHERE p.id = messages.parent_id), closed, local_uid"
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MSG_INSERT] =
         "INSERT INTO messages(host, queue_id, first_seen, last_seen, client_host, client_ip,"
         " client_country, sasl_method, sasl_username, msgid, sender, sender_domain, size, nrcpt,"
-        " origin, parent_id, dsn_of, closed, id)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+        " origin, parent_id, dsn_of, closed, id, local_uid, local_domain)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
     [STMT_MSG_UPDATE] =
         "UPDATE messages SET host=?1, queue_id=?2, first_seen=?3, last_seen=?4, client_host=?5,"
         " client_ip=?6, client_country=?7, sasl_method=?8, sasl_username=?9, msgid=?10,"
         " sender=?11, sender_domain=?12, size=?13, nrcpt=?14, origin=?15, parent_id=?16,"
-        " dsn_of=?17, closed=?18 WHERE id=?19",
+        " dsn_of=?17, closed=?18, local_uid=?20, local_domain=?21 WHERE id=?19",
     [STMT_MSG_COUNTRY] = "SELECT client_ip, client_country FROM messages WHERE id=?1",
     [STMT_DOMAIN_HOSTED] = "SELECT 1 FROM domains WHERE name=?1",
+    /* the subscription of system user ?1: the envelope sender's domain ?2
+     * when it is one of its domains, else its first by name */
+    [STMT_DOMAIN_OF_UID] = "SELECT name FROM domains WHERE sysuser_uid=?1 AND ?1 >= 0"
+                           " ORDER BY name <> ?2, name LIMIT 1",
     [STMT_LINES_PUT] = "INSERT INTO message_lines(message_id, lines) VALUES (?1, ?2)"
                        " ON CONFLICT(message_id) DO UPDATE SET lines = CAST(lines || excluded.lines"
                        " AS BLOB)",
@@ -731,15 +756,43 @@ static void bind_text(sqlite3_stmt *st, int i, const char *text)
     sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
 }
 
+/* The domain of the hosting subscription whose system user submitted local
+ * mail m (pickup's uid=, the domains file's sysuser_uid) into out: the
+ * envelope sender's domain when it is one of that subscription's, else the
+ * subscription's first by name; "" when m is not local mail or its user is
+ * no subscription's (root's cron, a shared www-data: the envelope sender
+ * is then the only hint). */
+static int local_domain_of(struct store *s, const struct mail_message *m, const char *sender_domain,
+                           char *out, size_t size, struct err *e)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    out[0] = '\0';
+    if (m->origin != ORIGIN_LOCAL || m->local_uid < 0)
+        return 0;
+    if ((st = store_stmt(s, STMT_DOMAIN_OF_UID, e)) == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, m->local_uid);
+    bind_text(st, 2, sender_domain);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        store_column_text(st, 0, out, size);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_sql_error(s, e);
+}
+
 /* The domain whose Sent tabs list m's deliveries (STORE_SENT_DOMAIN_SQL is
- * the same rule in SQL): its SMTP AUTH login's domain; with a bare login
- * name, or for local mail, its envelope sender's domain (sender_domain);
- * "" for mail from outside. */
-static void sent_domain_of(const struct mail_message *m, const char *sender_domain, char *out,
-                           size_t size)
+ * the same rule in SQL): its SMTP AUTH login's domain; for local mail, the
+ * submitting subscription's (local_domain, from local_domain_of()); with a
+ * bare login name, or for local mail of no subscription, its envelope
+ * sender's domain (sender_domain); "" for mail from outside. */
+static void sent_domain_of(const struct mail_message *m, const char *sender_domain,
+                           const char *local_domain, char *out, size_t size)
 {
     if (m->origin == ORIGIN_SASL && strchr(m->sasl_username, '@') != NULL)
         store_addr_domain(m->sasl_username, out, size);
+    else if (m->origin == ORIGIN_LOCAL && local_domain[0] != '\0')
+        snprintf(out, size, "%s", local_domain);
     else if (m->origin == ORIGIN_SASL || m->origin == ORIGIN_LOCAL)
         snprintf(out, size, "%s", sender_domain);
     else if (size > 0)
@@ -785,6 +838,7 @@ static uint64_t copy_fingerprint(const struct mail_message *m)
     }
     h ^= (uint64_t)m->size * 0x9e3779b97f4a7c15ULL;
     h ^= (uint64_t)(m->origin + 1) * 0x5555;
+    h ^= (uint64_t)(m->local_uid + 2) * 0xff51afd7ed558ccdULL;
     return h | 1;
 }
 
@@ -846,7 +900,8 @@ static void delivery_queue_ids(const struct mail_message *m, char *out, size_t s
 }
 
 static int sync_delivery_copies(struct store *s, const struct mail_message *m,
-                                const char *sender_domain, uint64_t written, struct err *e)
+                                const char *sender_domain, const char *local_domain,
+                                uint64_t written, struct err *e)
 {
     uint64_t fp = copy_fingerprint(m);
     char queue_ids[2 * RECORD_QID_MAX];
@@ -859,7 +914,7 @@ static int sync_delivery_copies(struct store *s, const struct mail_message *m,
         sqlite3_bind_int64(st, 1, m->id);
         bind_text(st, 2, m->sender);
         bind_text(st, 3, sender_domain);
-        sent_domain_of(m, sender_domain, sent_domain, sizeof sent_domain);
+        sent_domain_of(m, sender_domain, local_domain, sent_domain, sizeof sent_domain);
         bind_text(st, 4, sent_domain);
         sqlite3_bind_int64(st, 5, m->size);
         bind_text(st, 6, m->message_id);
@@ -877,6 +932,7 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
     struct store *s = ctx;
     sqlite3_stmt *st;
     char sender_domain[RECORD_ADDR_MAX];
+    char local_domain[RECORD_ADDR_MAX];
     char iso[3];
     struct reserved_message *r = NULL;
     struct copy_slot *slot;
@@ -889,7 +945,8 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
                            (long long)m->id);
     }
     store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
-    if (message_country(s, m, iso, e) < 0)
+    if (message_country(s, m, iso, e) < 0 ||
+        local_domain_of(s, m, sender_domain, local_domain, sizeof local_domain, e) < 0)
         return -1;
     if ((st = store_stmt(s, r != NULL ? STMT_MSG_INSERT : STMT_MSG_UPDATE, e)) == NULL)
         return -1;
@@ -912,17 +969,21 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
     sqlite3_bind_int64(st, 17, m->dsn_of);
     sqlite3_bind_int(st, 18, m->closed ? 1 : 0);
     sqlite3_bind_int64(st, 19, m->id);
+    sqlite3_bind_int64(st, 20, m->local_uid);
+    bind_text(st, 21, local_domain);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     if (r != NULL) {
         r->written = true;
         s->reserved_unwritten--;
         /* no delivery yet, or all with the fields m has now: nothing to update */
-        if (sync_delivery_copies(s, m, sender_domain, r->fp ? r->fp : copy_fingerprint(m), e) < 0)
+        if (sync_delivery_copies(s, m, sender_domain, local_domain,
+                                 r->fp ? r->fp : copy_fingerprint(m), e) < 0)
             return -1;
     } else {
         slot = copy_slot(s, m->id);
-        if (sync_delivery_copies(s, m, sender_domain, slot->id == m->id ? slot->fp : 0, e) < 0)
+        if (sync_delivery_copies(s, m, sender_domain, local_domain,
+                                 slot->id == m->id ? slot->fp : 0, e) < 0)
             return -1;
     }
     if (m->new_lines_len == 0 || m->new_lines == NULL)
@@ -937,13 +998,12 @@ static int sink_put_message(void *ctx, struct mail_message *m, struct err *e)
 }
 
 /* Binds ?1..?17 of STMT_DLV_INSERT; STMT_DLV_RETRY uses ?1..?12 (binding
- * past its last parameter is a harmless SQLITE_RANGE). */
+ * past its last parameter is a harmless SQLITE_RANGE). The strings must
+ * last until the statement has run. */
 static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mail_message *m,
                           const struct mail_delivery *d, const char *rcpt_domain,
-                          const char *sender_domain)
+                          const char *sender_domain, const char *sent_domain)
 {
-    char sent_domain[RECORD_ADDR_MAX];
-
     sqlite3_bind_int64(st, 1, message_id);
     sqlite3_bind_int64(st, 2, d->time);
     bind_text(st, 3, d->recipient);
@@ -958,9 +1018,7 @@ static void bind_delivery(sqlite3_stmt *st, int64_t message_id, const struct mai
     sqlite3_bind_int(st, 12, d->is_hop ? 1 : 0);
     bind_text(st, 13, m->sender);
     bind_text(st, 14, sender_domain);
-    sent_domain_of(m, sender_domain, sent_domain, sizeof sent_domain);
-    /* a copy: the buffer ends with this function, the statement runs later */
-    sqlite3_bind_text(st, 15, sent_domain, -1, SQLITE_TRANSIENT);
+    bind_text(st, 15, sent_domain);
     sqlite3_bind_int64(st, 16, m->size);
     bind_text(st, 17, m->message_id);
 }
@@ -1014,6 +1072,8 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     sqlite3_stmt *st;
     char rcpt_domain[RECORD_ADDR_MAX];
     char sender_domain[RECORD_ADDR_MAX];
+    char local_domain[RECORD_ADDR_MAX];
+    char sent_domain[RECORD_ADDR_MAX];
     char queue_ids[2 * RECORD_QID_MAX];
     int64_t message_id = d->message_id != 0 ? d->message_id : m->id;
 
@@ -1036,11 +1096,14 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     if (delivery_domain(s, d, rcpt_domain, sizeof rcpt_domain, e) < 0)
         return -1;
     store_addr_domain(m->sender, sender_domain, sizeof sender_domain);
+    if (local_domain_of(s, m, sender_domain, local_domain, sizeof local_domain, e) < 0)
+        return -1;
+    sent_domain_of(m, sender_domain, local_domain, sent_domain, sizeof sent_domain);
     if (s->next_delivery_id == 0 && next_ids(s, e) < 0)
         return -1;
     if ((st = store_stmt(s, STMT_DLV_INSERT, e)) == NULL)
         return -1;
-    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
+    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain, sent_domain);
     sqlite3_bind_int64(st, 18, s->next_delivery_id);
     delivery_queue_ids(m, queue_ids, sizeof queue_ids);
     bind_text(st, 19, queue_ids);
@@ -1053,7 +1116,7 @@ static int sink_put_delivery(void *ctx, const struct mail_message *m, const stru
     /* another attempt at a recipient already stored */
     if ((st = store_stmt(s, STMT_DLV_RETRY, e)) == NULL)
         return -1;
-    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain);
+    bind_delivery(st, message_id, m, d, rcpt_domain, sender_domain, sent_domain);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     return 0;
@@ -1137,6 +1200,7 @@ static void message_from_row(sqlite3_stmt *st, const char *host, const char *que
     m->dsn_of = sqlite3_column_int64(st, 13);
     store_column_text(st, 14, m->parent_queue_id, sizeof m->parent_queue_id);
     m->closed = sqlite3_column_int(st, 15) != 0;
+    m->local_uid = (long)sqlite3_column_int64(st, 16);
     m->stored = true;
 }
 
@@ -1188,8 +1252,8 @@ static int sink_load_message(void *ctx, int64_t id, struct mail_message *m, stru
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         char host[RECORD_HOST_MAX], queue_id[RECORD_QID_MAX];
-        store_column_text(st, 16, host, sizeof host);
-        store_column_text(st, 17, queue_id, sizeof queue_id);
+        store_column_text(st, 17, host, sizeof host);
+        store_column_text(st, 18, queue_id, sizeof queue_id);
         message_from_row(st, host, queue_id, m);
     }
     sqlite3_reset(st);
@@ -1398,9 +1462,19 @@ static int insert_domain(struct store *s, sqlite3_stmt *st, json_t *item, size_t
     char name[256];
     const char *raw;
     size_t n;
+    json_t *uid = json_object_get(item, "sysuser_uid");
+    json_int_t sysuser_uid = -1;
 
     if (!json_is_object(item) || !json_is_string(json_object_get(item, "name")))
         return err_set(e, "domains file %s: entry %zu: not an object with a \"name\"", path, i);
+    /* the subscription's system user, whose local mail is this domain's;
+     * absent or null: unknown. Root (0) is no customer. */
+    if (uid != NULL && !json_is_null(uid)) {
+        if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
+            json_integer_value(uid) > 0x7fffffff)
+            return err_set(e, "domains file %s: entry %zu: sysuser_uid is not a user id", path, i);
+        sysuser_uid = json_integer_value(uid) > 0 ? json_integer_value(uid) : -1;
+    }
     raw = json_field(item, "name");
     n = strlen(raw);
     if (n == 0 || n >= sizeof name)
@@ -1412,6 +1486,7 @@ static int insert_domain(struct store *s, sqlite3_stmt *st, json_t *item, size_t
     bind_text(st, 2, json_field(item, "owner_email"));
     bind_text(st, 3, json_field(item, "client"));
     bind_text(st, 4, json_field(item, "reseller"));
+    sqlite3_bind_int64(st, 5, sysuser_uid);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     return 0;
@@ -1435,8 +1510,8 @@ int store_load_domains(struct store *s, const char *path, struct err *e)
     if (exec_sql(s, "DELETE FROM domains", e) < 0)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO domains(name, owner_email, client, reseller)"
-                           " VALUES (?1,?2,?3,?4)",
+                           "INSERT OR REPLACE INTO domains(name, owner_email, client, reseller,"
+                           " sysuser_uid) VALUES (?1,?2,?3,?4,?5)",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         goto fail;

@@ -25,6 +25,7 @@ enum store_stmt {
     STMT_ACCESS_INSERT,
     STMT_FIND_OPEN,
     STMT_DOMAIN_HOSTED,
+    STMT_DOMAIN_OF_UID,
     STMT_FIND_RECENT,
     STMT_FIND_ID,
     STMT_TRACK_STATE_PUT,
@@ -82,15 +83,19 @@ struct store {
 #define STORE_ALERT_FAILING "(state = 'failed' OR (state = 'pending' AND last_error <> ''))"
 
 /* The domain a message was sent by, as SQL over a messages row `m` (the
- * rule of store_sent_domain()): the SMTP AUTH login's domain (after its last
- * '@'), else for mail that came in by SMTP AUTH with a bare login name or
- * locally the envelope sender's domain (the only hint), else ''. An envelope
- * sender is a claim anyone authenticated can make: a customer's login
- * sending as another customer's address is the login's customer's mail. */
+ * rule of sent_domain_of() in store.c): the SMTP AUTH login's domain (after
+ * its last '@'); for local mail whose submitting user (pickup's uid=) is a
+ * hosting subscription's system user, that subscription's domain, as stored
+ * in local_domain (schema v13); else for mail that came in by SMTP AUTH with
+ * a bare login name or locally the envelope sender's domain (the only hint);
+ * else ''. An envelope sender is a claim anyone authenticated can make: a
+ * customer's login or web site sending as another customer's address is the
+ * sending customer's mail. */
 #define STORE_SENT_DOMAIN_SQL(m)                                                                   \
     "(CASE WHEN " m ".origin = 1 AND instr(" m ".sasl_username, '@') > 0"                          \
     " THEN lower(replace(" m ".sasl_username, rtrim(" m ".sasl_username,"                          \
     " replace(" m ".sasl_username, '@', '')), ''))"                                                \
+    " WHEN " m ".origin = 2 AND " m ".local_domain <> '' THEN " m ".local_domain"                  \
     " WHEN " m ".origin IN (1, 2) THEN " m ".sender_domain ELSE '' END)"
 
 /* Text column col of the current row into out ("" for NULL), cut to size. */

@@ -65,6 +65,9 @@ struct mail_message {
     int64_t size;                 /* bytes, from qmgr; -1 unknown */
     int nrcpt;                    /* from qmgr; -1 unknown */
     enum message_origin origin;   /* for reinjected mail: the root's origin */
+    long local_uid;    /* mail submitted by pickup (sendmail): the submitting user's uid= (a web
+                          site's system user), for reinjected mail the root's; -1 unknown. 0
+                          (root) is no customer's either */
     int64_t parent_id; /* store id of the message that was re-injected as this one (content filter),
                           0 if none */
     char parent_queue_id[RECORD_QID_MAX]; /* that message's queue id, "" if none: a search for

@@ -215,6 +215,7 @@ struct open_message *track_open_new(uint64_t hash, struct slice host, struct sli
     o->m.first_seen = o->m.last_seen = now;
     o->m.size = -1;
     o->m.nrcpt = -1;
+    o->m.local_uid = -1;
     o->pickup_uid = -1;
     o->dirty = true;
     return o;
@@ -282,6 +283,7 @@ static void apply_parent(struct open_message *child, const struct mail_message *
     memcpy(child->m.sasl_method, parent->sasl_method, sizeof child->m.sasl_method);
     memcpy(child->m.sasl_username, parent->sasl_username, sizeof child->m.sasl_username);
     child->m.origin = parent->origin;
+    child->m.local_uid = parent->local_uid; /* not the filter's own user */
     child->dirty = true;
 }
 
@@ -364,6 +366,7 @@ static int lookup(struct tracker *t, const struct event *ev, struct slice queue_
             o->m.first_seen = o->m.last_seen = ev->header.time;
             o->m.size = -1;
             o->m.nrcpt = -1;
+            o->m.local_uid = -1;
         }
         if (!create) {
             track_open_free(o);
@@ -942,6 +945,8 @@ static int on_queue_line(struct tracker *t, const struct event *ev, const char *
         copy_text(o->m.sender, sizeof o->m.sender, ev->from);
         o->m.origin = ORIGIN_LOCAL;
         o->pickup_uid = ev->uid;
+        if (o->m.parent_id == 0)
+            o->m.local_uid = ev->uid;
         return 0;
     case EV_DELIVERY:
         return on_delivery(t, ev, o, e);

@@ -1048,7 +1048,11 @@ def test_upgrade_counts_notify_without_countries_as_off():
         # the database as version 6 left it: notify on for a domain without a
         # usual country (nothing was ever reported for it), and for one with
         db = env.sql
-        # undo what versions 7 to 11 add (their triggers become placeholders they drop)
+        # undo what versions 7 to 13 add (their triggers become placeholders they drop)
+        db.execute("DROP INDEX domains_uid")
+        db.execute("ALTER TABLE domains DROP COLUMN sysuser_uid")
+        db.execute("ALTER TABLE messages DROP COLUMN local_domain")
+        db.execute("ALTER TABLE messages DROP COLUMN local_uid")
         db.execute("DROP INDEX alert_reports_failing")
         db.execute("DROP TABLE track_state")
         db.execute("DROP TRIGGER deliveries_ad")

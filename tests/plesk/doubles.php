@@ -178,6 +178,16 @@ class pm_Domain
     public function getId() { return $this->id; }
     public function getName() { return self::$rows[$this->id][0]; }
     public function getClient() { return pm_Client::getByClientId(self::$rows[$this->id][1]); }
+
+    /** id => webspace system user login; absent: no web hosting (Plesk throws) */
+    public static $sysusers = [];
+    public function getSysUserLogin()
+    {
+        if (!isset(self::$sysusers[$this->id])) {
+            throw new pm_Exception("domain {$this->id} has no hosting");
+        }
+        return self::$sysusers[$this->id];
+    }
 }
 
 class pm_DomainAlias

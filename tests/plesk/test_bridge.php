@@ -306,15 +306,27 @@ eq($buttons[0]['link'], '/modules/mail-log/index.php/index/domain', 'icon leads 
 check(is_callable($buttons[0]['visibility']), 'icon has a visibility callback');
 
 /* ---- domains file ---------------------------------------------------------- */
+/* The webspaces' system users, in a passwd file of the test's: example.com's
+ * (and its alias's) and two.example's; res-own.example's user is not in the
+ * file, root is nobody's; the others have no hosting. */
+pm_Domain::$sysusers = [10 => 'excom_web', 12 => 'two_web', 13 => 'gone_web', 14 => 'root'];
+file_put_contents("$tmp/passwd", "root:x:0:0:root:/root:/bin/bash\n"
+    . "excom_web:x:10042:1003::/var/www/vhosts/example.com:/bin/false\n"
+    . "broken line\n"
+    . "two_web:x:10043:1003::/var/www/vhosts/two.example:/bin/false\n");
+Modules_MailLog_DomainsFile::$passwdFile = "$tmp/passwd";
 $entries = Modules_MailLog_DomainsFile::entries(pm_Domain::getAllDomains());
 eq($entries, [
-    ['name' => 'example.com', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
-    ['name' => 'example.net', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
-    ['name' => 'other.example', 'owner_email' => 'owner3@mail.example', 'client' => 'cli3', 'reseller' => ''],
-    ['name' => 'res-own.example', 'owner_email' => 'res1@res.example', 'client' => 'res1', 'reseller' => 'res1'],
-    ['name' => 'shop.example.org', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1'],
-    ['name' => 'two.example', 'owner_email' => 'owner2@mail.example', 'client' => 'cli2', 'reseller' => 'res1'],
-], 'domains file entries: name, owner e-mail, client, reseller; mail aliases too, web-only ones not');
+    ['name' => 'example.com', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042],
+    ['name' => 'example.net', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042],
+    ['name' => 'other.example', 'owner_email' => 'owner3@mail.example', 'client' => 'cli3', 'reseller' => '', 'sysuser_uid' => null],
+    ['name' => 'res-own.example', 'owner_email' => 'res1@res.example', 'client' => 'res1', 'reseller' => 'res1', 'sysuser_uid' => null],
+    ['name' => 'shop.example.org', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => null],
+    ['name' => 'two.example', 'owner_email' => 'owner2@mail.example', 'client' => 'cli2', 'reseller' => 'res1', 'sysuser_uid' => 10043],
+], 'domains file entries: name, owner e-mail, client, reseller, the webspace user\'s uid; mail aliases too, web-only ones not');
+Modules_MailLog_DomainsFile::$passwdFile = "$tmp/no-such-passwd";
+eq(array_column(Modules_MailLog_DomainsFile::entries(pm_Domain::getAllDomains()), 'sysuser_uid'),
+    [null, null, null, null, null, null], 'an unreadable passwd file: no uids, no failure');
 Modules_MailLog_DomainsFile::write("$tmp/var/d.json", $entries);
 eq(json_decode(file_get_contents("$tmp/var/d.json"), true), $entries, 'domains file round-trips as JSON');
 eq(fileperms("$tmp/var/d.json") & 0777, 0600, 'domains file is 0600');

@@ -146,6 +146,7 @@ START_TEST(bounce_and_dsn)
     ck_assert_int_eq(d->status, DELIVERY_BOUNCED);
     ck_assert_str_eq(d->dsn, "5.1.1");
     ck_assert_int_eq(original->origin, ORIGIN_LOCAL); /* pickup */
+    ck_assert_int_eq(original->local_uid, 10021);     /* its uid=: the web site's user */
     ck_assert_str_eq(original->sender, "webmaster@hosted.test");
     ck_assert_int_eq(dsn->dsn_of, original->id);
     ck_assert_str_eq(dsn->sender, "");

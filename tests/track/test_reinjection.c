@@ -37,6 +37,7 @@ START_TEST(pipe_filter_is_a_hop_and_the_pickup_copy_is_its_child)
     ck_assert_str_eq(parent->parent_queue_id, "");
     ck_assert_str_eq(child->client_ip, "192.0.2.50");
     ck_assert_int_eq(child->origin, ORIGIN_REMOTE);
+    ck_assert_int_eq(child->local_uid, -1); /* not the filter's uid=1001 */
     /* one real delivery to lee, plus ned (twice: hop + final, the hop not counted) */
     ck_assert_uint_eq(counts.deliveries[DELIVERY_SENT], 2);
 }
@@ -140,8 +141,13 @@ START_TEST(a_sieve_redirect_is_not_a_filter_copy)
     ck_assert_int_eq(first->parent_id, parent->id);
     ck_assert_int_eq(second->parent_id, parent->id);
     ck_assert_int_eq(second->origin, ORIGIN_REMOTE); /* the parent's: from the internet */
+    /* the filter's copies come through pickup as the filter's user (uid=800):
+     * they are the parent's mail, which no local user sent */
+    ck_assert_int_eq(first->local_uid, -1);
+    ck_assert_int_eq(second->local_uid, -1);
     ck_assert_int_eq(redirect->parent_id, 0);
     ck_assert_int_eq(redirect->origin, ORIGIN_LOCAL);
+    ck_assert_int_eq(redirect->local_uid, 1000); /* Sieve's redirect, as the mailbox's user */
     free(r);
 }
 END_TEST
