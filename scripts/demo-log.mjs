@@ -42,9 +42,9 @@ function rng(seed) {
 
 const HOST = 'mx1';
 const DOMAINS = [
-    { name: 'example.com', owner_email: 'owner@example.com', client: 'cli1', reseller: 'res1', boxes: ['info', 'anna', 'sales', 'support'] },
-    { name: 'example.net', owner_email: 'admin@example.net', client: 'cli2', reseller: 'res1', boxes: ['office', 'jan', 'billing'] },
-    { name: 'example.org', owner_email: 'webmaster@example.org', client: 'cli3', reseller: '', boxes: ['contact', 'lisa'] },
+    { name: 'example.com', owner_email: 'owner@example.com', client: 'cli1', reseller: 'res1', boxes: ['info', 'anna', 'sales', 'support'], sysuser: 'excom_web', sysuser_uid: 10001 },
+    { name: 'example.net', owner_email: 'admin@example.net', client: 'cli2', reseller: 'res1', boxes: ['office', 'jan', 'billing'], sysuser: 'exnet_web', sysuser_uid: 10002 },
+    { name: 'example.org', owner_email: 'webmaster@example.org', client: 'cli3', reseller: '', boxes: ['contact', 'lisa'], sysuser: 'exorg_web', sysuser_uid: 10003 },
 ];
 // Public addresses and the country a GeoIP database puts them in.
 const PEERS = [
@@ -80,7 +80,7 @@ function main() {
         qn++;
         return (((0x1a2b3c4 + qn * 7919) & 0xfffffff).toString(16).toUpperCase() + 'A0').padStart(10, '4');
     };
-    const manifest = { failed_logins_without_user: 0, seed: a.seed, start: a.end - a.hours * 3600 - 7200, end: a.end, domains: {}, markers: [] };
+    const manifest = { failed_logins_without_user: 0, seed: a.seed, start: a.end - a.hours * 3600 - 7200, end: a.end, domains: {}, markers: [], webforms: [] };
     for (const d of DOMAINS) {
         manifest.domains[d.name] = {
             client: d.client,
@@ -221,13 +221,33 @@ function main() {
     // Markers: one known mail per domain, an hour before the end, so a test
     // (or a person) can search for them.
     DOMAINS.forEach((d, i) => inbound(a.end - 3600 + i * 60, d, d.boxes[0], `marker-${i}@partner-uk.test`, PEERS[0], `marker-${d.name}-${a.seed}`));
+    // A contact form on each domain's web site, sent by PHP's mail() through
+    // sendmail: pickup names the webspace's system user by uid only, and the
+    // sender is that user at the server's name, or whatever the script set
+    // (example.net's site claims an example.org address).
+    DOMAINS.forEach((d, i) => {
+        const t = a.end - 3000 + i * 60;
+        const q = qid();
+        const p = (pid += 8);
+        const from = d.name === 'example.net' ? 'noreply@example.org' : `${d.sysuser}@${HOST}.hosting.test`;
+        const rcpt = `visitor${i}@partner-uk.test`;
+        const mx = PEERS[0];
+        const id = `<webform-${d.name}-${a.seed}@${HOST}.hosting.test>`;
+        log(t, 'postfix/pickup', `${q}: uid=${d.sysuser_uid} from=<${from.endsWith(`@${HOST}.hosting.test`) ? d.sysuser : from}>`, p);
+        log(t + 0.1, 'postfix/cleanup', `${q}: message-id=${id}`, p + 1);
+        log(t + 0.2, 'postfix/qmgr', `${q}: from=<${from}>, size=1843, nrcpt=1 (queue active)`, 900);
+        log(t + 1.2, 'postfix/smtp', `${q}: to=<${rcpt}>, relay=${mx.host}[${mx.ip}]:25, delay=1.1, delays=0.2/0.01/0.4/0.5, dsn=2.0.0, status=sent (250 2.0.0 OK)`, p + 3);
+        log(t + 1.3, 'postfix/qmgr', `${q}: removed`, 900);
+        manifest.domains[d.name].sent.sent++;
+        manifest.webforms.push({ domain: d.name, msgid: id, sender: from, recipient: rcpt, queue_id: q, date: Math.floor(t) });
+    });
 
     lines.sort((x, y) => x.t - y.t);
     fs.mkdirSync(a.out, { recursive: true });
     fs.writeFileSync(path.join(a.out, 'mail.log'), lines.map((l) => l.s + '\n').join(''));
     fs.writeFileSync(
         path.join(a.out, 'domains.json'),
-        JSON.stringify(DOMAINS.map(({ name, owner_email, client, reseller }) => ({ name, owner_email, client, reseller })), null, 1) + '\n',
+        JSON.stringify(DOMAINS.map(({ name, owner_email, client, reseller, sysuser_uid }) => ({ name, owner_email, client, reseller, sysuser_uid })), null, 1) + '\n',
     );
     fs.writeFileSync(path.join(a.out, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
     process.stdout.write(`demo-log: ${lines.length} lines, ${DOMAINS.length} domains → ${a.out}/mail.log\n`);
