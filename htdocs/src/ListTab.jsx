@@ -224,9 +224,15 @@ export default function ListTab({ api, tab, domain, retentionDays, shared = NO_S
     }, [load]);
 
     // Another tab changed the shared filters (when the tabs stay mounted).
+    // The box follows only a search that changed: text typed and not yet
+    // searched for stays when the period changes.
+    const sharedQ = useRef(shared.q);
     useEffect(() => {
         setFilters((f) => (SHARED_KEYS.every((k) => f[k] === shared[k]) ? f : { ...f, ...shared }));
-        setSearch((s) => (s.trim() === shared.q ? s : shared.q));
+        if (shared.q !== sharedQ.current) {
+            sharedQ.current = shared.q;
+            setSearch(shared.q);
+        }
     }, [shared]);
 
     const apply = (patch) => {

@@ -1,8 +1,9 @@
 <?php
 /**
  * DomainsFile.php — the hosted-domains file the C side classifies mail with
- * (DESIGN.md §4): one JSON array of {name, owner_email, client, reseller}
- * objects, written from Plesk's domain list by the scheduled tasks.
+ * (DESIGN.md §4): one JSON array of {name, owner_email, client, reseller,
+ * sysuser_uid} objects, written from Plesk's domain list by the scheduled
+ * tasks.
  *
  *  - name: the ASCII (punycode) domain name, lower case — every domain, and
  *    every domain alias with mail service (same owner as its domain);

@@ -103,7 +103,8 @@ static void add_received(struct model *m, const char *domain, int i)
         g->reason_word = "mailbox is full";
     } else {
         snprintf(g->status_text, sizeof g->status_text, "mailbox busy, try later");
-        g->reason_word = "disabled"; /* the line's dsn=4.2.1 (RFC 3463: mailbox disabled) */
+        /* the line's dsn=4.2.1: RFC 3463's "mailbox disabled", temporary */
+        g->reason_word = "not taking mail for the moment";
     }
     g->size = 1000 + (m->seq * 7919) % 50000;
     snprintf(g->msgid, sizeof g->msgid, "r%d.%s@remote.test", m->seq, g->qid);

@@ -798,7 +798,11 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
                 await search.press('Enter');
             });
             assert.ok(found.total >= 1, 'the marker mail is found');
+            // text typed and not searched for yet stays when the period changes
+            await search.fill('not searched yet');
             await listLoad(ap, 'received', () => ap.getByTestId('from').fill(day));
+            assert.equal(await search.inputValue(), 'not searched yet');
+            await search.fill(mCom.sender);
             await listLoad(ap, 'received', () => ap.getByTestId('status').selectOption('sent'));
             for (const id of ['sent', 'access']) {
                 const [req] = await Promise.all([

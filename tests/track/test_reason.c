@@ -121,11 +121,82 @@ START_TEST(precise_words_beat_the_code_and_the_code_beats_vague_words)
 }
 END_TEST
 
+/* Answers whose words name something else than the cause: another address
+ * than the recipient's, a host name, the server's own troubles. */
+START_TEST(the_cause_not_the_words_around_it)
+{
+    /* the partner checked the SENDER (a contact form's no-reply address) */
+    says("bounced", "5.1.7",
+         "host mx.partner.example[192.0.2.1] said: 550 5.1.7 <noreply@shop.example>: Sender "
+         "address rejected: undeliverable address: host mx.shop.example[192.0.2.2] said: 550 "
+         "5.1.1 <noreply@shop.example>: User unknown",
+         "sender's address");
+    says_not("bounced", "",
+             "550 5.1.0 <noreply@shop.example>: Sender address rejected: User "
+             "unknown in virtual mailbox table",
+             "recipient");
+    /* a recipient check that could not reach the recipient's server */
+    says("deferred", "",
+         "450 4.1.1 <a@b.example>: Recipient address rejected: undeliverable address: connect to "
+         "mx.b.example[192.0.2.3]:25: Connection timed out",
+         "could not be reached");
+    /* host names and addresses are no cause */
+    says("bounced", "5.1.1",
+         "host mx1.dmarc.postmark.example[192.0.2.4] said: 550 5.1.1 "
+         "<re+abc@dmarc.postmark.example>: "
+         "Recipient address rejected: User unknown",
+         "does not exist");
+    says_not("deferred", "4.4.2",
+             "host mx1.spamexperts.example[192.0.2.5] said: 421 4.4.2 Service not available",
+             "spam");
+    says_not("deferred", "4.7.0", "host mx.virusfree.example[192.0.2.6] said: 421 4.7.0 Try later",
+             "virus");
+    /* a server that refused to talk still said why */
+    says("bounced", "",
+         "host b.mail.protection.outlook.com[192.0.2.7] refused to talk to me: 550 5.7.606 Access "
+         "denied, banned sending IP [192.0.2.8]",
+         "distrusts");
+    /* the scanner failed, no virus was found */
+    says("deferred", "4.5.0",
+         "host 127.0.0.1[127.0.0.1] said: 451 4.5.0 Error in processing, id=1234-01, virus_scan "
+         "FAILED: AV: ALL VIRUS SCANNERS FAILED",
+         "filter");
+    /* this server's login at its relay, not a disabled mailbox */
+    says("deferred", "",
+         "SASL authentication failed; server smtp.office365.com[192.0.2.9] said: 535 5.7.139 "
+         "Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant",
+         "log in");
+    /* a temporary x.2.1 is a busy mailbox, a permanent one a disabled one */
+    says("deferred", "4.2.1", "host mx.example[192.0.2.1] said: 450 sorry", "for the moment");
+    says("bounced", "5.2.1", "host mx.example[192.0.2.1] said: 550 sorry", "disabled");
+    says("deferred", "4.2.1",
+         "host gmail-smtp-in.l.google.com[192.0.2.10] said: 450-4.2.1 The user you are trying to "
+         "contact is receiving mail at a rate that prevents additional messages from being "
+         "delivered",
+         "limiting");
+    /* "try again later" is in nearly every temporary answer: no limit by itself */
+    says_not("deferred", "4.3.0",
+             "host gmail-smtp-in.l.google.com[192.0.2.10] said: 421-4.3.0 Temporary System "
+             "Problem. Try again later",
+             "limiting");
+    says("bounced", "5.3.4", "host mx.example[192.0.2.1] said: 552 5.3.4 Message content too large",
+         "larger");
+    says("bounced", "5.1.10",
+         "host b.mail.protection.outlook.com[192.0.2.7] said: 550 5.1.10 "
+         "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+         "does not exist");
+    says("rejected", "",
+         "553 5.7.1 <ceo@other.example>: Sender address rejected: not owned by user "
+         "info@example.com",
+         "may send as");
+}
+END_TEST
+
 START_TEST(only_well_formed_codes_count)
 {
     /* a longer detail is another code: only its subject (address) is known */
-    says("bounced", "", "550 5.1.10 Recipient rejected", "address");
-    says_not("bounced", "", "550 5.1.10 Recipient rejected", "does not exist");
+    says("bounced", "", "550 5.1.10 Recipient refused", "address");
+    says_not("bounced", "", "550 5.1.10 Recipient refused", "does not exist");
     /* digits inside an IP address or a version are no code */
     ck_assert_ptr_null(
         delivery_reason("bounced", "", "host mx[10.5.1.1] said: 550 go away (version 2.5.1.1)"));
@@ -156,6 +227,7 @@ Suite *suite_track_reason(void)
     tcase_add_test(tc, the_cause_named_in_the_text);
     tcase_add_test(tc, an_expired_mail_is_explained_by_its_last_error);
     tcase_add_test(tc, precise_words_beat_the_code_and_the_code_beats_vague_words);
+    tcase_add_test(tc, the_cause_not_the_words_around_it);
     tcase_add_test(tc, only_well_formed_codes_count);
     tcase_add_test(tc, only_the_first_bytes_are_read);
     suite_add_tcase(s, tc);
