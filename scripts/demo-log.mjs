@@ -247,7 +247,7 @@ function main() {
     fs.writeFileSync(path.join(a.out, 'mail.log'), lines.map((l) => l.s + '\n').join(''));
     fs.writeFileSync(
         path.join(a.out, 'domains.json'),
-        JSON.stringify(DOMAINS.map(({ name, owner_email, client, reseller, sysuser_uid }) => ({ name, owner_email, client, reseller, sysuser_uid })), null, 1) + '\n',
+        JSON.stringify(DOMAINS.map(({ name, owner_email, client, reseller, sysuser_uid }) => ({ name, owner_email, client, reseller, sysuser_uid, main: true })), null, 1) + '\n',
     );
     fs.writeFileSync(path.join(a.out, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
     process.stdout.write(`demo-log: ${lines.length} lines, ${DOMAINS.length} domains → ${a.out}/mail.log\n`);

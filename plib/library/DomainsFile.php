@@ -2,8 +2,8 @@
 /**
  * DomainsFile.php — the hosted-domains file the C side classifies mail with
  * (DESIGN.md §4): one JSON array of {name, owner_email, client, reseller,
- * sysuser_uid} objects, written from Plesk's domain list by the scheduled
- * tasks.
+ * sysuser_uid, main} objects, written from Plesk's domain list by the
+ * scheduled tasks.
  *
  *  - name: the ASCII (punycode) domain name, lower case — every domain, and
  *    every domain alias with mail service (same owner as its domain);
@@ -14,7 +14,10 @@
  *  - sysuser_uid: the user id of the subscription's system user, whose web
  *    site's mail (sendmail, PHP's mail()) Postfix logs with that uid= (the C
  *    side files such mail under this domain); null for a domain without web
- *    hosting or a user not in the passwd file.
+ *    hosting or a user not in the passwd file;
+ *  - main: whether this is a subscription's main domain (its web site's mail
+ *    sent as the bare system user goes there rather than to an add-on
+ *    domain or an alias).
  * The file is replaced atomically (temporary file + rename), mode 0600.
  */
 class Modules_MailLog_DomainsFile
@@ -38,6 +41,8 @@ class Modules_MailLog_DomainsFile
                 $resellerOf[$id] = self::resellerLogin($owner);
             }
             $sysuser = self::sysUserLogin($domain);
+            $own = strtolower((string)$domain->getName());
+            $isMain = (int)$domain->getProperty('webspace_id') === 0;
             foreach (Modules_MailLog_Identity::mailNames($domain) as $n) {
                 $n = strtolower((string)$n);
                 if ($n !== '' && !isset($out[$n])) {
@@ -47,6 +52,7 @@ class Modules_MailLog_DomainsFile
                         'client' => (string)$owner->getLogin(),
                         'reseller' => $resellerOf[$id],
                         'sysuser_uid' => isset($uids[$sysuser]) ? $uids[$sysuser] : null,
+                        'main' => $isMain && $n === $own,
                     ];
                 }
             }

@@ -366,12 +366,14 @@ static const char schema_v12[] =
  * file names the subscriptions' system users (sysuser_uid): a contact form
  * sends as www-data@server or as any address, and was in no customer's or
  * the wrong customer's Sent tab. messages.local_uid is pickup's uid= (-1
- * unknown), local_domain the domain it was filed under ('' none). Rows
+ * unknown), local_domain the domain it was filed under ('' none);
+ * domains.is_main marks a subscription's main domain (preferred). Rows
  * stored before keep their filing (added columns, no rewrite). */
 static const char schema_v13[] =
     "ALTER TABLE messages ADD COLUMN local_uid INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE messages ADD COLUMN local_domain TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE domains ADD COLUMN sysuser_uid INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE domains ADD COLUMN is_main INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX domains_uid ON domains(sysuser_uid) WHERE sysuser_uid >= 0;";
 
 /* Forward migrations: migrations[i] brings user_version i to i + 1. */
@@ -403,9 +405,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_MSG_COUNTRY] = "SELECT client_ip, client_country FROM messages WHERE id=?1",
     [STMT_DOMAIN_HOSTED] = "SELECT 1 FROM domains WHERE name=?1",
     /* the subscription of system user ?1: the envelope sender's domain ?2
-     * when it is one of its domains, else its first by name */
+     * when it is one of its domains, else its main domain, else its first
+     * by name */
     [STMT_DOMAIN_OF_UID] = "SELECT name FROM domains WHERE sysuser_uid=?1 AND ?1 >= 0"
-                           " ORDER BY name <> ?2, name LIMIT 1",
+                           " ORDER BY name <> ?2, is_main DESC, name LIMIT 1",
     [STMT_LINES_PUT] = "INSERT INTO message_lines(message_id, lines) VALUES (?1, ?2)"
                        " ON CONFLICT(message_id) DO UPDATE SET lines = CAST(lines || excluded.lines"
                        " AS BLOB)",
@@ -1487,6 +1490,7 @@ static int insert_domain(struct store *s, sqlite3_stmt *st, json_t *item, size_t
     bind_text(st, 3, json_field(item, "client"));
     bind_text(st, 4, json_field(item, "reseller"));
     sqlite3_bind_int64(st, 5, sysuser_uid);
+    sqlite3_bind_int(st, 6, json_is_true(json_object_get(item, "main")) ? 1 : 0);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sql_error(s, e);
     return 0;
@@ -1511,7 +1515,7 @@ int store_load_domains(struct store *s, const char *path, struct err *e)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO domains(name, owner_email, client, reseller,"
-                           " sysuser_uid) VALUES (?1,?2,?3,?4,?5)",
+                           " sysuser_uid, is_main) VALUES (?1,?2,?3,?4,?5,?6)",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sql_error(s, e);
         goto fail;

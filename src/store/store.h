@@ -87,8 +87,9 @@ int store_track_logs(struct store *s, const char *const *logs, int count, struct
 int store_track_state_get(struct store *s, void **data, size_t *len, struct err *e);
 
 /* Replaces the domains table with the JSON array in the file at path
- * ([{name, owner_email, client, reseller, sysuser_uid}, …]; names lower-cased;
- * sysuser_uid, optional: the subscription's system user). Returns
+ * ([{name, owner_email, client, reseller, sysuser_uid, main}, …]; names
+ * lower-cased; sysuser_uid and main, optional: the subscription's system
+ * user, and whether this is the subscription's main domain). Returns
  * the number of domains. In its own transaction. */
 int store_load_domains(struct store *s, const char *path, struct err *e);
 

@@ -323,9 +323,9 @@ int world_create(struct world *w)
                    "[{\"name\":\"example.com\",\"owner_email\":\"owner@example.com\",\"client\":"
                    "\"cli1\",\"reseller\":\"res1\",\"sysuser_uid\":10042},\n"
                    " {\"name\":\"example.org\",\"owner_email\":\"owner@example.org\",\"client\":"
-                   "\"cli3\",\"reseller\":\"res1\",\"sysuser_uid\":10044},\n"
+                   "\"cli3\",\"reseller\":\"res1\",\"sysuser_uid\":10044,\"main\":true},\n"
                    " {\"name\":\"example.net\",\"owner_email\":\"owner@example.net\",\"client\":"
-                   "\"cli2\",\"reseller\":\"\",\"sysuser_uid\":null}]\n",
+                   "\"cli2\",\"reseller\":\"\",\"sysuser_uid\":10044}]\n",
                    "w") < 0)
         return -1;
     snprintf(text, sizeof text,

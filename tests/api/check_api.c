@@ -939,6 +939,8 @@ END_TEST
  * claims; another local user's goes by its envelope sender. */
 START_TEST(local_mail_belongs_to_the_submitting_subscription)
 {
+    static const char *const who_cli3[] = {"MAILLOG_ROLE=client", "MAILLOG_USER=cli3",
+                                           "MAILLOG_DOMAINS=example.org", NULL};
     const struct {
         const char *uid, *from, *tag;
         const char *const *owner;
@@ -952,6 +954,11 @@ START_TEST(local_mail_belongs_to_the_submitting_subscription)
         {"10042", "ceo@example.net", "form2", WHO_CLI1, "example.com", WHO_CLI2, "example.net"},
         /* a user who is no subscription's (uid 33): the envelope sender decides */
         {"33", "info@example.net", "form3", WHO_CLI2, "example.net", WHO_CLI1, "example.com"},
+        /* a subscription of two domains (uid 10044): its main domain, not
+         * the first by name... */
+        {"10044", "exorg_web", "form4", who_cli3, "example.org", WHO_CLI2, "example.net"},
+        /* ...unless the sender is at one of its other domains */
+        {"10044", "billing@example.net", "form5", WHO_CLI2, "example.net", who_cli3, "example.org"},
     };
     char ts[40], text[2048], query[64];
     struct resp r;
@@ -1065,6 +1072,7 @@ START_TEST(sent_mail_belongs_to_the_login)
     world_sql("UPDATE deliveries SET sent_domain = 'example.org'"
               " WHERE msgid = '<spoof1@example.net>' OR msgid = 'spoof1@example.net';"
               "DROP INDEX domains_uid; ALTER TABLE domains DROP COLUMN sysuser_uid;"
+              "ALTER TABLE domains DROP COLUMN is_main;"
               "ALTER TABLE messages DROP COLUMN local_domain;"
               "ALTER TABLE messages DROP COLUMN local_uid;"
               "PRAGMA user_version = 11;");

@@ -179,6 +179,13 @@ class pm_Domain
     public function getName() { return self::$rows[$this->id][0]; }
     public function getClient() { return pm_Client::getByClientId(self::$rows[$this->id][1]); }
 
+    /** id => [property => value] (the psa.domains row; webspace_id 0: a main domain) */
+    public static $props = [];
+    public function getProperty($name)
+    {
+        return isset(self::$props[$this->id][$name]) ? self::$props[$this->id][$name] : null;
+    }
+
     /** id => webspace system user login; absent: no web hosting (Plesk throws) */
     public static $sysusers = [];
     public function getSysUserLogin()

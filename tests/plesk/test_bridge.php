@@ -309,7 +309,10 @@ check(is_callable($buttons[0]['visibility']), 'icon has a visibility callback');
 /* The webspaces' system users, in a passwd file of the test's: example.com's
  * (and its alias's) and two.example's; res-own.example's user is not in the
  * file, root is nobody's; the others have no hosting. */
-pm_Domain::$sysusers = [10 => 'excom_web', 12 => 'two_web', 13 => 'gone_web', 14 => 'root'];
+pm_Domain::$sysusers = [10 => 'excom_web', 11 => 'excom_web', 12 => 'two_web', 13 => 'gone_web', 14 => 'root'];
+/* Shop.Example.ORG is an add-on domain of example.com's subscription */
+pm_Domain::$props = [10 => ['webspace_id' => '0'], 11 => ['webspace_id' => '10'], 12 => ['webspace_id' => '0'],
+    13 => ['webspace_id' => '0'], 14 => ['webspace_id' => '0']];
 file_put_contents("$tmp/passwd", "root:x:0:0:root:/root:/bin/bash\n"
     . "excom_web:x:10042:1003::/var/www/vhosts/example.com:/bin/false\n"
     . "broken line\n"
@@ -317,13 +320,13 @@ file_put_contents("$tmp/passwd", "root:x:0:0:root:/root:/bin/bash\n"
 Modules_MailLog_DomainsFile::$passwdFile = "$tmp/passwd";
 $entries = Modules_MailLog_DomainsFile::entries(pm_Domain::getAllDomains());
 eq($entries, [
-    ['name' => 'example.com', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042],
-    ['name' => 'example.net', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042],
-    ['name' => 'other.example', 'owner_email' => 'owner3@mail.example', 'client' => 'cli3', 'reseller' => '', 'sysuser_uid' => null],
-    ['name' => 'res-own.example', 'owner_email' => 'res1@res.example', 'client' => 'res1', 'reseller' => 'res1', 'sysuser_uid' => null],
-    ['name' => 'shop.example.org', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => null],
-    ['name' => 'two.example', 'owner_email' => 'owner2@mail.example', 'client' => 'cli2', 'reseller' => 'res1', 'sysuser_uid' => 10043],
-], 'domains file entries: name, owner e-mail, client, reseller, the webspace user\'s uid; mail aliases too, web-only ones not');
+    ['name' => 'example.com', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042, 'main' => true],
+    ['name' => 'example.net', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042, 'main' => false],
+    ['name' => 'other.example', 'owner_email' => 'owner3@mail.example', 'client' => 'cli3', 'reseller' => '', 'sysuser_uid' => null, 'main' => true],
+    ['name' => 'res-own.example', 'owner_email' => 'res1@res.example', 'client' => 'res1', 'reseller' => 'res1', 'sysuser_uid' => null, 'main' => true],
+    ['name' => 'shop.example.org', 'owner_email' => 'owner1@mail.example', 'client' => 'cli1', 'reseller' => 'res1', 'sysuser_uid' => 10042, 'main' => false],
+    ['name' => 'two.example', 'owner_email' => 'owner2@mail.example', 'client' => 'cli2', 'reseller' => 'res1', 'sysuser_uid' => 10043, 'main' => true],
+], 'domains file entries: name, owner e-mail, client, reseller, the webspace user\'s uid, main domain or not; mail aliases too, web-only ones not');
 Modules_MailLog_DomainsFile::$passwdFile = "$tmp/no-such-passwd";
 eq(array_column(Modules_MailLog_DomainsFile::entries(pm_Domain::getAllDomains()), 'sysuser_uid'),
     [null, null, null, null, null, null], 'an unreadable passwd file: no uids, no failure');
