@@ -150,8 +150,8 @@ int store_alert_domains(struct store *s, int max,
                         void *ctx, int *total, struct err *e)
 {
     /* Every domain of the domains file, and any with settings but gone from
-     * it; the newest report other than `none` through the primary key
-     * (domain, hour_start), read backwards. */
+     * it; the newest report other than `none` through the partial index
+     * alert_reports_real (schema v13: the WHERE must read as its does). */
     static const char sql[] =
         "WITH names(name) AS (SELECT name FROM domains UNION SELECT domain FROM domain_settings)"
         " SELECT n.name, coalesce(d.owner_email, ''), coalesce(s.notify, 0),"

@@ -1050,6 +1050,7 @@ def test_upgrade_counts_notify_without_countries_as_off():
         db = env.sql
         # undo what versions 7 to 13 add (their triggers become placeholders they drop)
         db.execute("DROP INDEX domains_uid")
+        db.execute("DROP INDEX alert_reports_real")
         db.execute("ALTER TABLE domains DROP COLUMN sysuser_uid")
         db.execute("ALTER TABLE domains DROP COLUMN is_main")
         db.execute("ALTER TABLE messages DROP COLUMN local_domain")
