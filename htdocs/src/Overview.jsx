@@ -222,8 +222,28 @@ function AlertProblems({ problems }) {
     );
 }
 
+// Whether the user folded the charts away (kept in the browser, for every
+// page of the extension): the totals stay, the lists come up the page.
+const CHARTS_KEY = 'maillog.charts';
+function chartsHidden() {
+    try {
+        return window.localStorage.getItem(CHARTS_KEY) === 'hidden';
+    } catch {
+        return false; // storage refused (privacy settings): shown
+    }
+}
+function rememberCharts(hidden) {
+    try {
+        if (hidden) window.localStorage.setItem(CHARTS_KEY, 'hidden');
+        else window.localStorage.removeItem(CHARTS_KEY);
+    } catch {
+        /* not remembered: this page still follows the button */
+    }
+}
+
 export default function Overview({ api, domain, admin, retentionDays }) {
     const [bucket, setBucket] = useState('day');
+    const [hideCharts, setHideCharts] = useState(chartsHidden);
     const [stats, setStats] = useState(null);
     const [error, setError] = useState(null);
     const [attempt, setAttempt] = useState(0);
@@ -261,11 +281,26 @@ export default function Overview({ api, domain, admin, retentionDays }) {
                 </Alert>
             ) : null}
             {admin && stats.alert_problems ? <AlertProblems problems={stats.alert_problems} /> : null}
-            <h3 className="ml-totals-head" data-testid="totals-period">
-                {`Last 7 days (6 UTC days and today so far) — the tabs below hold ${
-                    retentionDays ? `the last ${retentionDays} ${retentionDays === 1 ? 'day' : 'days'} (records older are deleted)` : 'every day kept'
-                }`}
-            </h3>
+            <div className="ml-totals-row">
+                <h3 className="ml-totals-head" data-testid="totals-period">
+                    {`Last 7 days (6 UTC days and today so far) — the tabs below hold ${
+                        retentionDays ? `the last ${retentionDays} ${retentionDays === 1 ? 'day' : 'days'} (records older are deleted)` : 'every day kept'
+                    }`}
+                </h3>
+                <Button
+                    ghost
+                    size="sm"
+                    data-testid="charts-toggle"
+                    aria-expanded={!hideCharts}
+                    aria-controls="ml-overview-panels"
+                    onClick={() => {
+                        rememberCharts(!hideCharts);
+                        setHideCharts(!hideCharts);
+                    }}
+                >
+                    {hideCharts ? 'Show charts' : 'Hide charts'}
+                </Button>
+            </div>
             <div className="ml-totals">
                 {TOTALS.map(([k, label]) => (
                     <div key={k} className={k.startsWith('not_') ? 'ml-total ml-total--part' : 'ml-total'} data-total={k}>
@@ -274,7 +309,7 @@ export default function Overview({ api, domain, admin, retentionDays }) {
                     </div>
                 ))}
             </div>
-            <div className="ml-overview-panels">
+            <div className="ml-overview-panels" id="ml-overview-panels" hidden={hideCharts} data-testid="overview-panels">
                 <div className="ml-panel">
                     <div className="ml-panel-head">
                         <h3>Mails per {stats.bucket === 'day' ? 'day (UTC)' : 'hour'}, last 7 days</h3>

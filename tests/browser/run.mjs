@@ -392,6 +392,28 @@ async function suite({ base, manifest, logLines, haveGeo, sum, marker, roles }) 
         await shot(ap, 'admin-overview');
     });
 
+    await test('admin: the charts fold away and stay folded after a reload; the totals stay', async () => {
+        const toggle = ap.getByTestId('charts-toggle');
+        const tabsTop = async () => (await ap.getByRole('tablist').first().boundingBox()).y;
+        const before = await tabsTop();
+        assert.equal(await toggle.textContent(), 'Hide charts');
+        await toggle.click();
+        try {
+            assert.equal(await ap.getByTestId('overview-panels').isVisible(), false, 'charts hidden');
+            assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+            assert.ok((await tabsTop()) < before - 100, 'the lists come up the page');
+            assert.ok(await ap.locator('[data-total="received"]').isVisible(), 'the totals stay');
+            await listLoad(ap, 'access', () => ap.reload());
+            assert.equal(await ap.getByTestId('overview-panels').isVisible(), false, 'still hidden after a reload');
+            assert.equal(await toggle.textContent(), 'Show charts');
+        } finally {
+            if ((await toggle.textContent()) === 'Show charts') await toggle.click();
+        }
+        assert.ok(await ap.getByTestId('overview-panels').isVisible(), 'shown again');
+        await listLoad(ap, 'access', () => ap.reload());
+        assert.ok(await ap.getByTestId('overview-panels').isVisible(), 'and after a reload');
+    });
+
     await test('admin: the chart places bars by time over the whole period, quiet hours as gaps', async () => {
         // Two busy hours (days) with nothing between: the API leaves the
         // empty buckets out; the chart must still put each bar at its time.
