@@ -238,6 +238,41 @@ def send_mail(rec, sender, rcpts, ip=None, port="smtp", auth=None, name=None,
     return msgid
 
 
+# The webspace user of hosted-a.example's subscription in the domains file
+# (check.py writes it): a web site's PHP mail() submits as that uid.
+SITE_UID = 10042
+
+
+def local_as_user_possible():
+    """Whether sendmail can be run as another user against our Postfix: only
+    in the private mount namespace, where /etc/postfix can be ours (an
+    unprivileged sendmail reads the default configuration directory)."""
+    return os.environ.get("ITEST_NS") == "1"
+
+
+def send_local(rec, sender, rcpts, uid=0):
+    """Submits one message through Postfix's sendmail, as root or as uid (a
+    web site's PHP mail()): pickup logs the uid, which is all the log says
+    of who sent it. Records one row per recipient (origin local)."""
+    msgid = rec.next_msgid()
+    data = body(msgid, sender, rcpts, "web form %s" % msgid.split("@")[0])
+    cmd = ["/usr/sbin/sendmail", "-i", "-f", sender, "--"] + rcpts
+    if uid == 0:
+        cmd[1:1] = ["-C", os.environ["ITEST_POSTFIX_DIR"]]
+    else:
+        cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + cmd
+    started = time.time()
+    r = subprocess.run(cmd, input=data, capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("sendmail as uid %d: %s" % (uid, r.stderr.decode(errors="replace")))
+    when = time.time()
+    for rcpt in rcpts:
+        rec.add({"kind": "mail", "msgid": msgid, "sender": sender, "rcpt": rcpt,
+                 "client_ip": "", "origin": "local", "uid": uid, "sasl_user": None,
+                 "port": "pickup", "expect": rcpt_expect(rcpt, "local"), "bytes": len(data),
+                 "time": when, "started": started, "filtered": False})
+
+
 def smtp_auth_fail(rec, user, password, ip, port="smtp"):
     s = smtp_session(port, ip)
     try:
@@ -341,6 +376,12 @@ def scenario(rec):
               auth=(dave, u[dave]), port="submission")
     # Local submission from loopback (no XCLIENT, no AUTH): mynetworks relays.
     send_mail(rec, bob, ["local@accept.example"], ip=None)
+    # sendmail as root (a cron job): filed by its envelope sender
+    send_local(rec, carol, ["cron@accept.example"])
+    # sendmail as hosted-a.example's web site, claiming a hosted-b.example
+    # sender: hosted-a.example's mail, whatever the script claims
+    if local_as_user_possible():
+        send_local(rec, carol, ["form@accept.example", alice], uid=SITE_UID)
 
     # Failed SMTP AUTH on both smtpd instances.
     smtp_auth_fail(rec, alice, "wrong-password", rec.fail_ip())

@@ -80,6 +80,13 @@ export ITEST_TZ=${ITEST_TZ:-EST5}
 start=$(date +%s)
 itest_init "$run/srv"
 itest_start_all
+# In the private namespace our Postfix's configuration is the default one,
+# so that sendmail run as an unprivileged user (a web site's PHP mail(),
+# drive.py send_local) submits to it: such a user may not name another
+# configuration directory.
+if [ "${ITEST_NS:-}" = 1 ] && [ -d /etc/postfix ]; then
+    mount --bind "$ITEST_POSTFIX_DIR" /etc/postfix || itest_die "cannot bind our Postfix configuration"
+fi
 
 # The rotation the driver triggers mid-traffic, with this environment.
 cat >"$run/rotate" <<EOF
