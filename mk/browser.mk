@@ -20,6 +20,10 @@ check-browser: $(BROWSER_NPM_STAMP)
 	scripts/deps.sh web browser
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory geoip || echo "check-browser: no GeoIP database, countries are not checked"
-	timeout --kill-after=10 $(BROWSER_TIMEOUT) node $(BROWSER_DIR)/run.mjs
+	@# run.mjs stops its server itself; killed by the timeout or by an
+	@# uncaught error it cannot, so the server is stopped here whatever happened
+	timeout --kill-after=10 $(BROWSER_TIMEOUT) node $(BROWSER_DIR)/run.mjs; rc=$$?; \
+	    [ -n "$$BROWSER_KEEP$$BROWSER_BASE" ] || scripts/demo.sh --stop --dir "$${BROWSER_DEMO_DIR:-build/browser-demo}" >/dev/null 2>&1; \
+	    exit $$rc
 
 CHECK_TARGETS += check-browser
