@@ -78,6 +78,14 @@ int domain_set_load(struct domain_set *set, const char *path, struct err *e)
             snprintf(items[i].reseller, sizeof items[i].reseller, "%s",
                      string_member(entry, "reseller"));
         }
+        items[i].sysuser_uid = -1;
+        if (json_is_object(entry)) {
+            json_t *uid = json_object_get(entry, "sysuser_uid");
+            /* root (0) is no customer's; a bad value, as the store: none */
+            if (json_is_integer(uid) && json_integer_value(uid) > 0 &&
+                json_integer_value(uid) <= 0x7fffffff)
+                items[i].sysuser_uid = (long)json_integer_value(uid);
+        }
     }
     json_decref(root);
     qsort(items, n, sizeof *items, compare_names);
@@ -116,19 +124,47 @@ void address_domain(const char *address, char *out, size_t size)
     copy_lower(out, size, at ? at + 1 : "");
 }
 
+/* Whether a hosted domain sent m (classify.h's "sent"). */
+static bool sent_by_hosted(const struct domain_set *set, const struct mail_message *m)
+{
+    char domain[DOMAIN_NAME_MAX + 1];
+
+    if (m->origin == ORIGIN_REMOTE)
+        return false;
+    if (m->origin == ORIGIN_SASL && strchr(m->sasl_username, '@') != NULL) {
+        address_domain(m->sasl_username, domain, sizeof domain);
+        return domain_set_find(set, domain) != NULL;
+    }
+    if (m->origin == ORIGIN_LOCAL && m->local_uid > 0)
+        for (size_t i = 0; i < set->count; i++)
+            if (set->items[i].sysuser_uid == m->local_uid)
+                return true;
+    address_domain(m->sender, domain, sizeof domain);
+    return domain_set_find(set, domain) != NULL;
+}
+
+/* Whether a hosted domain received d (classify.h's "received"). */
+static bool received_by_hosted(const struct domain_set *set, const struct mail_delivery *d)
+{
+    char domain[DOMAIN_NAME_MAX + 1];
+
+    address_domain(d->recipient, domain, sizeof domain);
+    if (domain_set_find(set, domain) != NULL)
+        return true;
+    address_domain(d->orig_to, domain, sizeof domain);
+    return domain[0] != '\0' && domain_set_find(set, domain) != NULL;
+}
+
 unsigned classify_delivery(const struct domain_set *set, const struct mail_message *m,
                            const struct mail_delivery *d)
 {
-    char domain[DOMAIN_NAME_MAX + 1];
     unsigned tabs = 0;
 
     if (d->is_hop)
         return 0;
-    address_domain(d->recipient, domain, sizeof domain);
-    if (domain_set_find(set, domain) != NULL)
+    if (received_by_hosted(set, d))
         tabs |= TAB_RECEIVED;
-    address_domain(m->sender, domain, sizeof domain);
-    if (m->origin != ORIGIN_REMOTE && domain_set_find(set, domain) != NULL)
+    if (sent_by_hosted(set, m))
         tabs |= TAB_SENT;
     if (d->status != DELIVERY_SENT) {
         if (tabs & TAB_RECEIVED)

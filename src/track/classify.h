@@ -1,16 +1,22 @@
 /*
  * classify.h — which tabs a delivery belongs to (DESIGN.md §4), given the
  * set of domains hosted here:
- *   received      the recipient's domain is hosted here
- *   sent          the sender's domain is hosted here and the mail originated
- *                 here (SASL-authenticated, pickup/sendmail, or a loopback client)
+ *   received      the recipient's domain is hosted here, or the recipient is
+ *                 elsewhere and a hosted address forwarded it (orig_to)
+ *   sent          the mail originated here (SASL-authenticated, pickup/sendmail,
+ *                 or a loopback client) and the domain that sent it is hosted:
+ *                 the SMTP AUTH login's domain; for local mail of a
+ *                 subscription's system user (its uid), that subscription;
+ *                 else the envelope sender's domain
+ * (the store's rules for the tabs, src/store/store.c).
  *   not received  received, with a status other than sent
  *   not sent      sent, with a status other than sent
  * A delivery can be in two tabs (internal mail is both sent and received).
  * Hops to a content filter are in none.
  *
  * The domain set is loaded from the domains file: a JSON array of
- * {"name", "owner_email", "client", "reseller"} objects (extra keys ignored).
+ * {"name", "owner_email", "client", "reseller", "sysuser_uid"} objects
+ * (extra keys ignored).
  */
 #ifndef MAILLOG_TRACK_CLASSIFY_H
 #define MAILLOG_TRACK_CLASSIFY_H
@@ -35,6 +41,7 @@ struct domain_info {
     char owner_email[RECORD_ADDR_MAX];
     char client[128];
     char reseller[128];
+    long sysuser_uid; /* the subscription's system user, -1 none */
 };
 
 struct domain_set {

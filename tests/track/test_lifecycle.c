@@ -7,6 +7,7 @@
 #include "track/classify.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +204,38 @@ START_TEST(sasl_sender_is_sent_tab)
 }
 END_TEST
 
+/* The tabs of `maillog parse` follow the store's rules: the login's domain
+ * sent SMTP AUTH mail, a subscription's system user its web site's mail,
+ * and a hosted address the mail it forwarded off the server. */
+START_TEST(tabs_follow_the_store_rules)
+{
+    const struct mail_message *form = recorder_message_by_msgid(rec, "form-1@hosted.test");
+    const struct mail_delivery *d = delivery_of("form-1@hosted.test", "grace@remote.test");
+    struct domain_info other = {.name = "other.test", .sysuser_uid = 10021};
+    struct domain_info one = {.name = "hosted.test", .sysuser_uid = -1};
+    struct domain_set by_uid = {&other, 1}, by_sender = {&one, 1};
+    struct mail_message m;
+    struct mail_delivery forwarded;
+
+    /* pickup uid=10021, sender webmaster@hosted.test */
+    ck_assert_int_eq(form->local_uid, 10021);
+    ck_assert_uint_eq(classify_delivery(&by_uid, form, d) & TAB_SENT, TAB_SENT);
+    ck_assert_uint_eq(classify_delivery(&by_sender, form, d) & TAB_SENT, TAB_SENT);
+    other.sysuser_uid = -1;
+    ck_assert_uint_eq(classify_delivery(&by_uid, form, d) & TAB_SENT, 0);
+    /* a login of another domain claiming a hosted sender */
+    m = *form;
+    m.origin = ORIGIN_SASL;
+    snprintf(m.sasl_username, sizeof m.sasl_username, "mallory@other.test");
+    ck_assert_uint_eq(classify_delivery(&by_sender, &m, d) & TAB_SENT, 0);
+    /* forwarded off the server by a hosted address */
+    forwarded = *d;
+    snprintf(forwarded.orig_to, sizeof forwarded.orig_to, "info@hosted.test");
+    ck_assert_uint_eq(classify_delivery(&by_sender, &m, &forwarded) & TAB_RECEIVED, TAB_RECEIVED);
+    ck_assert_uint_eq(classify_delivery(&by_sender, &m, d) & TAB_RECEIVED, 0);
+}
+END_TEST
+
 static const struct access_event *access_at(size_t i)
 {
     ck_assert_uint_lt(i, rec->access_count);
@@ -270,6 +303,7 @@ Suite *suite_track_lifecycle(void)
     tcase_add_test(tc, queue_id_reuse_gives_two_messages);
     tcase_add_test(tc, ipv6_client_local_and_discard);
     tcase_add_test(tc, sasl_sender_is_sent_tab);
+    tcase_add_test(tc, tabs_follow_the_store_rules);
     tcase_add_test(tc, access_events);
     tcase_add_test(tc, raw_lines_follow_the_message);
     suite_add_tcase(s, tc);
