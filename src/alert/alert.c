@@ -233,6 +233,19 @@ static int recover(struct run *r, struct err *e)
     return store_commit(r->st, e);
 }
 
+/* Runs sql, an UPDATE of what the retries gave up on: ?1 the oldest hour
+ * still retried (ALERT_RETRY_HOURS before now), ?2 now. */
+static int give_up(struct run *r, const char *sql, struct err *e)
+{
+    sqlite3_stmt *q;
+
+    if (prepare(r, sql, &q, e) < 0)
+        return -1;
+    sqlite3_bind_int64(q, 1, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
+    sqlite3_bind_int64(q, 2, r->o->now);
+    return step_done(r, q, e);
+}
+
 /* Reports not accepted within ALERT_RETRY_HOURS of their hour become
  * `failed`, for every domain: also those of a domain whose notifications
  * were turned off meanwhile, which are no longer retried (they would stay
@@ -240,17 +253,11 @@ static int recover(struct run *r, struct err *e)
  * until the purge). */
 static int give_up_old_reports(struct run *r, struct err *e)
 {
-    sqlite3_stmt *q;
-
-    if (prepare(r,
-                "UPDATE alert_reports SET state = 'failed', updated_at = ?2, last_error ="
-                " 'not accepted by the SMTP server within the retry period: ' || last_error"
-                " WHERE state = 'pending' AND hour_start < ?1",
-                &q, e) < 0)
-        return -1;
-    sqlite3_bind_int64(q, 1, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
-    sqlite3_bind_int64(q, 2, r->o->now);
-    return step_done(r, q, e);
+    return give_up(r,
+                   "UPDATE alert_reports SET state = 'failed', updated_at = ?2, last_error ="
+                   " 'not accepted by the SMTP server within the retry period: ' || last_error"
+                   " WHERE state = 'pending' AND hour_start < ?1",
+                   e);
 }
 
 /* ---- what is suspicious ------------------------------------------------ */
@@ -888,14 +895,10 @@ static int send_notices(struct run *r, struct err *e)
 
     memset(r->f, 0, sizeof *r->f);
     /* Notices that could not be delivered for ALERT_RETRY_HOURS are given up. */
-    if (prepare(r,
+    if (give_up(r,
                 "UPDATE password_changes SET state = state || '_unnotified', updated_at = ?2"
                 " WHERE state IN ('failed', 'abandoned', 'unsure') AND hour_start < ?1",
-                &q, e) < 0)
-        return -1;
-    sqlite3_bind_int64(q, 1, r->o->now - (int64_t)ALERT_RETRY_HOURS * 3600);
-    sqlite3_bind_int64(q, 2, r->o->now);
-    if (step_done(r, q, e) < 0)
+                e) < 0)
         return -1;
     if (prepare(r,
                 "SELECT domain, hour_start, mailbox, state FROM password_changes"
